@@ -1,0 +1,1 @@
+"""Pure-Python helpers of finance_connect: no ORM import here."""

@@ -1,0 +1,49 @@
+"""Integration state and events of bank statement lines."""
+
+from odoo import models
+
+
+class AccountBankStatementLine(models.Model):
+    _name = "account.bank.statement.line"
+    _inherit = ["account.bank.statement.line", "finance.connect.integration.mixin"]
+
+    def _fc_prepare_payload(self, event_type):
+        # EXTENDS finance_connect
+        if event_type == "statement_line.reconciled":
+            return self._fc_prepare_envelope(event_type, self._fc_prepare_data())
+        return super()._fc_prepare_payload(event_type)
+
+    def _fc_prepare_data(self):
+        # EXTENDS finance_connect
+        self.ensure_one()
+        currency = self.currency_id
+        counterparts = self.move_id.line_ids.matched_debit_ids.debit_move_id.move_id | (
+            self.move_id.line_ids.matched_credit_ids.credit_move_id.move_id
+        )
+        return {
+            "id": self.id,
+            "date": self.date.isoformat(),
+            "amount": self._fc_amount(self.amount, currency),
+            "currency": currency.name,
+            "payment_ref": self.payment_ref or None,
+            "partner": self._fc_partner(self.partner_id),
+            "journal": self._fc_journal(self.journal_id),
+            "is_reconciled": bool(self.is_reconciled),
+            "reconciled_move_names": sorted((counterparts - self.move_id).mapped("name")),
+        }
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    def reconcile(self):
+        # EXTENDS account: a statement line that becomes reconciled is an event.
+        st_lines = self.move_id.statement_line_id
+        before = {line.id: line.is_reconciled for line in st_lines}
+        res = super().reconcile()
+        if st_lines:
+            st_lines.invalidate_recordset(["is_reconciled"])
+            newly = st_lines.filtered(lambda l: l.is_reconciled and not before.get(l.id))
+            if newly:
+                newly._fc_emit("statement_line.reconciled")
+        return res

@@ -1,0 +1,228 @@
+"""The exception inbox: one entry per problem a person must act on."""
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+CATEGORIES = [
+    ("signature", "Signature"),
+    ("schema", "Schema"),
+    ("mapping", "Mapping"),
+    ("remote_rejected", "Remote rejected"),
+    ("remote_unavailable", "Remote unavailable"),
+    ("duplicate_conflict", "Duplicate conflict"),
+    ("balance_mismatch", "Balance mismatch"),
+    ("other", "Other"),
+]
+MANAGER_GROUP = "finance_connect.group_manager"
+
+
+class FinanceConnectException(models.Model):
+    _name = "finance.connect.exception"
+    _description = "Finance Connect exception"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "priority desc, id desc"
+
+    name = fields.Char(string="Summary", required=True, tracking=True)
+    description = fields.Text(
+        string="What is wrong and what to do", required=True, readonly=True
+    )
+    category = fields.Selection(CATEGORIES, required=True, index=True, readonly=True)
+    state = fields.Selection(
+        [
+            ("open", "Open"),
+            ("in_progress", "In progress"),
+            ("resolved", "Resolved"),
+            ("ignored", "Ignored"),
+        ],
+        default="open",
+        required=True,
+        tracking=True,
+        index=True,
+    )
+    priority = fields.Selection(
+        [("0", "Normal"), ("1", "High"), ("2", "Urgent")], default="0", tracking=True
+    )
+    user_id = fields.Many2one("res.users", string="Owner", tracking=True, index=True)
+    connection_id = fields.Many2one("finance.connect.connection", readonly=True, index=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    message_id = fields.Many2one("finance.connect.message", readonly=True, index=True)
+    res_model = fields.Char(string="Related model", readonly=True)
+    res_id = fields.Many2oneReference(model_field="res_model", readonly=True)
+    res_name = fields.Char(string="Related record", readonly=True)
+    fingerprint = fields.Char(readonly=True, index=True, help="Same problem, same entry.")
+    occurrences = fields.Integer(default=1, readonly=True)
+    last_seen = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    age_days = fields.Integer(string="Age (days)", compute="_compute_age_days")
+    ignore_reason = fields.Text(readonly=True, tracking=True)
+    resolved_at = fields.Datetime(readonly=True)
+    mapping_value = fields.Char(
+        readonly=True, help="For mapping exceptions: the value that has no mapping."
+    )
+    mapping_type = fields.Char(readonly=True)
+
+    def _compute_age_days(self):
+        now = fields.Datetime.now()
+        for exc in self:
+            exc.age_days = (now - exc.create_date).days if exc.create_date else 0
+
+    # ------------------------------------------------------------------
+    # Opening (engine side)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _open(self, category, summary, description, connection=None, message=None,
+              record=None, company=None, fingerprint=None, **extra):
+        """Open an exception, or count one more occurrence of the same open one.
+
+        Managers are notified once, when the exception is first opened.
+        """
+        fingerprint = fingerprint or ":".join(
+            str(x) for x in (category, connection.id if connection else 0,
+                             message.id if message else 0,
+                             record._name if record else "", record.id if record else 0)
+        )
+        Exc = self.sudo()
+        existing = Exc.search(
+            [("fingerprint", "=", fingerprint), ("state", "in", ("open", "in_progress"))],
+            limit=1,
+        )
+        if existing:
+            existing.write({"occurrences": existing.occurrences + 1,
+                            "last_seen": fields.Datetime.now()})
+            return existing
+        company = company or (connection.company_id if connection else self.env.company)
+        vals = {
+            "name": summary[:200],
+            "description": description,
+            "category": category,
+            "connection_id": connection.id if connection else False,
+            "company_id": company.id,
+            "message_id": message.id if message else False,
+            "res_model": record._name if record else False,
+            "res_id": record.id if record else False,
+            "res_name": record.display_name if record else False,
+            "fingerprint": fingerprint,
+            **extra,
+        }
+        exc = Exc.with_context(mail_create_nolog=True).create(vals)
+        exc._notify_managers()
+        return exc
+
+    @api.model
+    def _open_for_message(self, message, category, description, **extra):
+        """Open (or count) the exception of one failed message."""
+        record = None
+        if message.res_model and message.res_id and message.res_model in self.env:
+            record = self.env[message.res_model].browse(message.res_id).exists() or None
+        summary = f"{dict(CATEGORIES)[category]}: {message.event_type} {message.reference}"
+        return self._open(
+            category, summary, description, connection=message.connection_id,
+            message=message, record=record, company=message.company_id,
+            fingerprint=f"message:{message.id}", **extra,
+        )
+
+    def _notify_managers(self):
+        """Tell the managers of the company, once, that something needs them."""
+        group = self.env.ref(MANAGER_GROUP, raise_if_not_found=False)
+        for exc in self:
+            users = group.users.filtered(
+                lambda u, exc=exc: exc.company_id in u.company_ids and u.active and not u.share
+            ) if group else self.env["res.users"]
+            partners = users.partner_id
+            if partners:
+                exc.message_subscribe(partner_ids=partners.ids)
+            exc.message_post(
+                body=exc.description,
+                subject=exc.name,
+                partner_ids=partners.ids,
+                message_type="notification",
+                subtype_xmlid="mail.mt_comment",
+            )
+
+    # ------------------------------------------------------------------
+    # Actions (managers)
+    # ------------------------------------------------------------------
+
+    def _check_manager(self):
+        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+            raise AccessError(self.env._("Only Finance Connect managers may do this."))
+
+    def action_retry(self):
+        """Replay the related messages (same idempotency key) and mark in progress."""
+        self._check_manager()
+        for exc in self:
+            if exc.message_id:
+                exc.message_id.action_replay()
+            exc.write({"state": "in_progress"})
+            self.env["finance.connect.audit"]._log(exc, "retry")
+        return True
+
+    def action_assign_to_me(self):
+        self._check_manager()
+        self.write({"user_id": self.env.uid, "state": "in_progress"})
+
+    def action_resolve(self):
+        self._check_manager()
+        self.write({"state": "resolved", "resolved_at": fields.Datetime.now()})
+        for exc in self:
+            self.env["finance.connect.audit"]._log(exc, "resolve")
+
+    def action_reopen(self):
+        self._check_manager()
+        self.write({"state": "open", "resolved_at": False})
+
+    def action_ignore(self):
+        """Ask for the reason, then ignore (wizard)."""
+        self._check_manager()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "finance.connect.exception.ignore",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_exception_ids": self.ids},
+        }
+
+    def _ignore(self, reason):
+        self._check_manager()
+        if not (reason or "").strip():
+            raise UserError(self.env._("Say why the exception is ignored."))
+        for exc in self:
+            exc.sudo().write({"state": "ignored", "ignore_reason": reason})
+            self.env["finance.connect.audit"]._log(exc, "ignore", reason)
+
+    def action_open_record(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id:
+            raise UserError(self.env._("This exception has no related record."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }
+
+    def action_open_message(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "finance.connect.message",
+            "res_id": self.message_id.id,
+            "view_mode": "form",
+        }
+
+    def action_open_fix(self):
+        """Open what fixes this problem. EXTEND per category (mappings add theirs)."""
+        self.ensure_one()
+        if self.connection_id:
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": "finance.connect.connection",
+                "res_id": self.connection_id.id,
+                "view_mode": "form",
+            }
+        return self.action_open_record()
+
+    @api.model
+    def _get_open_count(self):
+        """Open exceptions of the user's companies (menu badge)."""
+        return self.search_count([("state", "in", ("open", "in_progress"))])

@@ -1,0 +1,204 @@
+"""Integration state on accounting records, and the events they emit."""
+
+import json
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_repr
+
+from ..lib import payloads as lib_payloads
+
+FC_STATES = [
+    ("not_synced", "Not synced"),
+    ("pending", "Pending"),
+    ("synced", "Synced"),
+    ("error", "Error"),
+]
+MESSAGE_TO_RECORD_STATE = {
+    "new": "pending", "queued": "pending", "sending": "pending", "retrying": "pending",
+    "done": "synced", "duplicate": "synced", "failed": "error", "cancelled": None,
+}
+
+
+class FinanceConnectIntegrationMixin(models.AbstractModel):
+    _name = "finance.connect.integration.mixin"
+    _description = "Finance Connect integration state"
+
+    fc_state = fields.Selection(
+        FC_STATES, string="Integration", default="not_synced", copy=False, index=True,
+        readonly=True,
+    )
+    fc_last_sync = fields.Datetime(string="Last sync", copy=False, readonly=True)
+    fc_external_ref = fields.Char(string="External reference", copy=False, readonly=True)
+    fc_message_count = fields.Integer(
+        string="Integration messages", compute="_compute_fc_message_count"
+    )
+
+    def _compute_fc_message_count(self):
+        counts = dict(
+            self.env["finance.connect.message"]._read_group(
+                [("res_model", "=", self._name), ("res_id", "in", self.ids)],
+                ["res_id"], ["__count"],
+            )
+        ) if self.ids else {}
+        for record in self:
+            record.fc_message_count = counts.get(record.id, 0)
+
+    def _fc_apply_message_state(self, message):
+        """Reflect one message's state on this record."""
+        state = MESSAGE_TO_RECORD_STATE.get(message.state)
+        if not state:
+            return
+        vals = {"fc_state": state}
+        if state == "synced":
+            vals["fc_last_sync"] = fields.Datetime.now()
+            if message.external_id:
+                vals["fc_external_ref"] = message.external_id
+        self.sudo().write(vals)
+
+    def action_fc_view_messages(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finance_connect.finance_connect_message_action"
+        )
+        action["domain"] = [("res_model", "=", self._name), ("res_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------------
+    # Events
+    # ------------------------------------------------------------------
+
+    def _fc_emit(self, event_type):
+        """Queue ``event_type`` of these records for every subscribed connection."""
+        Subscription = self.env["finance.connect.subscription"]
+        Message = self.env["finance.connect.message"]
+        messages = Message
+        for record in self:
+            subs = Subscription._get_matching(event_type, record)
+            if not subs:
+                continue
+            payload = record._fc_prepare_payload(event_type)
+            key = record._fc_idempotency_key(event_type, payload)
+            for sub in subs:
+                if sub.mode == "batch":
+                    messages |= record._fc_store_batch_item(sub, event_type, payload, key)
+                else:
+                    messages |= Message._enqueue_outbound(
+                        sub.connection_id, event_type, payload, record=record,
+                        idempotency_key=key, subscription=sub,
+                    )
+        return messages
+
+    def _fc_store_batch_item(self, sub, event_type, payload, key):
+        """Store one event that waits for its subscription's batch cron."""
+        registry = self.env["finance.connect.message"]._get_schema_registry()
+        version = registry.latest_version(event_type) or 1
+        payload = dict(payload, event_type=event_type, schema_version=version)
+        body = lib_payloads.canonical_json(payload).decode()
+        message, created = self.env["finance.connect.message"]._create_idempotent({
+            "direction": "out", "connection_id": sub.connection_id.id,
+            "event_type": event_type, "schema_version": version,
+            "idempotency_key": key, "payload": body, "subscription_id": sub.id,
+            "res_model": self._name, "res_id": self.id, "res_name": self.display_name,
+            "state": "new",
+        })
+        if created:
+            message._update_record_state()
+        return message
+
+    def _fc_idempotency_key(self, event_type, payload):
+        """Stable key of a business event: the same content gives the same key."""
+        return payload["event_id"]
+
+    def _fc_prepare_payload(self, event_type):
+        """The canonical payload of ``event_type`` for this record. EXTEND per model."""
+        self.ensure_one()
+        if event_type == "record.synced":
+            return self._fc_prepare_envelope(event_type, {
+                "model": self._name, "id": self.id, "display_name": self.display_name,
+                "company": self._fc_company(self.company_id),
+                "data": self._fc_json(self._fc_prepare_data()),
+            })
+        raise UserError(self.env._("No payload for %(event)s.", event=event_type))
+
+    def _fc_prepare_data(self):
+        """Natural data of the record for a record.synced message. EXTEND per model."""
+        return {}
+
+    def _fc_prepare_envelope(self, event_type, data):
+        """The envelope shared by every event: its id derives from the data."""
+        digest = lib_payloads.sha256_hex(lib_payloads.canonical_json(data))[:24]
+        return {
+            "event_id": f"{event_type}:{self._name}:{self.id}:{digest}",
+            "occurred_at": fields.Datetime.now().isoformat() + "Z",
+            "company": self._fc_company(self.company_id),
+            "data": data,
+        }
+
+    @api.model
+    def _fc_company(self, company):
+        return {
+            "id": company.id, "name": company.name, "vat": company.vat or None,
+            "currency": company.currency_id.name,
+        }
+
+    def _fc_send_now(self):
+        """Send these records now (button, server action, automated action)."""
+        Subscription = self.env["finance.connect.subscription"]
+        Message = self.env["finance.connect.message"]
+        messages = Message
+        for record in self:
+            subs = Subscription._get_matching("record.synced", record)
+            if not subs:
+                raise UserError(self.env._(
+                    "No active connection subscribes to records sent on request for "
+                    "%(company)s. Add a 'Record sent on request' subscription to a "
+                    "connection first.", company=record.company_id.name,
+                ))
+            payload = record._fc_prepare_payload("record.synced")
+            for sub in subs:
+                messages |= Message._enqueue_outbound(
+                    sub.connection_id, "record.synced", payload, record=record,
+                    idempotency_key=payload["event_id"], subscription=sub,
+                )
+        return messages
+
+    def action_fc_send_now(self):
+        messages = self._fc_send_now()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Finance Connect"),
+                "message": self.env._("%(n)s message(s) queued.", n=len(messages)),
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    # ------------------------------------------------------------------
+    # Payload helpers
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_amount(self, value, currency):
+        """A decimal string rounded to the currency (never a float in a payload)."""
+        return float_repr(currency.round(value or 0.0), currency.decimal_places)
+
+    @api.model
+    def _fc_partner(self, partner):
+        if not partner:
+            return None
+        return {
+            "id": partner.id, "name": partner.name or "", "vat": partner.vat or None,
+            "ref": partner.ref or None, "external_code": None,
+        }
+
+    @api.model
+    def _fc_journal(self, journal):
+        return {"id": journal.id, "name": journal.name, "code": journal.code}
+
+    @api.model
+    def _fc_json(self, payload):
+        return json.loads(lib_payloads.canonical_json(payload))

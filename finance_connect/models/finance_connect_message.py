@@ -1,0 +1,569 @@
+"""The integration message log and the delivery engine.
+
+Every inbound and outbound exchange is one ``finance.connect.message``. A
+message is created once per business event: the idempotency key is unique per
+connection and direction in the database, so a second delivery of the same
+event finds the first message instead of creating a new one.
+
+Outbound messages are delivered by queue jobs (``_job_send``); each attempt is
+recorded, transient failures are retried with backoff by enqueueing the next
+attempt, and a message that cannot be delivered lands in the exception inbox.
+"""
+
+import functools
+import json
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import mute_logger
+
+from ..lib import payloads as lib_payloads
+from ..lib import retry as lib_retry
+from ..lib import signing
+from ..lib.masking import mask_payload
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("new", "New"),
+    ("queued", "Queued"),
+    ("sending", "Sending"),
+    ("done", "Done"),
+    ("retrying", "Retrying"),
+    ("failed", "Failed (dead letter)"),
+    ("duplicate", "Duplicate"),
+    ("cancelled", "Cancelled"),
+]
+FINAL_STATES = ("done", "duplicate", "cancelled")
+ADMIN_GROUP = "finance_connect.group_administrator"
+
+
+class SchemaRegistries:
+    """The schema registries of several addons, searched in order."""
+
+    def __init__(self, directories):
+        self.registries = [lib_payloads.SchemaRegistry(d) for d in directories]
+
+    def _owner(self, event_type):
+        for registry in self.registries:
+            if event_type in registry.event_types():
+                return registry
+        return None
+
+    def latest_version(self, event_type):
+        owner = self._owner(event_type)
+        return owner.latest_version(event_type) if owner else None
+
+    def validate(self, event_type, version, payload):
+        owner = self._owner(event_type) or self.registries[0]
+        return owner.validate(event_type, version, payload)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_registries(directories):
+    return SchemaRegistries(directories)
+
+
+class FinanceConnectMessage(models.Model):
+    _name = "finance.connect.message"
+    _description = "Finance Connect integration message"
+    _order = "id desc"
+    _rec_name = "reference"
+
+    reference = fields.Char(required=True, readonly=True, index=True, copy=False)
+    active = fields.Boolean(default=True, help="Archived by the retention cron.")
+    direction = fields.Selection(
+        [("out", "Outbound"), ("in", "Inbound")], required=True, readonly=True, index=True
+    )
+    connection_id = fields.Many2one(
+        "finance.connect.connection", required=True, readonly=True, index=True,
+        ondelete="restrict",
+    )
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    subscription_id = fields.Many2one("finance.connect.subscription", readonly=True)
+    event_type = fields.Char(required=True, readonly=True, index=True)
+    schema_version = fields.Integer(readonly=True)
+    external_id = fields.Char(readonly=True, index=True, help="Id at the other side.")
+    idempotency_key = fields.Char(required=True, readonly=True)
+    webhook_id = fields.Char(
+        readonly=True, index=True, help="webhook-id header: the same on every retry."
+    )
+    correlation_id = fields.Char(readonly=True, index=True)
+    content_type = fields.Char(readonly=True, default="application/json")
+    payload = fields.Text(string="Raw payload", readonly=True, groups=ADMIN_GROUP)
+    payload_display = fields.Text(
+        string="Payload", compute="_compute_payload_display",
+        help="Sensitive values (IBANs, account numbers, tokens) are masked.",
+    )
+    payload_sha256 = fields.Char(string="Payload SHA-256", readonly=True)
+    res_model = fields.Char(string="Related model", readonly=True, index=True)
+    res_id = fields.Many2oneReference(model_field="res_model", readonly=True, index=True)
+    res_name = fields.Char(string="Related record", readonly=True)
+    job_uuid = fields.Char(string="Queue job", readonly=True)
+    attempt_ids = fields.One2many("finance.connect.message.attempt", "message_id", readonly=True)
+    attempt_count = fields.Integer(readonly=True)
+    state = fields.Selection(STATES, required=True, default="new", readonly=True, index=True)
+    error = fields.Text(readonly=True)
+    next_retry_at = fields.Datetime(readonly=True)
+    done_at = fields.Datetime(readonly=True)
+    response_status = fields.Integer(readonly=True)
+    response_excerpt = fields.Text(readonly=True)
+    batch_id = fields.Many2one("finance.connect.message", readonly=True, index=True)
+    batch_item_ids = fields.One2many("finance.connect.message", "batch_id")
+    exception_ids = fields.One2many("finance.connect.exception", "message_id")
+    state_log = fields.Text(readonly=True, help="Every state change: when, who, why.")
+
+    _sql_constraints = [
+        (
+            "idempotency_uniq",
+            "unique(connection_id, direction, idempotency_key)",
+            "A business event is recorded once per connection and direction.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Append-only
+    # ------------------------------------------------------------------
+
+    def unlink(self):
+        raise UserError(
+            self.env._("Integration messages are never deleted; old ones are archived.")
+        )
+
+    @api.depends("content_type")
+    def _compute_payload_display(self):
+        is_admin = self.env.user.has_group(ADMIN_GROUP)
+        for msg in self:
+            text = msg.sudo().payload or ""
+            msg.payload_display = text if is_admin else mask_payload(text)
+
+    def _set_state(self, state, note="", **vals):
+        """The only way a message changes state: records who, when and why."""
+        stamp = fields.Datetime.now().isoformat(sep=" ", timespec="seconds")
+        for msg in self:
+            line = f"{stamp} {self.env.user.login}: {msg.state} -> {state}"
+            if note:
+                line += f" ({note[:200]})"
+            msg.sudo().write(
+                dict(vals, state=state, state_log=(msg.state_log or "") + line + "\n")
+            )
+
+    # ------------------------------------------------------------------
+    # Creation (idempotent)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _new_reference(self):
+        return "FCM-" + uuid.uuid4().hex[:16].upper()
+
+    @api.model
+    def _create_idempotent(self, vals):
+        """Create a message, or return the existing one for the same event.
+
+        Returns ``(message, created)``. Uniqueness is enforced by the
+        database constraint, not by a search before the insert.
+        """
+        vals = dict(vals)
+        vals.setdefault("reference", self._new_reference())
+        vals.setdefault("webhook_id", "msg_" + uuid.uuid4().hex)
+        vals.setdefault("correlation_id", str(uuid.uuid4()))
+        if "payload" in vals and vals.get("payload") is not None:
+            vals.setdefault("payload_sha256", lib_payloads.sha256_hex(vals["payload"]))
+        connection = self.env["finance.connect.connection"].browse(vals["connection_id"])
+        vals.setdefault("company_id", connection.company_id.id)
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                message = self.sudo().create(vals)
+                message.flush_recordset()
+            return message, True
+        except psycopg2.errors.UniqueViolation:
+            existing = self.sudo().with_context(active_test=False).search(
+                [
+                    ("connection_id", "=", vals["connection_id"]),
+                    ("direction", "=", vals["direction"]),
+                    ("idempotency_key", "=", vals["idempotency_key"]),
+                ],
+                limit=1,
+            )
+            return existing, False
+
+    # ------------------------------------------------------------------
+    # Outbound: enqueue
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _enqueue_outbound(self, connection, event_type, payload, record=None,
+                          idempotency_key=None, subscription=None, schema_version=None):
+        """Validate ``payload`` and queue it for ``connection``.
+
+        Returns the message (the existing one when the same event was already
+        queued). A payload that does not validate is not sent: the message is
+        stored as failed and a schema exception is opened.
+        """
+        registry = self._get_schema_registry()
+        version = schema_version or registry.latest_version(event_type) or 1
+        payload = dict(payload, event_type=event_type, schema_version=version)
+        body = lib_payloads.canonical_json(payload).decode()
+        key = idempotency_key or payload.get("event_id") or lib_payloads.sha256_hex(body)
+        errors = registry.validate(event_type, version, payload)
+        vals = {
+            "direction": "out",
+            "connection_id": connection.id,
+            "company_id": connection.company_id.id,
+            "event_type": event_type,
+            "schema_version": version,
+            "idempotency_key": key,
+            "payload": body,
+            "content_type": "application/json",
+            "subscription_id": subscription.id if subscription else False,
+            "res_model": record._name if record else False,
+            "res_id": record.id if record else False,
+            "res_name": record.display_name if record else False,
+            "state": "failed" if errors else "queued",
+            "error": "\n".join(errors) if errors else False,
+        }
+        message, created = self._create_idempotent(vals)
+        if not created:
+            return message
+        if errors:
+            message._set_state("failed", "payload does not match its schema")
+            self.env["finance.connect.exception"]._open_for_message(
+                message,
+                "schema",
+                self.env._(
+                    "The %(event)s payload of %(record)s does not match schema version "
+                    "%(version)s, so it was not sent: %(errors)s. Fix the record (or the "
+                    "mapping), then replay the message.",
+                    event=event_type,
+                    record=message.res_name or message.reference,
+                    version=version,
+                    errors="; ".join(errors[:5]),
+                ),
+            )
+            message._update_record_state()
+            return message
+        if record is not None:
+            message._update_record_state()
+        message._enqueue_send(attempt=1)
+        return message
+
+    @api.model
+    def _get_schema_registry(self):
+        """The JSON Schema registry of all installed finance_connect addons.
+
+        Extension point: addons add directories through ``_get_schema_dirs``.
+        """
+        return _cached_registries(tuple(self._get_schema_dirs()))
+
+    @api.model
+    def _get_schema_dirs(self):
+        """Directories holding ``*.schema.json`` files. EXTEND to add schemas."""
+        from odoo.modules.module import get_module_path
+
+        return [get_module_path("finance_connect") + "/schemas"]
+
+    def _enqueue_send(self, attempt, eta=None):
+        """Queue the delivery job of one attempt (idempotent per message and attempt)."""
+        for msg in self:
+            job = msg.with_delay(
+                channel=msg.connection_id._get_channel(),
+                eta=eta,
+                identity_key=f"finance_connect-send-{msg.id}-{attempt}",
+                max_retries=0,
+                description=f"Send {msg.event_type} {msg.reference} (attempt {attempt})",
+            )._job_send(attempt)
+            msg.sudo().job_uuid = getattr(job, "uuid", False)
+
+    # ------------------------------------------------------------------
+    # Outbound: the job
+    # ------------------------------------------------------------------
+
+    def _job_send(self, attempt=1):
+        """Deliver this message once; idempotent.
+
+        Re-reads the state and does nothing when the message is already
+        delivered, cancelled or waiting for a later attempt. Records the outcome
+        of the attempt on the message; schedules the next attempt on a
+        transient failure; moves the message to the exception inbox on a
+        permanent one.
+        """
+        self.ensure_one()
+        msg = self.sudo()
+        if msg.state in FINAL_STATES or msg.state == "failed" and attempt <= msg.attempt_count:
+            return f"nothing to do: message is {msg.state}"
+        if attempt <= msg.attempt_count:
+            return f"nothing to do: attempt {attempt} already ran"
+        conn = msg.connection_id
+        if not conn.active or conn.paused:
+            msg._enqueue_send(attempt, eta=300)
+            return "connection paused: postponed 5 minutes"
+        if not conn._circuit_allows_send():
+            wait = conn._circuit_seconds_left()
+            msg._enqueue_send(attempt, eta=max(wait, 1))
+            return f"circuit open: postponed {wait}s"
+        if conn.rate_limit_per_minute and msg._rate_limited():
+            msg._enqueue_send(attempt, eta=5)
+            return "rate limit reached: postponed 5s"
+        result = msg._send_request()
+        return msg._record_outcome(attempt, result)
+
+    def _rate_limited(self):
+        conn = self.connection_id
+        self.env["finance.connect.message.attempt"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT count(*) FROM finance_connect_message_attempt a
+              JOIN finance_connect_message m ON m.id = a.message_id
+             WHERE m.connection_id = %s
+               AND a.at > (now() at time zone 'utc') - interval '1 minute'
+            """,
+            (conn.id,),
+        )
+        return self.env.cr.fetchone()[0] >= conn.rate_limit_per_minute
+
+    def _prepare_request_headers(self, body):
+        """Headers of one delivery: signature, correlation and idempotency.
+
+        The webhook-id is the message's own and the same on every retry.
+        """
+        self.ensure_one()
+        conn = self.connection_id
+        headers = {
+            "Content-Type": self.content_type or "application/json",
+            "User-Agent": "finance_connect/18.0",
+            "X-Correlation-Id": self.correlation_id,
+            "Idempotency-Key": self.idempotency_key,
+            "X-Finance-Connect-Event": self.event_type,
+        }
+        secret = conn._get_secret("webhook_secret")
+        if secret:
+            headers.update(signing.sign_headers(secret, self.webhook_id, body))
+        else:
+            headers["webhook-id"] = self.webhook_id
+            headers["webhook-timestamp"] = str(int(time.time()))
+        headers.update(conn._get_auth_headers())
+        return headers
+
+    def _send_request(self):
+        """POST the payload to the connection; returns an HttpResult."""
+        conn = self.connection_id
+        body = (self.payload or "").encode()
+        return self.env["finance.connect.http"]._request(
+            "POST",
+            conn._get_outbound_url(self.subscription_id.path if self.subscription_id else None),
+            data=body,
+            headers=self._prepare_request_headers(body),
+            timeout=(conn.timeout_connect, conn.timeout_read),
+            verify=conn.verify_tls,
+        )
+
+    def _record_outcome(self, attempt, result):
+        """Store the attempt and move the message on: done, retrying or failed."""
+        conn = self.connection_id
+        if result.status:
+            outcome = lib_retry.classify_status(result.status)
+        else:
+            outcome = "retry"  # timeouts and connection errors are transient
+        retry_after = lib_retry.parse_retry_after(result.headers.get("Retry-After"))
+        exhausted = attempt >= conn.max_attempts
+        delay = 0
+        if outcome == "retry" and not exhausted:
+            delay = int(lib_retry.backoff_seconds(
+                attempt, base=conn.backoff_base, cap=conn.backoff_cap, retry_after=retry_after
+            ))
+        self.env["finance.connect.message.attempt"].sudo().create(
+            {
+                "message_id": self.id,
+                "http_status": result.status,
+                "latency_ms": result.latency_ms,
+                "outcome": "done" if outcome == "done" else ("retry" if delay else "fail"),
+                "error": False if outcome == "done" else result.excerpt(),
+                "retry_in": delay,
+            }
+        )
+        common = {
+            "attempt_count": attempt,
+            "response_status": result.status,
+            "response_excerpt": result.excerpt() if result.status else False,
+        }
+        if outcome == "done":
+            conn._circuit_record_success()
+            self._set_state(
+                "done", f"HTTP {result.status}", done_at=fields.Datetime.now(),
+                error=False, next_retry_at=False,
+                external_id=self._extract_external_id(result) or self.external_id,
+                **common,
+            )
+            self._on_delivered()
+            return f"delivered: HTTP {result.status}"
+        error = result.error or f"HTTP {result.status}: {result.excerpt()[:300]}"
+        if outcome == "retry":
+            conn._circuit_record_failure()
+        if outcome == "retry" and not exhausted:
+            self._set_state(
+                "retrying", error[:200], error=error,
+                next_retry_at=fields.Datetime.now() + timedelta(seconds=delay), **common,
+            )
+            self._enqueue_send(attempt + 1, eta=delay)
+            self._update_record_state()
+            return f"attempt {attempt} failed ({error[:100]}); retry in {delay}s"
+        self._set_state("failed", error[:200], error=error, next_retry_at=False, **common)
+        category = "remote_unavailable" if outcome == "retry" else "remote_rejected"
+        text = (
+            self.env._(
+                "%(conn)s could not be reached after %(n)s attempts (last: %(error)s). "
+                "Check that the system is up, then replay the message.",
+                conn=conn.display_name, n=attempt, error=error[:300],
+            )
+            if category == "remote_unavailable"
+            else self.env._(
+                "%(conn)s rejected %(ref)s with %(error)s. Correct the data or the "
+                "connection settings, then replay the message.",
+                conn=conn.display_name, ref=self.reference, error=error[:300],
+            )
+        )
+        self.env["finance.connect.exception"]._open_for_message(self, category, text)
+        self._on_failed()
+        return f"failed: {error[:200]}"
+
+    def _extract_external_id(self, result):
+        """The counterparty's reference of the delivered record, when it answers one."""
+        try:
+            answer = json.loads(result.body or b"{}")
+        except ValueError:
+            return False
+        if isinstance(answer, dict):
+            for key in ("id", "reference", "external_id", "received"):
+                if isinstance(answer.get(key), str | int):
+                    return str(answer[key])
+        return False
+
+    def _on_delivered(self):
+        """Hook after a successful delivery. EXTEND in format addons."""
+        self._update_record_state()
+        if self.batch_item_ids:
+            self.batch_item_ids._set_state("done", f"batch {self.reference} delivered",
+                                           done_at=fields.Datetime.now())
+            self.batch_item_ids._update_record_state()
+
+    def _on_failed(self):
+        """Hook after a message became a dead letter. EXTEND in format addons."""
+        self._update_record_state()
+        if self.batch_item_ids:
+            self.batch_item_ids._set_state("failed", f"batch {self.reference} failed")
+            self.batch_item_ids._update_record_state()
+
+    def _update_record_state(self):
+        """Reflect the message state on the related invoice / payment / line."""
+        for msg in self:
+            if not msg.res_model or not msg.res_id or msg.res_model not in self.env:
+                continue
+            record = self.env[msg.res_model].sudo().browse(msg.res_id).exists()
+            if record and "fc_state" in record._fields:
+                record._fc_apply_message_state(msg)
+
+    # ------------------------------------------------------------------
+    # Inbox actions
+    # ------------------------------------------------------------------
+
+    def action_replay(self):
+        """Re-run failed messages with the same idempotency key and webhook-id."""
+        self.env["finance.connect.exception"]._check_manager()
+        for msg in self.sudo():
+            if msg.state in ("done", "duplicate"):
+                continue
+            if msg.direction == "out":
+                if msg.error and msg.state == "failed" and msg.attempt_count == 0:
+                    # A payload that never validated: rebuild it from the record.
+                    msg._rebuild_payload()
+                    if msg.state == "failed":
+                        continue
+                msg._set_state("queued", "replayed", error=False)
+                msg._enqueue_send(msg.attempt_count + 1)
+            else:
+                msg._set_state("queued", "replayed", error=False)
+                msg._enqueue_process()
+            self.env["finance.connect.audit"]._log(msg, "replay")
+        return True
+
+    def _rebuild_payload(self):
+        """Rebuild and re-validate an outbound payload from its record (after a fix)."""
+        self.ensure_one()
+        record = self.env[self.res_model].browse(self.res_id).exists() if self.res_model else None
+        if not record or not hasattr(record, "_fc_prepare_payload"):
+            return
+        payload = record._fc_prepare_payload(self.event_type)
+        registry = self._get_schema_registry()
+        payload = dict(payload, event_type=self.event_type, schema_version=self.schema_version)
+        errors = registry.validate(self.event_type, self.schema_version, payload)
+        body = lib_payloads.canonical_json(payload).decode()
+        self.sudo().write({
+            "payload": body,
+            "payload_sha256": lib_payloads.sha256_hex(body),
+            "error": "\n".join(errors) or False,
+        })
+
+    def action_cancel(self):
+        self.env["finance.connect.exception"]._check_manager()
+        for msg in self.sudo().filtered(lambda m: m.state not in FINAL_STATES):
+            msg._set_state("cancelled", "cancelled by user")
+            self.env["finance.connect.audit"]._log(msg, "cancel")
+            msg._update_record_state()
+
+    def action_open_record(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id:
+            raise UserError(self.env._("This message has no related record."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }
+
+    # ------------------------------------------------------------------
+    # Inbound processing (handlers: see finance.connect.handler)
+    # ------------------------------------------------------------------
+
+    def _enqueue_process(self):
+        for msg in self:
+            job = msg.with_delay(
+                channel=msg.connection_id._get_channel(),
+                identity_key=f"finance_connect-process-{msg.id}-{msg.attempt_count + 1}",
+                max_retries=0,
+                description=f"Process {msg.event_type} {msg.reference}",
+            )._job_process()
+            msg.sudo().job_uuid = getattr(job, "uuid", False)
+
+    def _job_process(self):
+        """Process one inbound message through its handler; idempotent."""
+        self.ensure_one()
+        msg = self.sudo()
+        if msg.state in FINAL_STATES or msg.state == "failed":
+            return f"nothing to do: message is {msg.state}"
+        return self.env["finance.connect.handler"]._dispatch(msg)
+
+    # ------------------------------------------------------------------
+    # Retention
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_archive_old_messages(self):
+        """Archive done messages older than the configured age; failed ones stay."""
+        days = int(
+            self.env["ir.config_parameter"].sudo().get_param(
+                "finance_connect.retention_days", 90
+            )
+        )
+        limit = fields.Datetime.now() - timedelta(days=days)
+        old = self.sudo().search(
+            [("state", "in", ("done", "duplicate", "cancelled")), ("create_date", "<", limit)]
+        )
+        old.write({"active": False})
+        return len(old)

@@ -1,0 +1,1 @@
+from . import finance_connect_exception_ignore

@@ -1,0 +1,17 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+{
+    "name": "Finance Connect Bank",
+    "summary": "Bank statements in (camt.053/054, MT940, CSV), payment status in "
+    "(pain.002, PSP webhooks), payment batches out (pain.001), matching",
+    "version": "18.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "website": "https://github.com/finance-connect/finance_connect",
+    "author": "finance_connect",
+    "license": "LGPL-3",
+    "depends": ["finance_connect", "account"],
+    "external_dependencies": {"python": ["requests", "cryptography", "jsonschema"]},
+    "data": [
+        "views/finance_connect_bank_menus.xml",
+    ],
+    "installable": True,
+}

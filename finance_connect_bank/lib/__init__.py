@@ -1,0 +1,1 @@
+"""Pure-Python helpers of finance_connect_bank: no ORM import here."""

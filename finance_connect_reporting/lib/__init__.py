@@ -1,0 +1,1 @@
+"""Pure-Python helpers of finance_connect_reporting: no ORM import here."""
