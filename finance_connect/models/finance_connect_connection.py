@@ -549,6 +549,14 @@ class FinanceConnectConnection(models.Model):
     # Helpers used by the engine
     # ------------------------------------------------------------------
 
+    def _map_outbound_payload(self, event_type, payload):
+        """Translate Odoo values of ``payload`` into this connection's codes.
+
+        Returns the mapped payload; raises ``MappingMissing`` for a value that
+        has no mapping. EXTEND: the mapping engine overrides this.
+        """
+        return payload
+
     def _get_channel(self):
         """The queue_job channel of this connection: one slow system blocks no other."""
         self.ensure_one()

@@ -44,6 +44,16 @@ FINAL_STATES = ("done", "duplicate", "cancelled")
 ADMIN_GROUP = "finance_connect.group_administrator"
 
 
+class MappingMissing(Exception):
+    """A value of a payload has no (or an ambiguous) mapping: never guess."""
+
+    def __init__(self, mapping_type, value, reason="unmapped"):
+        super().__init__(f"{mapping_type} {value!r} is {reason}")
+        self.mapping_type = mapping_type
+        self.value = value
+        self.reason = reason
+
+
 class SchemaRegistries:
     """The schema registries of several addons, searched in order."""
 
@@ -118,6 +128,10 @@ class FinanceConnectMessage(models.Model):
     batch_item_ids = fields.One2many("finance.connect.message", "batch_id")
     exception_ids = fields.One2many("finance.connect.exception", "message_id")
     state_log = fields.Text(readonly=True, help="Every state change: when, who, why.")
+    waiting_for = fields.Char(
+        readonly=True, index=True,
+        help="A message held for a missing mapping: '<type>:<value>'.",
+    )
 
     _sql_constraints = [
         (
@@ -208,10 +222,17 @@ class FinanceConnectMessage(models.Model):
         """
         registry = self._get_schema_registry()
         version = schema_version or registry.latest_version(event_type) or 1
+        key = idempotency_key or payload.get("event_id") or lib_payloads.sha256_hex(
+            lib_payloads.canonical_json(payload)
+        )
+        missing = None
+        try:
+            payload = connection._map_outbound_payload(event_type, payload)
+        except MappingMissing as exc:
+            missing = exc
         payload = dict(payload, event_type=event_type, schema_version=version)
         body = lib_payloads.canonical_json(payload).decode()
-        key = idempotency_key or payload.get("event_id") or lib_payloads.sha256_hex(body)
-        errors = registry.validate(event_type, version, payload)
+        errors = [] if missing else registry.validate(event_type, version, payload)
         vals = {
             "direction": "out",
             "connection_id": connection.id,
@@ -228,8 +249,14 @@ class FinanceConnectMessage(models.Model):
             "state": "failed" if errors else "queued",
             "error": "\n".join(errors) if errors else False,
         }
+        if missing:
+            vals.update(state="new", error=str(missing),
+                        waiting_for=f"{missing.mapping_type}:{missing.value}")
         message, created = self._create_idempotent(vals)
         if not created:
+            return message
+        if missing:
+            message._hold_for_mapping(missing)
             return message
         if errors:
             message._set_state("failed", "payload does not match its schema")
@@ -479,10 +506,9 @@ class FinanceConnectMessage(models.Model):
             if msg.state in ("done", "duplicate"):
                 continue
             if msg.direction == "out":
-                if msg.error and msg.state == "failed" and msg.attempt_count == 0:
-                    # A payload that never validated: rebuild it from the record.
-                    msg._rebuild_payload()
-                    if msg.state == "failed":
+                if msg.attempt_count == 0 and (msg.waiting_for or msg.state == "failed"):
+                    # Never sent (invalid or unmapped): rebuild it from the record.
+                    if not msg._rebuild_payload():
                         continue
                 msg._set_state("queued", "replayed", error=False)
                 msg._enqueue_send(msg.attempt_count + 1)
@@ -492,13 +518,62 @@ class FinanceConnectMessage(models.Model):
             self.env["finance.connect.audit"]._log(msg, "replay")
         return True
 
+    def _hold_for_mapping(self, missing):
+        """Keep the message waiting and open one mapping exception per missing value."""
+        self.ensure_one()
+        self._set_state("new", f"waiting for a mapping of {missing.mapping_type} "
+                               f"{missing.value!r}")
+        self._update_record_state()
+        conn = self.connection_id
+        self.env["finance.connect.exception"]._open(
+            "mapping",
+            self.env._("No mapping: %(type)s %(value)s", type=missing.mapping_type,
+                       value=missing.value),
+            self.env._(
+                "%(type)s %(value)s has no mapping for %(conn)s (%(reason)s), so the "
+                "messages that need it wait. Create the mapping: the waiting messages "
+                "are replayed once it is saved.",
+                type=missing.mapping_type, value=missing.value,
+                conn=conn.display_name, reason=missing.reason,
+            ),
+            connection=conn,
+            company=self.company_id,
+            fingerprint=f"mapping:{conn.id}:{missing.mapping_type}:{missing.value}",
+            mapping_type=missing.mapping_type,
+            mapping_value=str(missing.value),
+        )
+
+    @api.model
+    def _replay_waiting(self, connection, mapping_type, value):
+        """Replay the messages that waited for ``mapping_type`` ``value``."""
+        waiting = self.sudo().search([
+            ("connection_id", "in", connection.ids), ("state", "=", "new"),
+            ("waiting_for", "=", f"{mapping_type}:{value}"),
+        ])
+        for msg in waiting:
+            if not msg._rebuild_payload():
+                continue
+            msg._set_state("queued", "mapping created")
+            msg._enqueue_send(msg.attempt_count + 1)
+        return waiting
+
     def _rebuild_payload(self):
-        """Rebuild and re-validate an outbound payload from its record (after a fix)."""
+        """Rebuild and re-validate an outbound payload from its record (after a fix).
+
+        Returns whether the message can be sent now.
+        """
         self.ensure_one()
         record = self.env[self.res_model].browse(self.res_id).exists() if self.res_model else None
         if not record or not hasattr(record, "_fc_prepare_payload"):
-            return
+            return not self.waiting_for and not self.error
         payload = record._fc_prepare_payload(self.event_type)
+        try:
+            payload = self.connection_id._map_outbound_payload(self.event_type, payload)
+        except MappingMissing as exc:
+            self.sudo().write({"error": str(exc),
+                               "waiting_for": f"{exc.mapping_type}:{exc.value}"})
+            self._hold_for_mapping(exc)
+            return False
         registry = self._get_schema_registry()
         payload = dict(payload, event_type=self.event_type, schema_version=self.schema_version)
         errors = registry.validate(self.event_type, self.schema_version, payload)
@@ -507,7 +582,11 @@ class FinanceConnectMessage(models.Model):
             "payload": body,
             "payload_sha256": lib_payloads.sha256_hex(body),
             "error": "\n".join(errors) or False,
+            "waiting_for": False,
         })
+        if errors:
+            self._set_state("failed", "payload still does not match its schema")
+        return not errors
 
     def action_cancel(self):
         self.env["finance.connect.exception"]._check_manager()
