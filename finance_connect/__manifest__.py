@@ -27,6 +27,11 @@
         "views/finance_connect_menus.xml",
     ],
     "demo": ["demo/finance_connect_demo.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "finance_connect/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": False,
 }

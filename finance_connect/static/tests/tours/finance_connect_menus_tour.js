@@ -1,0 +1,52 @@
+/** @odoo-module **/
+import { registry } from "@web/core/registry";
+
+// A manager finds Finance Connect under Accounting, opens the demo connection,
+// then the exception inbox and the message log.
+registry.category("web_tour.tours").add("finance_connect_menus_tour", {
+    url: "/odoo/action-finance_connect.finance_connect_connection_action",
+    steps: () => [
+        {
+            content: "The demo connection is listed",
+            trigger: ".o_list_renderer .o_data_cell:contains('Sandbox bank (demo)')",
+            run: "click",
+        },
+        {
+            content: "Its form offers Test connection",
+            trigger: ".o_form_view button[name='action_test_connection']",
+        },
+        {
+            content: "The Delivery tab shows the retry settings",
+            trigger: ".o_notebook .nav-link:contains('Delivery')",
+            run: "click",
+        },
+        {
+            trigger: ".o_field_widget[name='max_attempts']",
+        },
+        {
+            content: "Open the Finance Connect menu",
+            trigger: ".o_main_navbar .dropdown-toggle:contains('Finance Connect')",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item:contains('Exception inbox')",
+            run: "click",
+        },
+        {
+            content: "The exception inbox opens",
+            trigger: ".o_breadcrumb:contains('Exception inbox')",
+        },
+        {
+            trigger: ".o_main_navbar .dropdown-toggle:contains('Finance Connect')",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item:contains('Message log')",
+            run: "click",
+        },
+        {
+            content: "The message log opens",
+            trigger: ".o_breadcrumb:contains('Message log')",
+        },
+    ],
+});
