@@ -22,6 +22,7 @@ SECRET_FIELDS = {
     "webhook_secret": "webhook_secret",
 }
 MASK_PREFIX = "••••"
+DRAIN_BATCH = 100
 
 
 class FinanceConnectConnection(models.Model):
@@ -77,6 +78,9 @@ class FinanceConnectConnection(models.Model):
         string="Backoff base (s)", default=10, help="First retry delay; doubles each time."
     )
     backoff_cap = fields.Integer(string="Backoff cap (s)", default=3600)
+    parallel_deliveries = fields.Integer(
+        default=2, help="Delivery jobs of this connection that may run at the same time."
+    )
 
     # Authentication of outbound calls
     auth_type = fields.Selection(
@@ -548,6 +552,60 @@ class FinanceConnectConnection(models.Model):
     # ------------------------------------------------------------------
     # Helpers used by the engine
     # ------------------------------------------------------------------
+
+    def _schedule_drain(self, shards):
+        """Queue one drain job per shard (deduplicated while one is pending)."""
+        self.ensure_one()
+        for shard in sorted(shards):
+            self.with_delay(
+                channel=self._get_channel(),
+                identity_key=f"finance_connect-drain-{self.id}-{shard}",
+                max_retries=0,
+                description=f"Deliver queued messages of {self.name} (shard {shard})",
+            )._job_drain(shard)
+
+    def _job_drain(self, shard, limit=DRAIN_BATCH):
+        """Deliver the queued first attempts of one shard of this connection.
+
+        Idempotent: messages are picked with ``FOR UPDATE SKIP LOCKED``, so
+        two drains never send the same message, and a message already
+        delivered is no longer queued. At most ``limit`` messages per job (a
+        crashed job re-sends at most that many, with the same webhook-ids);
+        a follow-up job is queued when more wait.
+        """
+        self.ensure_one()
+        conn = self.sudo()
+        if not conn.active or conn.paused:
+            return "connection paused: the queued messages wait"
+        if conn.circuit_state == "open" and not conn._circuit_allows_send():
+            wait = conn._circuit_seconds_left()
+            conn.with_delay(
+                channel=conn._get_channel(), eta=max(wait, 1), max_retries=0,
+                identity_key=f"finance_connect-drain-{conn.id}-{shard}",
+            )._job_drain(shard)
+            return f"circuit open: drain postponed {wait}s"
+        Message = self.env["finance.connect.message"]
+        Message.flush_model()
+        self.env.cr.execute(
+            """
+            SELECT id FROM finance_connect_message
+             WHERE connection_id = %s AND direction = 'out' AND state = 'queued'
+               AND COALESCE(attempt_count, 0) = 0 AND id %% %s = %s
+             ORDER BY id
+             LIMIT %s
+               FOR UPDATE SKIP LOCKED
+            """,
+            (conn.id, max(1, conn.parallel_deliveries), shard, limit),
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        outcomes = {}
+        for message in Message.sudo().browse(ids):
+            outcome = message._job_send(1)
+            key = outcome.split(":")[0]
+            outcomes[key] = outcomes.get(key, 0) + 1
+        if len(ids) == limit:
+            conn._schedule_drain([shard])
+        return f"{len(ids)} message(s): {outcomes}"
 
     def _map_outbound_payload(self, event_type, payload):
         """Translate Odoo values of ``payload`` into this connection's codes.

@@ -7,6 +7,7 @@ request headers and are never logged.
 import logging
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 
 import requests
@@ -46,6 +47,10 @@ def _session():
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
+        # Proxy settings are read from the environment once per session, not
+        # on every request (netrc is never consulted: auth is the connection's).
+        session.trust_env = False
+        session.proxies = urllib.request.getproxies()
     return session
 
 

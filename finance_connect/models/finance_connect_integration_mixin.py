@@ -54,7 +54,24 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
             vals["fc_last_sync"] = fields.Datetime.now()
             if message.external_id:
                 vals["fc_external_ref"] = message.external_id
-        self.sudo().write(vals)
+        self._fc_write_state(vals)
+
+    def _fc_write_state(self, vals):
+        """Write the integration columns directly.
+
+        They are this addon's own plain columns and nothing is computed from
+        them, so the heavy ``write`` of posted invoices and payments (lock
+        date and integrity checks, recomputations) is not needed here.
+        """
+        if not self.ids:
+            return
+        self.flush_recordset(list(vals))
+        columns = ", ".join(f'"{name}" = %s' for name in vals)
+        self.env.cr.execute(
+            f'UPDATE "{self._table}" SET {columns} WHERE id IN %s',  # noqa: S608
+            [*vals.values(), tuple(self.ids)],
+        )
+        self.invalidate_recordset(list(vals))
 
     def action_fc_view_messages(self):
         self.ensure_one()
@@ -74,11 +91,19 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         Subscription = self.env["finance.connect.subscription"]
         Message = self.env["finance.connect.message"]
         messages = Message
+        candidates = {}
+        prepared = []
+        # Build every payload first (reads only, so prefetching works across
+        # the records), then store and queue the messages.
         for record in self:
-            subs = Subscription._get_matching(event_type, record)
-            if not subs:
-                continue
-            payload = record._fc_prepare_payload(event_type)
+            company = record.company_id
+            if company not in candidates:
+                candidates[company] = Subscription._get_candidates(event_type, company)
+            subs = candidates[company].filtered(lambda s, r=record: s._accepts(r))
+            if subs:
+                payload = record._fc_prepare_payload(event_type)
+                prepared.append((record, subs, payload, record.display_name))
+        for record, subs, payload, name in prepared:
             key = record._fc_idempotency_key(event_type, payload)
             for sub in subs:
                 if sub.mode == "batch":
@@ -86,7 +111,7 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
                 else:
                     messages |= Message._enqueue_outbound(
                         sub.connection_id, event_type, payload, record=record,
-                        idempotency_key=key, subscription=sub,
+                        idempotency_key=key, subscription=sub, res_name=name,
                     )
         return messages
 

@@ -117,7 +117,7 @@ class FinanceConnectMessage(models.Model):
     res_name = fields.Char(string="Related record", readonly=True)
     job_uuid = fields.Char(string="Queue job", readonly=True)
     attempt_ids = fields.One2many("finance.connect.message.attempt", "message_id", readonly=True)
-    attempt_count = fields.Integer(readonly=True)
+    attempt_count = fields.Integer(readonly=True, default=0)
     state = fields.Selection(STATES, required=True, default="new", readonly=True, index=True)
     error = fields.Text(readonly=True)
     next_retry_at = fields.Datetime(readonly=True)
@@ -213,7 +213,8 @@ class FinanceConnectMessage(models.Model):
 
     @api.model
     def _enqueue_outbound(self, connection, event_type, payload, record=None,
-                          idempotency_key=None, subscription=None, schema_version=None):
+                          idempotency_key=None, subscription=None, schema_version=None,
+                          res_name=None):
         """Validate ``payload`` and queue it for ``connection``.
 
         Returns the message (the existing one when the same event was already
@@ -245,7 +246,7 @@ class FinanceConnectMessage(models.Model):
             "subscription_id": subscription.id if subscription else False,
             "res_model": record._name if record else False,
             "res_id": record.id if record else False,
-            "res_name": record.display_name if record else False,
+            "res_name": (res_name or record.display_name) if record else False,
             "state": "failed" if errors else "queued",
             "error": "\n".join(errors) if errors else False,
         }
@@ -296,7 +297,21 @@ class FinanceConnectMessage(models.Model):
         return [get_module_path("finance_connect") + "/schemas"]
 
     def _enqueue_send(self, attempt, eta=None):
-        """Queue the delivery job of one attempt (idempotent per message and attempt)."""
+        """Queue the delivery of one attempt (idempotent per message and attempt).
+
+        First attempts are delivered by the connection's drain jobs, many
+        messages per job over one keep-alive connection; later attempts (with
+        their backoff) get a job of their own.
+        """
+        if attempt == 1 and not eta:
+            by_connection = {}
+            for msg in self:
+                by_connection.setdefault(msg.connection_id, set()).add(
+                    msg.id % max(1, msg.connection_id.parallel_deliveries)
+                )
+            for connection, shards in by_connection.items():
+                connection._schedule_drain(shards)
+            return
         for msg in self:
             job = msg.with_delay(
                 channel=msg.connection_id._get_channel(),

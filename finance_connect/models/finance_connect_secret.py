@@ -6,6 +6,7 @@ The key comes from the server configuration (``finance_connect_secret_key`` in
 odoo.conf, or the ``FINANCE_CONNECT_SECRET_KEY`` environment variable).
 """
 
+import functools
 import os
 
 from odoo import api, fields, models, tools
@@ -15,6 +16,12 @@ from ..lib.secretbox import SecretBox, SecretBoxError
 
 CONFIG_KEY = "finance_connect_secret_key"
 ENV_KEY = "FINANCE_CONNECT_SECRET_KEY"
+
+
+@functools.lru_cache(maxsize=4)
+def _box_for(key):
+    """Key derivation runs once per configured key, not once per secret."""
+    return SecretBox(key)
 
 
 class FinanceConnectSecret(models.Model):
@@ -52,7 +59,7 @@ class FinanceConnectSecret(models.Model):
                 )
             )
         try:
-            return SecretBox(key)
+            return _box_for(key)
         except ValueError as exc:
             raise UserError(
                 self.env._("The configured encryption key is unusable: %(error)s", error=exc)
@@ -64,6 +71,7 @@ class FinanceConnectSecret(models.Model):
 
         An empty value removes the secret.
         """
+        self._cache().pop((connection.id, name), None)
         existing = self.sudo().search(
             [("connection_id", "=", connection.id), ("name", "=", name)]
         )
@@ -77,8 +85,20 @@ class FinanceConnectSecret(models.Model):
             self.sudo().create(dict(vals, connection_id=connection.id, name=name))
 
     @api.model
+    def _cache(self):
+        """Secrets decrypted in this transaction (never kept beyond it)."""
+        return self.env.cr.cache.setdefault("finance_connect_secrets", {})
+
+    @api.model
     def _reveal(self, connection, name):
         """Plain text of secret ``name`` of ``connection`` ("" when unset)."""
+        cache = self._cache()
+        if (connection.id, name) not in cache:
+            cache[(connection.id, name)] = self._reveal_uncached(connection, name)
+        return cache[(connection.id, name)]
+
+    @api.model
+    def _reveal_uncached(self, connection, name):
         record = self.sudo().search(
             [("connection_id", "=", connection.id), ("name", "=", name)], limit=1
         )

@@ -49,15 +49,20 @@ class FinanceConnectSubscription(models.Model):
             sub.name = f"{sub.connection_id.name or ''}: {labels.get(sub.event_type, '')}"
 
     @api.model
-    def _get_matching(self, event_type, record):
-        """Active subscriptions of active connections that want this event of ``record``."""
-        subs = self.sudo().search(
+    def _get_candidates(self, event_type, company):
+        """Active subscriptions of active connections of ``company`` to ``event_type``."""
+        return self.sudo().search(
             [
                 ("event_type", "=", event_type),
                 ("connection_id.active", "=", True),
-                ("company_id", "=", record.company_id.id),
+                ("company_id", "=", company.id),
             ]
         )
+
+    @api.model
+    def _get_matching(self, event_type, record):
+        """Active subscriptions of active connections that want this event of ``record``."""
+        subs = self._get_candidates(event_type, record.company_id)
         return subs.filtered(lambda s: s._accepts(record))
 
     def _accepts(self, record):
