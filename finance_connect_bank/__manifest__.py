@@ -3,14 +3,24 @@
     "name": "Finance Connect Bank",
     "summary": "Bank statements in (camt.053/054, MT940, CSV), payment status in "
     "(pain.002, PSP webhooks), payment batches out (pain.001), matching",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "website": "https://github.com/finance-connect/finance_connect",
     "author": "finance_connect",
     "license": "LGPL-3",
     "depends": ["finance_connect", "account"],
-    "external_dependencies": {"python": ["requests", "cryptography", "jsonschema"]},
+    "external_dependencies": {
+        "python": ["requests", "cryptography", "jsonschema", "lxml", "openpyxl"]
+    },
     "data": [
+        "security/ir.model.access.csv",
+        "security/finance_connect_bank_security.xml",
+        "data/ir_sequence_data.xml",
+        "views/finance_connect_bank_import_wizard_views.xml",
+        "views/finance_connect_bank_csv_profile_views.xml",
+        "views/account_bank_statement_line_views.xml",
+        "views/account_payment_views.xml",
+        "views/finance_connect_payment_batch_views.xml",
         "views/finance_connect_bank_menus.xml",
     ],
     "installable": True,

@@ -11,3 +11,10 @@ from . import finance_connect_integration_mixin
 from . import account_move
 from . import account_payment
 from . import account_bank_statement_line
+from . import finance_connect_mapping_line
+from . import finance_connect_mapping
+from . import finance_connect_mapping_try
+from . import finance_connect_connection_mapping
+from . import finance_connect_exception_mapping
+from . import finance_connect_webhook_rejection
+from . import finance_connect_webhook

@@ -1,0 +1,1 @@
+from . import test_bank_import, test_bank_matching, test_bank_payments

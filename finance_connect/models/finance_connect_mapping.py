@@ -1,0 +1,470 @@
+"""Mapping sets: how Odoo values translate to the codes of external systems.
+
+A set belongs to one company and serves one or several connections. Its
+lines are compiled into a :class:`~..lib.mapping.MappingTable`, kept in the
+cursor's cache (``cr.cache``) for the rest of the transaction and dropped on
+every change of a set or a line. The cursor cache survives savepoint
+rollbacks (see ``odoo.sql_db.BaseCursor``), so a cached table is also
+checked against a cheap fingerprint of the rows (count and ``xmin``) before
+it is reused: a table built from rows that a rollback removed is rebuilt.
+"""
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools.misc import clean_context
+
+from ..lib import mapping as lib_mapping
+from .finance_connect_mapping_line import MAPPING_TYPES, TYPE_RECORDS
+
+CACHE_KEY = "finance_connect_mapping_tables"
+TYPE_LABELS_PLURAL = {
+    "account": "accounts",
+    "journal": "journals",
+    "partner": "partners",
+    "tax": "taxes",
+    "currency": "currencies",
+    "company": "companies",
+    "analytic": "analytic accounts",
+    "payment_method": "payment methods",
+    "bank_account": "bank accounts",
+}
+
+
+class FinanceConnectMapping(models.Model):
+    _name = "finance.connect.mapping"
+    _description = "Finance Connect mapping set"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        tracking=True,
+        default=lambda self: self.env.company,
+    )
+    connection_ids = fields.Many2many(
+        "finance.connect.connection",
+        "finance_connect_mapping_connection_rel",
+        "mapping_id",
+        "connection_id",
+        string="Connections",
+        tracking=True,
+        check_company=True,
+        help="The connections whose messages this set maps. A connection with several sets "
+        "uses them together; two sets deciding the same value differently make it ambiguous.",
+    )
+    external_chart = fields.Char(
+        string="External chart of accounts",
+        tracking=True,
+        help="The chart of accounts of the other system (e.g. SKR04, PCG 2025, group chart).",
+    )
+    description = fields.Text()
+    line_ids = fields.One2many("finance.connect.mapping.line", "mapping_id", string="Lines")
+    line_count = fields.Integer(compute="_compute_line_count")
+    draft_count = fields.Integer(string="Lines to complete", compute="_compute_line_count")
+
+    # One editable list per type (the notebook pages of the form).
+    account_line_ids = fields.One2many(
+        "finance.connect.mapping.line", "mapping_id", domain=[("mapping_type", "=", "account")]
+    )
+    journal_line_ids = fields.One2many(
+        "finance.connect.mapping.line", "mapping_id", domain=[("mapping_type", "=", "journal")]
+    )
+    partner_line_ids = fields.One2many(
+        "finance.connect.mapping.line", "mapping_id", domain=[("mapping_type", "=", "partner")]
+    )
+    tax_line_ids = fields.One2many(
+        "finance.connect.mapping.line", "mapping_id", domain=[("mapping_type", "=", "tax")]
+    )
+    currency_line_ids = fields.One2many(
+        "finance.connect.mapping.line", "mapping_id", domain=[("mapping_type", "=", "currency")]
+    )
+    company_line_ids = fields.One2many(
+        "finance.connect.mapping.line", "mapping_id", domain=[("mapping_type", "=", "company")]
+    )
+    analytic_line_ids = fields.One2many(
+        "finance.connect.mapping.line", "mapping_id", domain=[("mapping_type", "=", "analytic")]
+    )
+    payment_method_line_ids = fields.One2many(
+        "finance.connect.mapping.line",
+        "mapping_id",
+        domain=[("mapping_type", "=", "payment_method")],
+    )
+    bank_account_line_ids = fields.One2many(
+        "finance.connect.mapping.line", "mapping_id", domain=[("mapping_type", "=", "bank_account")]
+    )
+
+    # Coverage (outbound, today): how many Odoo values exist, how many do not map.
+    coverage_account_total = fields.Integer(compute="_compute_coverage")
+    coverage_account_unmapped = fields.Integer(compute="_compute_coverage")
+    coverage_journal_total = fields.Integer(compute="_compute_coverage")
+    coverage_journal_unmapped = fields.Integer(compute="_compute_coverage")
+    coverage_partner_total = fields.Integer(compute="_compute_coverage")
+    coverage_partner_unmapped = fields.Integer(compute="_compute_coverage")
+    coverage_tax_total = fields.Integer(compute="_compute_coverage")
+    coverage_tax_unmapped = fields.Integer(compute="_compute_coverage")
+    coverage_currency_total = fields.Integer(compute="_compute_coverage")
+    coverage_currency_unmapped = fields.Integer(compute="_compute_coverage")
+    coverage_company_total = fields.Integer(compute="_compute_coverage")
+    coverage_company_unmapped = fields.Integer(compute="_compute_coverage")
+    coverage_analytic_total = fields.Integer(compute="_compute_coverage")
+    coverage_analytic_unmapped = fields.Integer(compute="_compute_coverage")
+    coverage_payment_method_total = fields.Integer(compute="_compute_coverage")
+    coverage_payment_method_unmapped = fields.Integer(compute="_compute_coverage")
+    coverage_bank_account_total = fields.Integer(compute="_compute_coverage")
+    coverage_bank_account_unmapped = fields.Integer(compute="_compute_coverage")
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+
+    @api.depends("line_ids")
+    def _compute_line_count(self):
+        counts = {}
+        drafts = {}
+        if self.ids:
+            Line = self.env["finance.connect.mapping.line"]
+            for mapping, is_draft, count in Line._read_group(
+                [("mapping_id", "in", self.ids)], ["mapping_id", "is_draft"], ["__count"]
+            ):
+                counts[mapping.id] = counts.get(mapping.id, 0) + count
+                if is_draft:
+                    drafts[mapping.id] = count
+        for mapping in self:
+            mapping.line_count = counts.get(mapping.id, 0)
+            mapping.draft_count = drafts.get(mapping.id, 0)
+
+    @api.depends(
+        "company_id",
+        *[
+            f"{t}_line_ids.{f}"
+            for t, _label in MAPPING_TYPES
+            for f in (
+                "source_value",
+                "external_code",
+                "direction",
+                "date_from",
+                "date_to",
+                "partner_key",
+                "account_group_id",
+            )
+        ],
+    )
+    def _compute_coverage(self):
+        """Coverage from the lines as they are on screen (saved or not)."""
+        for mapping in self:
+            for mapping_type, _label in MAPPING_TYPES:
+                lines = mapping[f"{mapping_type}_line_ids"]
+                universe, unmapped = mapping._fc_coverage(mapping_type, lines=lines)
+                mapping[f"coverage_{mapping_type}_total"] = len(universe)
+                mapping[f"coverage_{mapping_type}_unmapped"] = len(unmapped)
+
+    # ------------------------------------------------------------------
+    # Compiled lookup table (cached per transaction)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_invalidate_cache(self):
+        self.env.cr.cache.pop(CACHE_KEY, None)
+
+    def _fc_cache_stamp(self):
+        """A fingerprint of the rows a table is built from; changes on every
+        write and on every rollback of one."""
+        self.env["finance.connect.mapping.line"].flush_model()
+        self.flush_model()
+        self.env.cr.execute(
+            """
+            SELECT (SELECT count(*) FROM finance_connect_mapping_line
+                     WHERE mapping_id IN %(ids)s),
+                   (SELECT coalesce(sum(xmin::text::bigint), 0) FROM finance_connect_mapping_line
+                     WHERE mapping_id IN %(ids)s),
+                   (SELECT coalesce(sum(xmin::text::bigint), 0) FROM finance_connect_mapping
+                     WHERE id IN %(ids)s)
+            """,
+            {"ids": tuple(self.ids) or (0,)},
+        )
+        return self.env.cr.fetchone()
+
+    def _fc_get_table(self):
+        """The compiled table of these (active) sets, built once per transaction."""
+        sets = self.filtered("active")
+        key = tuple(sorted(sets.ids))
+        cache = self.env.cr.cache.setdefault(CACHE_KEY, {})
+        stamp = sets._fc_cache_stamp() if key else None
+        hit = cache.get(key)
+        if hit and hit[0] == stamp:
+            return hit[1]
+        lines = (
+            self.env["finance.connect.mapping.line"]
+            .sudo()
+            .search([("mapping_id", "in", list(key))])
+        )
+        table = lib_mapping.MappingTable(lines._fc_to_table_lines())
+        cache[key] = (stamp, table)
+        return table
+
+    # ------------------------------------------------------------------
+    # Coverage
+    # ------------------------------------------------------------------
+
+    def _fc_universe(self, mapping_type):
+        """The Odoo records of the company a type should map (for coverage).
+
+        Read as superuser, within the set's company: a user who may read the
+        mapping sees its coverage without needing access to every model.
+        """
+        self.ensure_one()
+        company = self.company_id
+        Line = self.env["finance.connect.mapping.line"]
+        model = self.env[TYPE_RECORDS[mapping_type][0]].sudo().with_company(company)
+        domain = Line._fc_company_domain(mapping_type, company)
+        if mapping_type == "account":
+            domain += [("deprecated", "=", False)]
+        elif mapping_type == "partner":
+            partners = (
+                self.env["account.move"]
+                .sudo()
+                ._read_group(
+                    [
+                        ("company_id", "child_of", company.id),
+                        ("state", "=", "posted"),
+                        ("commercial_partner_id", "!=", False),
+                    ],
+                    ["commercial_partner_id"],
+                )
+            )
+            return self.env["res.partner"].sudo().union(*[p for (p,) in partners])
+        elif mapping_type == "bank_account":
+            domain = [("partner_id", "=", company.partner_id.id)]
+        return model.search(domain)
+
+    def _fc_partner_keys(self, partner, kinds=("vat", "ref", "xmlid")):
+        """The keys a partner is known by, as the lookup table spells them."""
+        Line = self.env["finance.connect.mapping.line"]
+        keys = []
+        for kind in kinds:
+            value = Line._fc_record_key("partner", partner, kind)
+            if value:
+                keys.append(f"{kind}:{value}")
+        return keys
+
+    def _fc_coverage(self, mapping_type, lines=None, on_date=None):
+        """``(universe, unmapped)`` records of ``mapping_type`` for this set.
+
+        ``lines`` are the set's lines of that type as on screen; by default the
+        saved ones. Drafts (no external code) and ambiguous values count as
+        unmapped.
+        """
+        self.ensure_one()
+        if not self.company_id:
+            empty = self.env[TYPE_RECORDS[mapping_type][0]]
+            return empty, empty
+        if lines is None:
+            lines = self.line_ids.filtered(lambda ln: ln.mapping_type == mapping_type)
+        table = lib_mapping.MappingTable(lines._fc_to_table_lines(include_inbound=False))
+        universe = self._fc_universe(mapping_type)
+        on_date = on_date or fields.Date.context_today(self)
+        Line = self.env["finance.connect.mapping.line"]
+        unmapped_ids = []
+        for record in universe:
+            try:
+                if mapping_type == "partner":
+                    table.resolve_any("partner", self._fc_partner_keys(record), on_date=on_date)
+                else:
+                    key = Line._fc_record_key(mapping_type, record, company=self.company_id)
+                    table.resolve(mapping_type, key, on_date=on_date)
+            except lib_mapping.MappingError:
+                unmapped_ids.append(record.id)
+        return universe, universe.browse(unmapped_ids)
+
+    def _fc_context_type(self):
+        mapping_type = self.env.context.get("fc_mapping_type")
+        if mapping_type not in TYPE_RECORDS:
+            raise UserError(self.env._("Say which type of mapping (fc_mapping_type)."))
+        return mapping_type
+
+    def action_list_unmapped(self):
+        """Open the Odoo records of one type that this set does not map."""
+        self.ensure_one()
+        mapping_type = self._fc_context_type()
+        _universe, unmapped = self._fc_coverage(mapping_type)
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._(
+                "Unmapped %(what)s of %(set)s", what=TYPE_LABELS_PLURAL[mapping_type], set=self.name
+            ),
+            "res_model": unmapped._name,
+            "view_mode": "list,form",
+            "views": [(False, "list"), (False, "form")],
+            "domain": [("id", "in", unmapped.ids)],
+            "context": {"create": False, "allowed_company_ids": self.company_id.ids},
+            "target": "current",
+        }
+
+    def action_create_unmapped_lines(self):
+        """Add a draft line (no external code yet) for every unmapped value."""
+        self.ensure_one()
+        mapping_type = self._fc_context_type()
+        _universe, unmapped = self._fc_coverage(mapping_type)
+        Line = self.env["finance.connect.mapping.line"]
+        fname = TYPE_RECORDS[mapping_type][1]
+        existing = {
+            (ln.partner_key or "", ln.source_value)
+            for ln in self.line_ids
+            if ln.mapping_type == mapping_type
+        }
+        vals_list = []
+        for record in unmapped:
+            partner_key = False
+            if mapping_type == "partner":
+                partner_key = next(
+                    (
+                        k
+                        for k in ("vat", "ref", "xmlid")
+                        if Line._fc_record_key("partner", record, k)
+                    ),
+                    False,
+                )
+                if not partner_key:
+                    continue  # nothing to map it by: give it a reference first
+            key = Line._fc_record_key(mapping_type, record, partner_key or "vat", self.company_id)
+            if not key or (partner_key or "", key) in existing:
+                continue
+            existing.add((partner_key or "", key))
+            vals_list.append(
+                {
+                    "mapping_id": self.id,
+                    "mapping_type": mapping_type,
+                    "source_value": key,
+                    "partner_key": partner_key,
+                    "direction": "both" if mapping_type != "account" else "outbound",
+                    fname: record.id,
+                }
+            )
+        lines = Line.create(vals_list)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Mapping lines to complete"),
+                "message": self.env._(
+                    "%(n)s draft line(s) added: fill in their external codes.", n=len(lines)
+                ),
+                "type": "info",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_view_lines(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finance_connect.finance_connect_mapping_line_action"
+        )
+        action["domain"] = [("mapping_id", "=", self.id)]
+        action["context"] = {"default_mapping_id": self.id}
+        return action
+
+    def action_import_lines(self):
+        """Odoo's standard import of mapping lines (CSV / XLSX), into this set."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.client",
+            "tag": "import",
+            "params": {
+                "model": "finance.connect.mapping.line",
+                "context": {"default_mapping_id": self.id},
+            },
+        }
+
+    def action_try_value(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Try a value"),
+            "res_model": "finance.connect.mapping.try",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_mapping_id": self.id},
+        }
+
+    # ------------------------------------------------------------------
+    # CRUD: invalidate, and replay what the change fixed
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        sets = super().create(vals_list)
+        self._fc_invalidate_cache()
+        sets._fc_after_lines_change()
+        return sets
+
+    def write(self, vals):
+        res = super().write(vals)
+        self._fc_invalidate_cache()
+        if {"connection_ids", "active", "company_id"} & set(vals):
+            self._fc_after_lines_change()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self._fc_invalidate_cache()
+        return res
+
+    def _fc_after_lines_change(self, touched=None):
+        """Replay the messages waiting for a value these sets now map.
+
+        ``touched`` lists ``(type, source, kind)`` of changed lines: only the
+        open mapping exceptions whose value they could decide are looked at.
+        Without it, every open mapping exception of the sets' connections is.
+        """
+        connections = self.sudo().connection_ids
+        if not connections:
+            return
+        # The defaults of a "create mapping" form must not leak into the replay.
+        env = self.with_context(clean_context(self.env.context)).env
+        Exc = env["finance.connect.exception"].sudo()
+        domain = [
+            ("category", "=", "mapping"),
+            ("state", "in", ("open", "in_progress")),
+            ("connection_id", "in", connections.ids),
+        ]
+        if touched is not None:
+            types = {t for t, _s, _k in touched}
+            if not types:
+                return
+            domain.append(("mapping_type", "in", list(types)))
+        for exc in Exc.search(domain):
+            if touched is not None:
+                if not any(
+                    t == exc.mapping_type and _matches(exc.mapping_value or "", source, kind)
+                    for t, source, kind in touched
+                ):
+                    continue
+            elif not _resolves_today(exc):
+                continue  # a set-level change: only what now maps is worth a replay
+            exc._fc_replay_mapping()
+
+
+def _resolves_today(exc):
+    table = exc.connection_id._fc_get_mapping_table()
+    if table is None:
+        return False
+    try:
+        table.resolve(exc.mapping_type, exc.mapping_value or "")
+    except lib_mapping.MappingError:
+        return False
+    return True
+
+
+def _matches(value, source, kind):
+    """Whether a line's source could decide ``value`` (partner keys carry their kind)."""
+    return value.startswith(source) if kind == "prefix" else value == source

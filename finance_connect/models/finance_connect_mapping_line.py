@@ -1,0 +1,968 @@
+"""Mapping lines: one Odoo value (or prefix rule) and the other system's code.
+
+``source_value`` is always the Odoo side (an account code, ``6*`` for every
+code starting with 6, ``*`` for everything else); ``external_code`` the code
+of the other system. Outbound, Odoo values are looked up and replaced by the
+external code; inbound, external codes are looked up and give the Odoo value.
+A line without external code is a draft: it is listed, highlighted and
+counted as unmapped, but decides nothing.
+
+Every change is posted on the mapping set's chatter (who, when, old and new
+values) and invalidates the compiled lookup table of the transaction.
+"""
+
+import re
+
+from markupsafe import Markup, escape
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_date
+
+from ..lib import mapping as lib_mapping
+
+MAPPING_TYPES = [
+    ("account", "Account"),
+    ("journal", "Journal"),
+    ("partner", "Partner"),
+    ("tax", "Tax"),
+    ("currency", "Currency"),
+    ("company", "Company"),
+    ("analytic", "Analytic account"),
+    ("payment_method", "Payment method"),
+    ("bank_account", "Bank account"),
+]
+# Odoo model and line field holding the Odoo record of each type.
+TYPE_RECORDS = {
+    "account": ("account.account", "account_id"),
+    "journal": ("account.journal", "journal_id"),
+    "partner": ("res.partner", "partner_id"),
+    "tax": ("account.tax", "tax_id"),
+    "currency": ("res.currency", "currency_id"),
+    "company": ("res.company", "mapped_company_id"),
+    "analytic": ("account.analytic.account", "analytic_account_id"),
+    "payment_method": ("account.payment.method.line", "payment_method_line_id"),
+    "bank_account": ("res.partner.bank", "bank_account_id"),
+}
+RECORD_FIELDS = [f for _m, f in TYPE_RECORDS.values()] + ["account_group_id"]
+# Closed sets of values: a prefix rule makes no sense there.
+NO_PREFIX_TYPES = ("currency", "company")
+DIRECTIONS = [("outbound", "Outbound"), ("inbound", "Inbound"), ("both", "Both")]
+PARTNER_KEYS = [("vat", "VAT"), ("ref", "Reference"), ("xmlid", "External ID")]
+# Fields whose changes are posted on the mapping set.
+TRACKED_FIELDS = [
+    "mapping_type",
+    "direction",
+    "source_value",
+    "partner_key",
+    "external_code",
+    "external_name",
+    "date_from",
+    "date_to",
+    "note",
+    *RECORD_FIELDS,
+]
+MAX_LISTED = 20
+GROUP_RANGE_LIMIT = 1000
+
+
+def normalize_vat(vat):
+    return re.sub(r"[\s.\-]", "", vat or "").upper()
+
+
+class FinanceConnectMappingLine(models.Model):
+    _name = "finance.connect.mapping.line"
+    _description = "Finance Connect mapping line"
+    _order = "mapping_id, mapping_type, source_kind, source_value, date_from, id"
+    _rec_names_search = ["source_value", "external_code", "external_name"]
+
+    mapping_id = fields.Many2one(
+        "finance.connect.mapping",
+        string="Mapping set",
+        required=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(related="mapping_id.company_id", store=True, index=True)
+    mapping_type = fields.Selection(
+        MAPPING_TYPES,
+        string="Type",
+        required=True,
+        index=True,
+        default=lambda self: self.env.context.get("fc_mapping_type") or "account",
+    )
+    direction = fields.Selection(
+        DIRECTIONS,
+        required=True,
+        default="both",
+        help="Outbound: Odoo value -> external code, for what Odoo sends. Inbound: external "
+        "code -> Odoo value, for what Odoo receives. Both: the two.",
+    )
+    source_value = fields.Char(
+        string="Odoo value",
+        required=True,
+        index=True,
+        help="The Odoo side: account code, journal code, partner VAT / reference / external "
+        "ID, tax name, currency ISO code, company name, analytic account code, payment method "
+        "code or bank account number. End it with * for a rule: 6* maps every code starting "
+        "with 6 (the longest prefix wins, an exact value always beats a rule); * alone maps "
+        "everything else.",
+    )
+    source_kind = fields.Selection(
+        [("exact", "Exact value"), ("prefix", "Prefix rule")],
+        string="Match",
+        compute="_compute_source_kind",
+        store=True,
+        index=True,
+    )
+    partner_key = fields.Selection(
+        PARTNER_KEYS,
+        string="Partner key",
+        help="For partner lines: what the Odoo value is (VAT number, partner reference or "
+        "Odoo external ID such as base.res_partner_1).",
+    )
+    external_code = fields.Char(
+        string="External code",
+        index=True,
+        help="The code of the other system. Empty: the line is a draft, the "
+        "value counts as unmapped.",
+    )
+    external_name = fields.Char(
+        string="External name", help="The name of the code in the other system (information)."
+    )
+    date_from = fields.Date(string="Valid from")
+    date_to = fields.Date(string="Valid to")
+    note = fields.Char()
+    is_draft = fields.Boolean(
+        string="To complete",
+        compute="_compute_is_draft",
+        store=True,
+        help="No external code yet: the value counts as unmapped.",
+    )
+    # The Odoo record behind an exact line: filled from the Odoo value, or fills it.
+    account_id = fields.Many2one(
+        "account.account",
+        string="Account",
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+        check_company=True,
+    )
+    account_group_id = fields.Many2one(
+        "account.group",
+        string="Account group",
+        ondelete="restrict",
+        check_company=True,
+        help="Map every account of an account group: the line becomes the rule of the "
+        "group's code prefix.",
+    )
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Journal",
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+        check_company=True,
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Partner",
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+        check_company=True,
+    )
+    tax_id = fields.Many2one(
+        "account.tax",
+        string="Tax",
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+        check_company=True,
+    )
+    currency_id = fields.Many2one(
+        "res.currency",
+        string="Currency",
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+    )
+    mapped_company_id = fields.Many2one(
+        "res.company",
+        string="Legal entity",
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+        help="For company lines: the Odoo company (or branch) whose legal entity id (e.g. LEI) "
+        "is the external code.",
+    )
+    analytic_account_id = fields.Many2one(
+        "account.analytic.account",
+        string="Analytic account",
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+        check_company=True,
+    )
+    payment_method_line_id = fields.Many2one(
+        "account.payment.method.line",
+        string="Payment method line",
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+        check_company=True,
+    )
+    bank_account_id = fields.Many2one(
+        "res.partner.bank",
+        string="Bank account",
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+        check_company=True,
+    )
+
+    _sql_constraints = [
+        (
+            "date_range",
+            "CHECK(date_from IS NULL OR date_to IS NULL OR date_from <= date_to)",
+            "A mapping line cannot end before it starts (Valid to is before Valid from).",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Display and computes
+    # ------------------------------------------------------------------
+
+    @api.depends("mapping_type", "source_value", "external_code")
+    def _compute_display_name(self):
+        labels = dict(self._fields["mapping_type"]._description_selection(self.env))
+        for line in self:
+            line.display_name = (
+                f"{labels.get(line.mapping_type, '')} {line.source_value or ''} → "
+                f"{line.external_code or '?'}"
+            )
+
+    @api.depends("source_value")
+    def _compute_source_kind(self):
+        for line in self:
+            try:
+                line.source_kind = lib_mapping.parse_source(line.source_value)[1]
+            except ValueError:
+                line.source_kind = "exact"  # refused by _check_source
+
+    @api.depends("external_code")
+    def _compute_is_draft(self):
+        for line in self:
+            line.is_draft = not line.external_code
+
+    @api.depends("mapping_type", "source_value", "partner_key", "mapping_id.company_id")
+    def _compute_odoo_record(self):
+        """The Odoo record of an exact line, found by its Odoo value."""
+        groups = {}
+        for line in self:
+            if line.source_kind == "prefix" or not line.source_value or not line.mapping_type:
+                continue
+            company = line.mapping_id.company_id or self.env.company
+            key = (line.mapping_type, company, line.partner_key or "vat")
+            groups.setdefault(key, []).append(line)
+        found = {}
+        for (mapping_type, company, partner_key), lines in groups.items():
+            keys = {line._fc_source_key() for line in lines}
+            found[(mapping_type, company.id, partner_key)] = self._fc_search_records(
+                mapping_type, company, keys, partner_key=partner_key
+            )
+        for line in self:
+            company = line.mapping_id.company_id or self.env.company
+            by_key = found.get((line.mapping_type, company.id, line.partner_key or "vat"), {})
+            records = by_key.get(line._fc_source_key()) if line.source_kind != "prefix" else None
+            for mapping_type, (_model, fname) in TYPE_RECORDS.items():
+                if mapping_type != line.mapping_type:
+                    line[fname] = False
+                else:
+                    line[fname] = records[:1] if records and len(records) == 1 else False
+
+    def _fc_source_key(self):
+        """The Odoo value as looked up (VAT numbers without spaces or dots)."""
+        self.ensure_one()
+        value = (self.source_value or "").strip()
+        if self.mapping_type == "partner" and (self.partner_key or "vat") == "vat":
+            return normalize_vat(value)
+        return value
+
+    # ------------------------------------------------------------------
+    # Odoo records and their keys (shared with coverage and sync)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_record_key(self, mapping_type, record, partner_key="vat", company=None):
+        """The Odoo value of ``record`` for a line of ``mapping_type``."""
+        if not record:
+            return ""
+        if mapping_type == "account":
+            return (record.with_company(company) if company else record).code or ""
+        if mapping_type == "journal":
+            return record.code or ""
+        if mapping_type == "partner":
+            if partner_key == "ref":
+                return record.ref or ""
+            if partner_key == "xmlid":
+                return record.get_external_id().get(record.id) or ""
+            return normalize_vat(record.vat)
+        if mapping_type in ("tax", "currency", "company"):
+            return record.name or ""
+        if mapping_type == "analytic":
+            return record.code or record.name or ""
+        if mapping_type == "payment_method":
+            return record.code or ""
+        if mapping_type == "bank_account":
+            return record.sanitized_acc_number or ""
+        return ""
+
+    @api.model
+    def _fc_company_domain(self, mapping_type, company):
+        model = self.env[TYPE_RECORDS[mapping_type][0]]
+        if mapping_type == "currency":
+            return []
+        if mapping_type == "company":
+            return [("id", "child_of", company.id)]
+        if mapping_type == "payment_method":
+            return [("journal_id.company_id", "parent_of", company.id)]
+        return model._check_company_domain(company)
+
+    @api.model
+    def _fc_search_records(self, mapping_type, company, keys, partner_key="vat"):
+        """Odoo records of ``company`` by Odoo value: ``{key: records}``."""
+        keys = {k for k in keys if k}
+        if not keys or mapping_type not in TYPE_RECORDS:
+            return {}
+        model_name = TYPE_RECORDS[mapping_type][0]
+        # A lookup for validation: read as superuser, within the set's company.
+        Model = self.env[model_name].sudo().with_company(company).with_context(active_test=False)
+        domain = self._fc_company_domain(mapping_type, company)
+        if mapping_type == "partner" and partner_key == "xmlid":
+            records = self.env["res.partner"]
+            for key in keys:
+                record = self.env.ref(key, raise_if_not_found=False) if "." in key else None
+                if record and record._name == "res.partner":
+                    records |= record
+            records = records.filtered_domain(domain)
+        else:
+            field = {
+                "account": "code",
+                "journal": "code",
+                "tax": "name",
+                "currency": "name",
+                "company": "name",
+                "payment_method": "code",
+                "bank_account": "sanitized_acc_number",
+            }.get(mapping_type)
+            if mapping_type == "partner":
+                field = "ref" if partner_key == "ref" else "vat"
+                search_keys = list(keys)
+                if field == "vat":
+                    search_keys += [k.lower() for k in keys]
+                records = Model.search(domain + [(field, "in", search_keys)])
+            elif mapping_type == "analytic":
+                records = Model.search(
+                    domain + ["|", ("code", "in", list(keys)), ("name", "in", list(keys))]
+                )
+            else:
+                records = Model.search(domain + [(field, "in", list(keys))])
+        result = {}
+        for record in records:
+            key = self._fc_record_key(mapping_type, record, partner_key, company)
+            if mapping_type == "analytic" and key not in keys and record.name in keys:
+                key = record.name
+            if key in keys:
+                result[key] = result.get(key, Model.browse()) | record
+        return result
+
+    # ------------------------------------------------------------------
+    # Onchanges: picking an Odoo record fills the Odoo value
+    # ------------------------------------------------------------------
+
+    @api.onchange(*[f for f in RECORD_FIELDS if f != "account_group_id"])
+    def _onchange_odoo_record(self):
+        for line in self:
+            fname = TYPE_RECORDS.get(line.mapping_type, (None, None))[1]
+            record = line[fname] if fname else None
+            if record:
+                key = self._fc_record_key(
+                    line.mapping_type, record, line.partner_key or "vat", line.mapping_id.company_id
+                )
+                if key and key != line._fc_source_key():
+                    line.source_value = key
+
+    @api.onchange("account_group_id")
+    def _onchange_account_group_id(self):
+        for line in self.filtered("account_group_id"):
+            line.mapping_type = "account"
+            line.source_value = self._fc_group_source(line.account_group_id)
+            if line.direction != "outbound":
+                line.direction = "outbound"
+
+    @api.onchange("source_value")
+    def _onchange_source_value(self):
+        for line in self:
+            if (line.source_value or "").strip().endswith("*") and line.direction != "outbound":
+                line.direction = "outbound"
+
+    @api.model
+    def _fc_group_source(self, group):
+        start, end = group.code_prefix_start or "", group.code_prefix_end or ""
+        if start == end:
+            return f"{start}*"
+        return f"{start}..{end}*"
+
+    @api.model
+    def _fc_group_prefixes(self, group):
+        """The code prefixes an account group covers (its range, enumerated)."""
+        start, end = group.code_prefix_start or "", group.code_prefix_end or ""
+        if start == end:
+            return [start]
+        if (
+            not (start.isdigit() and end.isdigit() and len(start) == len(end))
+            or int(end) - int(start) >= GROUP_RANGE_LIMIT
+            or int(end) < int(start)
+        ):
+            return None
+        return [str(n).zfill(len(start)) for n in range(int(start), int(end) + 1)]
+
+    # ------------------------------------------------------------------
+    # Lines as the lookup table sees them
+    # ------------------------------------------------------------------
+
+    def _fc_lib_source(self):
+        """``(source, kind)`` of this line for the table; partners carry their key kind."""
+        self.ensure_one()
+        source, kind = lib_mapping.parse_source(self.source_value)
+        if self.mapping_type == "partner":
+            partner_key = self.partner_key or "vat"
+            if partner_key == "vat":
+                source = normalize_vat(source)
+            source = f"{partner_key}:{source}"
+        return source, kind
+
+    def _fc_to_table_lines(self, include_inbound=True):
+        """The :class:`~..lib.mapping.MappingLine` tuples of these lines.
+
+        Outbound, the Odoo value is the source and the external code the
+        target; inbound the other way round (exact values only). Drafts
+        have no target. Account group lines give one rule per prefix.
+        """
+        result = []
+        for line in self:
+            try:
+                source, kind = line._fc_lib_source()
+            except ValueError:
+                continue  # refused by _check_source
+            target = line.external_code or None
+            line_id = line.id or line._origin.id or None
+            if line.direction in ("outbound", "both"):
+                sources = [source]
+                if line.account_group_id and line.mapping_type == "account":
+                    kind = "prefix"
+                    sources = self._fc_group_prefixes(line.account_group_id) or []
+                for src in sources:
+                    result.append(
+                        lib_mapping.MappingLine(
+                            line.mapping_type,
+                            src,
+                            kind,
+                            "outbound",
+                            line.date_from or None,
+                            line.date_to or None,
+                            target,
+                            line_id,
+                        )
+                    )
+            if (
+                include_inbound
+                and line.direction in ("inbound", "both")
+                and target
+                and kind == "exact"
+            ):
+                inbound_target = source if line.mapping_type == "partner" else line.source_value
+                result.append(
+                    lib_mapping.MappingLine(
+                        line.mapping_type,
+                        target,
+                        "exact",
+                        "inbound",
+                        line.date_from or None,
+                        line.date_to or None,
+                        inbound_target,
+                        line_id,
+                    )
+                )
+        return result
+
+    # ------------------------------------------------------------------
+    # Validation on save
+    # ------------------------------------------------------------------
+
+    @api.constrains("date_from", "date_to")
+    def _check_dates(self):
+        for line in self:
+            if line.date_from and line.date_to and line.date_from > line.date_to:
+                raise ValidationError(
+                    self.env._(
+                        "The line %(line)s ends (%(to)s) before it starts (%(from)s).",
+                        line=line.display_name,
+                        to=line.date_to,
+                        **{"from": line.date_from},
+                    )
+                )
+
+    @api.constrains("source_value", "mapping_type", "direction", "partner_key", "account_group_id")
+    def _check_source(self):
+        labels = dict(MAPPING_TYPES)
+        for line in self:
+            try:
+                lib_mapping.parse_source(line.source_value)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._(
+                        "The Odoo value %(value)r of a %(type)s line is not valid: a * may only "
+                        "end a prefix rule (6* or *), %(error)s.",
+                        value=line.source_value,
+                        type=labels.get(line.mapping_type),
+                        error=exc,
+                    )
+                ) from exc
+            if line.source_kind == "prefix":
+                if line.mapping_type in NO_PREFIX_TYPES:
+                    raise ValidationError(
+                        self.env._(
+                            "%(type)s lines map exact values only: %(value)s is a prefix rule.",
+                            type=labels.get(line.mapping_type),
+                            value=line.source_value,
+                        )
+                    )
+                if line.direction != "outbound":
+                    raise ValidationError(
+                        self.env._(
+                            "The rule %(value)s (%(type)s) maps many Odoo values to one external "
+                            "code, so it cannot be read backwards: set its direction to Outbound "
+                            "and add exact Inbound lines for what comes in.",
+                            value=line.source_value,
+                            type=labels.get(line.mapping_type),
+                        )
+                    )
+            if line.partner_key and line.mapping_type != "partner":
+                raise ValidationError(
+                    self.env._(
+                        "Only partner lines have a partner key (line %(line)s is a %(type)s line).",
+                        line=line.source_value,
+                        type=labels.get(line.mapping_type),
+                    )
+                )
+            if line.mapping_type == "partner" and not line.partner_key:
+                raise ValidationError(
+                    self.env._(
+                        "Say whether the partner value %(value)s is a VAT number, a reference or "
+                        "an external ID (Partner key).",
+                        value=line.source_value,
+                    )
+                )
+
+    @api.constrains(*RECORD_FIELDS, "mapping_type", "mapping_id")
+    def _check_record_type(self):
+        """The Odoo record of a line is of the line's type, and of the set's company."""
+        labels = dict(MAPPING_TYPES)
+        field_labels = {f: self._fields[f].string for f in RECORD_FIELDS}
+        for line in self:
+            own = TYPE_RECORDS[line.mapping_type][1]
+            allowed = {own, "account_group_id"} if line.mapping_type == "account" else {own}
+            for fname in RECORD_FIELDS:
+                if line[fname] and fname not in allowed:
+                    raise ValidationError(
+                        self.env._(
+                            "A %(type)s line cannot point to a %(what)s (%(record)s): the Odoo "
+                            "record must match the type of the line.",
+                            type=labels[line.mapping_type],
+                            what=field_labels[fname],
+                            record=line[fname].display_name,
+                        )
+                    )
+            company = line.mapping_id.company_id
+            record = line[own]
+            if (
+                record
+                and company
+                and not record.filtered_domain(self._fc_company_domain(line.mapping_type, company))
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "%(record)s does not belong to %(company)s, the company of the mapping set "
+                        "%(set)s.",
+                        record=record.display_name,
+                        company=company.name,
+                        set=line.mapping_id.name,
+                    )
+                )
+            group = line.account_group_id
+            if group:
+                if company and group.company_id != company.root_id:
+                    raise ValidationError(
+                        self.env._(
+                            "The account group %(group)s does not belong to %(company)s.",
+                            group=group.display_name,
+                            company=company.name,
+                        )
+                    )
+                if self._fc_group_prefixes(group) is None:
+                    raise ValidationError(
+                        self.env._(
+                            "The account group %(group)s spans %(start)s to %(end)s, which is "
+                            "not a range of code prefixes this mapping can enumerate: add one "
+                            "rule per prefix instead.",
+                            group=group.display_name,
+                            start=group.code_prefix_start,
+                            end=group.code_prefix_end,
+                        )
+                    )
+                if line.source_value != self._fc_group_source(group):
+                    raise ValidationError(
+                        self.env._(
+                            "The Odoo value of the account group line %(group)s must be %(value)s.",
+                            group=group.display_name,
+                            value=self._fc_group_source(group),
+                        )
+                    )
+
+    @api.constrains("source_value", "mapping_type", "partner_key", "mapping_id", *RECORD_FIELDS)
+    def _check_targets_exist(self):
+        """An exact line names an Odoo value that exists in the set's company."""
+        labels = dict(MAPPING_TYPES)
+        groups = {}
+        for line in self:
+            if line.source_kind != "exact" or not line.mapping_id:
+                continue
+            try:
+                lib_mapping.parse_source(line.source_value)
+            except ValueError:
+                continue  # refused by _check_source
+            key = (line.mapping_type, line.mapping_id.company_id, line.partner_key or "vat")
+            groups.setdefault(key, self.browse())
+            groups[key] |= line
+        for (mapping_type, company, partner_key), lines in groups.items():
+            found = self._fc_search_records(
+                mapping_type, company, {ln._fc_source_key() for ln in lines}, partner_key
+            )
+            for line in lines:
+                records = found.get(line._fc_source_key())
+                if not records:
+                    if mapping_type == "partner":
+                        what = self.env._(
+                            "partner with the %(key)s", key=dict(PARTNER_KEYS)[partner_key]
+                        )
+                    else:
+                        what = labels[mapping_type].lower()
+                    raise ValidationError(
+                        self.env._(
+                            "There is no %(what)s %(value)s in %(company)s: the Odoo value of an "
+                            "exact mapping line must exist (check it, or write a rule such as "
+                            "%(rule)s to map values by prefix).",
+                            what=what,
+                            value=line.source_value,
+                            company=company.name,
+                            rule=(line.source_value or "")[:1] + "*",
+                        )
+                    )
+                record = line[TYPE_RECORDS[mapping_type][1]]
+                if record and record not in records:
+                    raise ValidationError(
+                        self.env._(
+                            "The line %(value)s points to %(record)s, whose Odoo value is "
+                            "%(key)s: the Odoo value and the record must agree.",
+                            value=line.source_value,
+                            record=record.display_name,
+                            key=self._fc_record_key(mapping_type, record, partner_key, company),
+                        )
+                    )
+
+    @api.constrains(
+        "source_value",
+        "mapping_type",
+        "direction",
+        "date_from",
+        "date_to",
+        "partner_key",
+        "external_code",
+        "mapping_id",
+        "account_group_id",
+    )
+    def _check_conflicts(self):
+        """No two lines of a set decide the same value in the same direction and period.
+
+        Only the lines that could collide with these are read, so importing
+        thousands of lines stays linear.
+        """
+        if not self:
+            return
+        # Dates first: the search below would flush them into the database's CHECK.
+        self._check_dates()
+        labels = dict(MAPPING_TYPES)
+        mine = self._fc_to_table_lines()
+        keys = {(ln.direction, ln.mapping_type, ln.source) for ln in mine}
+        external = [line.external_code for line in self if line.external_code]
+        candidates = self.search(
+            [
+                ("mapping_id", "in", self.mapping_id.ids),
+                ("mapping_type", "in", list(set(self.mapped("mapping_type")))),
+                "|",
+                "|",
+                ("source_value", "in", list(set(self.mapped("source_value")))),
+                ("external_code", "in", external or [""]),
+                ("account_group_id", "!=", False),
+            ]
+        )
+        own_ids = set(self.ids)
+        for mapping in self.mapping_id:
+            lines = (candidates | self).filtered(lambda ln, m=mapping: ln.mapping_id == m)
+            table_lines = [
+                ln
+                for ln in lines._fc_to_table_lines()
+                if (ln.direction, ln.mapping_type, ln.source) in keys
+            ]
+            for first, second in lib_mapping.find_conflicts(table_lines):
+                if first.line_id not in own_ids and second.line_id not in own_ids:
+                    continue
+                a, b = self.browse(first.line_id), self.browse(second.line_id)
+                if first.direction == "inbound":
+                    what = self.env._(
+                        "the external code %(code)s back to Odoo (inbound)", code=first.source
+                    )
+                else:
+                    what = self.env._("%(value)s (outbound)", value=a.source_value)
+                raise ValidationError(
+                    self.env._(
+                        "Two %(type)s lines of %(set)s map %(what)s in overlapping periods: "
+                        "%(a)s [%(a_period)s] and %(b)s [%(b_period)s]. Keep one, give them "
+                        "separate validity dates, or change the direction of one.",
+                        type=labels[a.mapping_type].lower(),
+                        set=mapping.name,
+                        what=what,
+                        a=a.display_name,
+                        b=b.display_name,
+                        a_period=a._fc_period_label(),
+                        b_period=b._fc_period_label(),
+                    )
+                )
+
+    def _fc_period_label(self):
+        self.ensure_one()
+        start = format_date(self.env, self.date_from) if self.date_from else "…"
+        end = format_date(self.env, self.date_to) if self.date_to else "…"
+        return f"{start} – {end}"
+
+    # ------------------------------------------------------------------
+    # CRUD: normalise, track on the set, invalidate, replay
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_prepare_vals(self, vals, line=None):
+        """Normalise what is written: trimmed codes, VAT numbers without spaces,
+        the Odoo value of a picked record, rules outbound by default."""
+        vals = dict(vals)
+        for fname in ("source_value", "external_code"):
+            if isinstance(vals.get(fname), str):
+                vals[fname] = vals[fname].strip()
+        mapping_type = vals.get("mapping_type") or (line.mapping_type if line else None)
+        partner_key = vals.get("partner_key") or (line.partner_key if line else None)
+        if mapping_type == "partner" and not partner_key:
+            partner_key = vals["partner_key"] = "vat"
+        if vals.get("account_group_id"):
+            group = self.env["account.group"].browse(vals["account_group_id"])
+            mapping_type = vals.setdefault("mapping_type", "account")
+            vals["source_value"] = self._fc_group_source(group)
+        if (vals.get("source_value") or "").endswith("*") and "direction" not in vals:
+            vals["direction"] = "outbound"
+        if (
+            mapping_type in TYPE_RECORDS
+            and not vals.get("source_value")
+            and (line is None or "source_value" in vals)
+        ):
+            fname = TYPE_RECORDS[mapping_type][1]
+            if vals.get(fname):  # a picked record without Odoo value gives its value
+                record = self.env[TYPE_RECORDS[mapping_type][0]].browse(vals[fname])
+                company = (
+                    self.env["finance.connect.mapping"].browse(vals["mapping_id"])
+                    if vals.get("mapping_id")
+                    else line.mapping_id
+                    if line
+                    else None
+                )
+                vals["source_value"] = self._fc_record_key(
+                    mapping_type,
+                    record,
+                    partner_key or "vat",
+                    company.company_id if company else None,
+                )
+        if mapping_type == "partner" and partner_key == "vat" and vals.get("source_value"):
+            vals["source_value"] = normalize_vat(vals["source_value"])
+        return vals
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        vals_list = [self._fc_prepare_vals(vals) for vals in vals_list]
+        lines = super().create(vals_list)
+        self.env["finance.connect.mapping"]._fc_invalidate_cache()
+        lines._fc_post_on_sets("created")
+        lines._fc_check_fixes_exception()
+        lines.mapping_id._fc_after_lines_change(lines._fc_touched())
+        return lines
+
+    def _fc_check_fixes_exception(self):
+        """A line created from a mapping exception ("create mapping and replay")
+        must be in a set its connection uses, or nothing would be replayed."""
+        exc_id = self.env.context.get("fc_mapping_exception_id")
+        if not exc_id:
+            return
+        exc = self.env["finance.connect.exception"].sudo().browse(exc_id).exists()
+        if (
+            exc
+            and exc.connection_id
+            and any(exc.connection_id not in line.mapping_id.sudo().connection_ids for line in self)
+        ):
+            raise UserError(
+                self.env._(
+                    "The mapping set %(set)s is not used by %(conn)s, so the waiting messages "
+                    "would not be replayed: choose a set of %(conn)s, or add %(conn)s to the "
+                    "set's connections first.",
+                    set=self.mapping_id[:1].name,
+                    conn=exc.connection_id.display_name,
+                )
+            )
+
+    def write(self, vals):
+        vals = self._fc_prepare_vals(vals, line=self[:1] if len(self) == 1 else None)
+        if not any(f in vals for f in TRACKED_FIELDS + ["mapping_id"]):
+            return super().write(vals)
+        before = {line.id: line._fc_snapshot() for line in self}
+        touched = self._fc_touched()
+        old_sets = self.mapping_id
+        res = super().write(vals)
+        self.env["finance.connect.mapping"]._fc_invalidate_cache()
+        self._fc_post_on_sets("updated", before=before)
+        (old_sets | self.mapping_id)._fc_after_lines_change(touched + self._fc_touched())
+        return res
+
+    def unlink(self):
+        sets = self.mapping_id
+        touched = self._fc_touched()
+        self._fc_post_on_sets("deleted")
+        res = super().unlink()
+        self.env["finance.connect.mapping"]._fc_invalidate_cache()
+        sets.exists()._fc_after_lines_change(touched)
+        return res
+
+    def _fc_touched(self):
+        """``(type, source, kind)`` of these lines, for the exceptions they may fix."""
+        result = []
+        for line in self:
+            try:
+                source, kind = line._fc_lib_source()
+            except ValueError:
+                continue
+            if line.account_group_id:
+                result += [
+                    (line.mapping_type, p, "prefix")
+                    for p in self._fc_group_prefixes(line.account_group_id) or []
+                ]
+            else:
+                result.append((line.mapping_type, source, kind))
+        return result
+
+    def _fc_snapshot(self):
+        self.ensure_one()
+        return {fname: self._fc_display_value(fname) for fname in TRACKED_FIELDS}
+
+    def _fc_display_value(self, fname):
+        value = self[fname]
+        field = self._fields[fname]
+        if field.type == "many2one":
+            return value.display_name or ""
+        if field.type == "selection":
+            return dict(field._description_selection(self.env)).get(value, "") if value else ""
+        if field.type == "date":
+            return format_date(self.env, value) if value else ""
+        return value or ""
+
+    def _fc_summary(self):
+        """One readable line: 'Account 600000 → OPEX (outbound, 01/01/2026 – …)'."""
+        self.ensure_one()
+        parts = [self._fc_display_value("direction")]
+        if self.date_from or self.date_to:
+            parts.append(self._fc_period_label())
+        return f"{self.display_name} ({', '.join(parts)})"
+
+    def _fc_post_on_sets(self, event, before=None):
+        """Post what changed on each mapping set's chatter: who and when are the
+        message's author and date; old and new values are in the body."""
+        if self.env.context.get("fc_mapping_no_track"):
+            return
+        for mapping in self.mapping_id:
+            lines = self.filtered(lambda ln, m=mapping: ln.mapping_id == m)
+            items = []
+            if event == "updated":
+                for line in lines:
+                    old = before.get(line.id, {})
+                    new = line._fc_snapshot()
+                    changes = [
+                        Markup("%s: %s → %s")
+                        % (line._fields[f].string, old.get(f) or "∅", new[f] or "∅")
+                        for f in TRACKED_FIELDS
+                        if old.get(f, "") != new[f]
+                    ]
+                    if changes:
+                        items.append(
+                            Markup("<b>%s</b>: %s")
+                            % (line.display_name, Markup("; ").join(changes))
+                        )
+                title = self.env._("Mapping lines changed")
+            else:
+                items = [escape(line._fc_summary()) for line in lines]
+                title = (
+                    self.env._("Mapping lines added")
+                    if event == "created"
+                    else self.env._("Mapping lines removed")
+                )
+            if not items:
+                continue
+            more = len(items) - MAX_LISTED
+            body = Markup("<p>%s</p><ul>%s</ul>") % (
+                title,
+                Markup("").join(Markup("<li>%s</li>") % i for i in items[:MAX_LISTED]),
+            )
+            if more > 0:
+                body += Markup("<p>%s</p>") % self.env._("… and %(n)s more.", n=more)
+            mapping.sudo().message_post(
+                body=body,
+                message_type="notification",
+                subtype_xmlid="mail.mt_note",
+                author_id=self.env.user.partner_id.id,
+            )
+
+    # ------------------------------------------------------------------
+    # Import
+    # ------------------------------------------------------------------
+
+    @api.model
+    def get_import_templates(self):
+        return [
+            {
+                "label": self.env._("Import template for mapping lines"),
+                "template": "/finance_connect/static/xls/finance_connect_mapping_lines.csv",
+            }
+        ]

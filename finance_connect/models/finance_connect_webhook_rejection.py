@@ -1,0 +1,108 @@
+"""Inbound webhook requests that were refused, counted per connection.
+
+A refused request is never stored as an integration message: only when, from
+where and why it was refused is kept here (never its body or headers). The
+rows feed the connection's inbound rate limit and the burst alarm (too many
+signature failures in a short window open one exception), and are purged
+after a retention period.
+"""
+
+from datetime import timedelta
+
+from odoo import api, fields, models, tools
+
+REASONS = [
+    ("unknown_token", "Unknown token"),
+    ("paused", "Connection paused or archived"),
+    ("too_large", "Body too large"),
+    ("unsupported_content_type", "Unsupported content type"),
+    ("malformed", "Malformed signature headers"),
+    ("missing_signature", "Missing signature"),
+    ("bad_signature", "Wrong signature"),
+    ("stale_timestamp", "Timestamp out of tolerance"),
+    ("not_configured", "No secret or key configured"),
+    ("malformed_body", "Body is not its content type"),
+    ("invalid", "Refused by the verifier"),
+]
+#: Reasons that count towards the burst alarm: failed authentication attempts.
+SIGNATURE_REASONS = (
+    "malformed",
+    "missing_signature",
+    "bad_signature",
+    "stale_timestamp",
+    "not_configured",
+    "invalid",
+)
+
+
+class FinanceConnectWebhookRejection(models.Model):
+    _name = "finance.connect.webhook.rejection"
+    _description = "Finance Connect refused inbound webhook"
+    _order = "id desc"
+    _rec_name = "reason"
+
+    connection_id = fields.Many2one(
+        "finance.connect.connection",
+        readonly=True,
+        ondelete="cascade",
+        help="Empty when the token in the URL belongs to no connection.",
+    )
+    company_id = fields.Many2one("res.company", readonly=True, index=True)
+    at = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)
+    reason = fields.Selection(REASONS, required=True, readonly=True, index=True)
+    http_status = fields.Integer(string="HTTP status", readonly=True)
+    remote_addr = fields.Char(string="Remote address", readonly=True)
+
+    def init(self):
+        super().init()
+        # The rate limit and the burst alarm count a connection's recent rows.
+        tools.create_index(
+            self.env.cr,
+            "finance_connect_webhook_rejection_connection_at_idx",
+            self._table,
+            ["connection_id", "at"],
+        )
+
+    @api.model
+    def _record(self, connection, reason, status, remote_addr, company_id=None):
+        """Count one refused request (``connection`` may be empty)."""
+        if reason not in dict(REASONS):
+            reason = "invalid"
+        if company_id is None:
+            company_id = connection.company_id.id if connection else False
+        return self.sudo().create(
+            {
+                "connection_id": connection.id if connection else False,
+                "company_id": company_id,
+                "reason": reason,
+                "http_status": status,
+                "remote_addr": (remote_addr or "")[:64] or False,
+            }
+        )
+
+    @api.model
+    def _count_recent(self, connection, seconds, reasons=None):
+        """Rows of ``connection`` in the last ``seconds`` (optionally of ``reasons``)."""
+        self.flush_model()
+        query = """
+            SELECT count(*) FROM finance_connect_webhook_rejection
+             WHERE connection_id = %s AND at > %s
+        """
+        params = [connection.id or 0, fields.Datetime.now() - timedelta(seconds=seconds)]
+        if reasons:
+            query += " AND reason IN %s"
+            params.append(tuple(reasons))
+        self.env.cr.execute(query, params)
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _cron_purge(self):
+        """Delete rows older than ``finance_connect.webhook_rejection_retention_days``."""
+        days = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("finance_connect.webhook_rejection_retention_days", 30)
+        )
+        old = self.sudo().search([("at", "<", fields.Datetime.now() - timedelta(days=days))])
+        old.unlink()
+        return len(old)

@@ -1,0 +1,616 @@
+"""The statement import engine: a bank file in, statement lines out, once.
+
+One entry point, :meth:`FinanceConnectBankImport._import_file`, used by the
+upload wizard, the inbound handler (webhook push, scheduled pull) and the
+benchmark alike:
+
+1. the file is recorded as an inbound ``finance.connect.message`` whose
+   idempotency key is the SHA-256 of the file (the same file twice is one
+   message);
+2. ZIP archives are unpacked, each member's format detected, camt files
+   validated against their XSD (when the schema folder holds it) and parsed;
+   a broken or unknown file is refused with an error naming it, and an
+   exception is opened;
+3. each statement is imported on its own, in its own savepoint: journal from
+   the account, currency check, balance check (opening + entries = closing,
+   and the opening follows on from the journal's previous statement), lines
+   whose import id the journal already has are skipped, the others created.
+   A statement that fails imports nothing and opens an exception; the other
+   statements of the file still import.
+"""
+
+import base64
+import hashlib
+import logging
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+
+from odoo import api, models
+from odoo.modules.module import get_module_path
+from odoo.tools import float_compare, mute_logger
+
+from ..lib import camt, detect, pain002
+from ..lib.model import ParseError
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_MIB = 50
+XSD_PARAM = "finance_connect_bank.xsd_dir"
+MAX_MIB_PARAM = "finance_connect_bank.max_file_mib"
+BASE64_MARK = "encoding=base64"
+
+
+def sanitize_account(number):
+    """An account number as Odoo stores it in ``sanitized_acc_number``."""
+    return re.sub(r"\W+", "", number or "").upper()
+
+
+class FinanceConnectBankImport(models.AbstractModel):
+    _name = "finance.connect.bank.import"
+    _description = "Finance Connect bank file import"
+
+    # ------------------------------------------------------------------
+    # The file as an inbound message
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _record_file(self, data, filename, connection=None, event_type="statement"):
+        """Record ``data`` as an inbound message; returns ``(message, created)``."""
+        connection = (
+            connection or self.env["finance.connect.connection"]._fc_bank_upload_connection()
+        )
+        payload, content_type = self._encode_payload(data, filename)
+        return self.env["finance.connect.message"]._create_idempotent(
+            {
+                "direction": "in",
+                "connection_id": connection.id,
+                "event_type": event_type,
+                "idempotency_key": "file:" + hashlib.sha256(data).hexdigest(),
+                "payload": payload,
+                "payload_sha256": hashlib.sha256(data).hexdigest(),
+                "content_type": content_type,
+                "fc_filename": filename,
+                "res_name": filename,
+            }
+        )
+
+    @api.model
+    def _encode_payload(self, data, filename):
+        """(text, content type): text files as they are, others in base64."""
+        lower = (filename or "").lower()
+        kind = (
+            "application/xml"
+            if data.lstrip()[:1] == b"<"
+            else "application/zip"
+            if data[:2] == b"PK"
+            else "text/plain"
+        )
+        if lower.endswith(".xlsx"):
+            kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or "\x00" in text:
+            return base64.b64encode(data).decode(), f"{kind}; {BASE64_MARK}"
+        return text, kind
+
+    @api.model
+    def _decode_payload(self, message):
+        """The file bytes of an inbound message (see :meth:`_encode_payload`)."""
+        payload = message.sudo().payload or ""
+        if BASE64_MARK in (message.content_type or ""):
+            return base64.b64decode(payload)
+        return payload.encode("utf-8")
+
+    # ------------------------------------------------------------------
+    # Files
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _import_file(
+        self, data, filename, connection=None, journal=None, csv_profile=None, message=None
+    ):
+        """Import a bank file (or ZIP of them); returns a result dict.
+
+        ``result["summary"]`` is the text shown to the user; ``new`` and
+        ``duplicates`` count lines, ``errors`` lists "file: problem" texts.
+        """
+        if message is None:
+            message, _created = self._record_file(data, filename, connection)
+        known = self._already_imported(message)
+        if known:
+            return known
+        result = {
+            "message_id": message.id,
+            "statements": [],
+            "new": 0,
+            "duplicates": 0,
+            "errors": [],
+            "file_errors": [],
+            "notes": [],
+            "line_ids": [],
+        }
+        limit = self._max_bytes()
+        try:
+            if len(data) > limit:
+                raise ParseError(
+                    f"the file is {len(data)} bytes, over the limit of {limit} bytes", filename
+                )
+            members = list(detect.iter_files(data, filename))
+        except ParseError as exc:
+            self._file_error(result, message, filename, exc)
+            return self._finish(result)
+        for name, content in members:
+            self._import_member(result, message, name, content, journal, csv_profile)
+        if not result["errors"] and not result["notes"]:
+            message.sudo().write(
+                {
+                    "fc_import_complete": True,
+                    "fc_import_new": message.fc_import_new + result["new"],
+                    "fc_import_lines": result["new"] + result["duplicates"],
+                }
+            )
+        return self._finish(result)
+
+    @api.model
+    def _already_imported(self, message):
+        """The result of importing again a file that was imported completely.
+
+        The same bytes give the same entries and import ids: when every
+        statement of the file was imported (or already there) and every line
+        this message created still exists, nothing can be new, and the file
+        is not parsed again. Returns None when the file must be imported.
+        """
+        message = message.sudo()
+        if not message.fc_import_complete:
+            return None
+        self.env["account.bank.statement.line"].flush_model(["fc_message_id"])
+        self.env.cr.execute(
+            "SELECT count(*) FROM account_bank_statement_line WHERE fc_message_id = %s",
+            [message.id],
+        )
+        if self.env.cr.fetchone()[0] != message.fc_import_new:
+            return None
+        result = {
+            "message_id": message.id,
+            "statements": [],
+            "new": 0,
+            "duplicates": message.fc_import_lines,
+            "errors": [],
+            "file_errors": [],
+            "notes": [
+                self.env._(
+                    "identical to %(file)s, imported as message %(ref)s: nothing new",
+                    file=message.fc_filename or "?",
+                    ref=message.reference,
+                )
+            ],
+            "line_ids": [],
+        }
+        return self._finish(result)
+
+    @api.model
+    def _max_bytes(self):
+        param = self.env["ir.config_parameter"].sudo().get_param(MAX_MIB_PARAM)
+        return int(float(param or DEFAULT_MAX_MIB) * 1024 * 1024)
+
+    @api.model
+    def _import_member(self, result, message, name, content, journal, csv_profile):
+        try:
+            kind = detect.detect_format(content, name)
+            if kind == "pain.002":
+                report = pain002.parse_pain002(content, name)
+                text = self.env["finance.connect.bank.status"]._apply_pain002(report, message)
+                result["notes"].append(f"{name}: {text}")
+                return
+            if kind.startswith("camt."):
+                errors = self._validate_xsd(content)
+                if errors:
+                    raise ParseError(
+                        "does not match its ISO 20022 schema: " + "; ".join(errors[:3]), name
+                    )
+            profile = csv_profile._to_lib_profile() if csv_profile else None
+            statements = detect.parse_any(content, name, csv_profile=profile)
+        except ParseError as exc:
+            self._file_error(result, message, name, exc)
+            return
+        for statement in statements:
+            outcome = self._import_statement(statement, name, message, journal)
+            result["statements"].append(outcome)
+            result["new"] += outcome.get("new", 0)
+            result["duplicates"] += outcome.get("duplicates", 0)
+            result["line_ids"] += outcome.get("line_ids", [])
+            if outcome["status"] == "refused":
+                result["errors"].append(outcome["text"])
+
+    @api.model
+    def _get_xsd_dir(self):
+        """Folder of the ISO 20022 XSDs (``camt.05X.001.NN.xsd``).
+
+        The system parameter ``finance_connect_bank.xsd_dir`` names it; by
+        default the addon's ``schemas/xsd`` folder (see schemas/README.md).
+        """
+        param = self.env["ir.config_parameter"].sudo().get_param(XSD_PARAM)
+        return (
+            Path(param)
+            if param
+            else Path(get_module_path("finance_connect_bank")) / "schemas" / "xsd"
+        )
+
+    @api.model
+    def _validate_xsd(self, content):
+        folder = self._get_xsd_dir()
+        return camt.validate(content, folder) if folder.is_dir() else []
+
+    @api.model
+    def _file_error(self, result, message, filename, exc):
+        text = str(exc)
+        result["errors"].append(text)
+        result["file_errors"].append(text)
+        if not self.env.context.get("fc_bank_file_exception", True):
+            return
+        self.env["finance.connect.exception"]._open(
+            "schema",
+            self.env._("Bank file refused: %(file)s", file=filename or message.reference)[:200],
+            self.env._(
+                "The bank file %(file)s (message %(ref)s) was refused: %(error)s. Nothing of it "
+                "was imported. Ask the bank for a correct file, then upload it again.",
+                file=filename or "?",
+                ref=message.reference,
+                error=text,
+            ),
+            connection=message.connection_id,
+            message=message,
+            company=message.company_id,
+            fingerprint=f"bankfile:{message.id}:{filename}",
+        )
+
+    @api.model
+    def _finish(self, result):
+        parts = [
+            self.env._(
+                "%(new)s new, %(dup)s already imported", new=result["new"], dup=result["duplicates"]
+            )
+        ]
+        parts += [o["text"] for o in result["statements"]]
+        parts += result["notes"]
+        parts += [e for e in result["errors"] if e not in parts]
+        result["summary"] = "\n".join(parts)
+        return result
+
+    # ------------------------------------------------------------------
+    # Statements
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _import_statement(self, statement, filename, message, journal=None):
+        """Import one parsed statement; returns an outcome dict (never raises)."""
+        label = f"{filename}: {statement.format} {statement.statement_id or '?'}"
+        if statement.kind == "intraday":
+            return {
+                "status": "informational",
+                "text": self.env._(
+                    "%(label)s: intraday report, %(n)s entries, informational (not imported)",
+                    label=label,
+                    n=len(statement.lines),
+                ),
+            }
+        try:
+            journal = self._get_statement_journal(statement, journal)
+            self._check_currency(statement, journal)
+        except ParseError as exc:
+            return self._refuse(label, message, "other", str(exc.message), statement)
+        booked = [line for line in statement.lines if line.is_booked()]
+        pending = len(statement.lines) - len(booked)
+        undated = [line for line in booked if not line.date]
+        if undated:
+            return self._refuse(
+                label,
+                message,
+                "schema",
+                self.env._("%(n)s entries have no booking or value date", n=len(undated)),
+                statement,
+            )
+        journal_key = str(journal.id)
+        for attempt in (1, 2):
+            import_ids = [line.import_id(journal_key) for line in booked]
+            existing = self._existing_import_ids(journal, import_ids)
+            new = [
+                (line, key)
+                for line, key in zip(booked, import_ids, strict=True)
+                if key not in existing
+            ]
+            duplicates = len(booked) - len(new)
+            if not new:
+                return {
+                    "status": "duplicate",
+                    "new": 0,
+                    "duplicates": duplicates,
+                    "journal_id": journal.id,
+                    "text": self.env._(
+                        "%(label)s: 0 new, %(dup)s already imported", label=label, dup=duplicates
+                    ),
+                }
+            problem = self._check_balances(statement, journal, booked, existing, journal_key)
+            if problem:
+                return self._refuse(
+                    label, message, "balance_mismatch", problem, statement, journal=journal
+                )
+            try:
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                    lines = self._create_statement(statement, journal, new, message, filename)
+                break
+            except psycopg2.errors.UniqueViolation:
+                # Another import created some of these lines meanwhile: the
+                # constraint is the truth; count again.
+                if attempt == 2:
+                    raise
+        try:
+            with self.env.cr.savepoint():
+                self.env["finance.connect.bank.matcher"]._match_lines(lines)
+        except Exception:
+            _logger.exception("finance_connect_bank: matching failed after %s", label)
+        text = self.env._(
+            "%(label)s: %(new)s new, %(dup)s already imported",
+            label=label,
+            new=len(new),
+            dup=duplicates,
+        )
+        if pending:
+            text += self.env._(" (%(n)s pending entries not imported)", n=pending)
+        return {
+            "status": "imported",
+            "new": len(new),
+            "duplicates": duplicates,
+            "journal_id": journal.id,
+            "statement_id": lines.statement_id[:1].id,
+            "line_ids": lines.ids,
+            "text": text,
+        }
+
+    @api.model
+    def _refuse(self, label, message, category, problem, statement, journal=None):
+        text = f"{label}: {problem}"
+        summary = {
+            "balance_mismatch": self.env._("Balance mismatch: %(label)s", label=label),
+        }.get(category) or self.env._("Statement refused: %(label)s", label=label)
+        self.env["finance.connect.exception"]._open(
+            category,
+            summary[:200],
+            self.env._(
+                "%(text)s. Nothing of this statement was imported; the other statements of "
+                "the file were. Check the file with the bank (or the previous statement), "
+                "then import it again.",
+                text=text,
+            ),
+            connection=message.connection_id,
+            message=message,
+            company=journal.company_id if journal else message.company_id,
+            fingerprint=f"bankstmt:{message.id}:{label}",
+        )
+        return {"status": "refused", "new": 0, "duplicates": 0, "text": text}
+
+    @api.model
+    def _get_statement_journal(self, statement, journal=None):
+        """The bank journal of ``statement``: given, or found by its account."""
+        account = sanitize_account(statement.account_key)
+        if journal:
+            own = journal.bank_account_id.sanitized_acc_number
+            if account and own and own != account:
+                raise ParseError(
+                    self.env._(
+                        "the statement is for account %(acc)s but journal %(journal)s has "
+                        "account %(own)s",
+                        acc=statement.account_key,
+                        journal=journal.display_name,
+                        own=journal.bank_acc_number,
+                    )
+                )
+            return journal
+        if not account:
+            raise ParseError(
+                self.env._("the statement names no account: choose the journal when importing it")
+            )
+        journals = self._find_journals(account)
+        if len(journals) != 1:
+            raise ParseError(
+                self.env._(
+                    "%(n)s bank journals have account %(acc)s (one is needed): set it as the "
+                    "bank account of exactly one bank journal",
+                    n=len(journals),
+                    acc=statement.account_key,
+                )
+            )
+        return journals
+
+    @api.model
+    def _find_journals(self, account):
+        """Bank journals of the user's companies whose account is ``account``.
+
+        EXTEND to find journals another way (e.g. through a mapping set).
+        """
+        domain = [("type", "=", "bank"), ("company_id", "in", self.env.companies.ids)]
+        journals = self.env["account.journal"].search(
+            domain + [("bank_account_id.sanitized_acc_number", "=", account)]
+        )
+        if not journals and "/" not in account:
+            # Account numbers given without their bank code (MT940 "BLZ/number").
+            journals = (
+                self.env["account.journal"]
+                .search(domain)
+                .filtered(
+                    lambda j: (j.bank_account_id.sanitized_acc_number or "").endswith(account)
+                    and len(account) >= 6
+                )
+            )
+        return journals
+
+    @api.model
+    def _check_currency(self, statement, journal):
+        currency = journal.currency_id or journal.company_id.currency_id
+        found = {statement.currency} | {line.currency for line in statement.lines}
+        found.discard(None)
+        if found - {currency.name}:
+            raise ParseError(
+                self.env._(
+                    "the statement is in %(found)s but journal %(journal)s keeps %(cur)s",
+                    found=", ".join(sorted(found)),
+                    journal=journal.display_name,
+                    cur=currency.name,
+                )
+            )
+
+    @api.model
+    def _existing_import_ids(self, journal, import_ids):
+        self.env["account.bank.statement.line"].flush_model(["fc_import_id", "journal_id"])
+        self.env.cr.execute(
+            """SELECT fc_import_id FROM account_bank_statement_line
+                WHERE journal_id = %s AND fc_import_id = ANY(%s)""",
+            [journal.id, list(import_ids)],
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _check_balances(self, statement, journal, booked, existing, journal_key):
+        """A text describing a balance problem, or None."""
+        if statement.opening_balance is None or statement.closing_balance is None:
+            return None
+        currency = journal.currency_id or journal.company_id.currency_id
+        total = sum((line.amount for line in booked), Decimal(0))
+        if statement.opening_balance + total != statement.closing_balance:
+            return self.env._(
+                "opening balance %(opening)s + entries %(total)s = %(expected)s, but the "
+                "closing balance is %(closing)s (difference %(diff)s)",
+                opening=statement.opening_balance,
+                total=total,
+                expected=statement.opening_balance + total,
+                closing=statement.closing_balance,
+                diff=statement.opening_balance + total - statement.closing_balance,
+            )
+        already = sum(
+            (line.amount for line in booked if line.import_id(journal_key) in existing),
+            Decimal(0),
+        )
+        opening = statement.opening_balance + already
+        previous = self._previous_statement(journal, statement)
+        if previous and float_compare(
+            previous.balance_end_real, float(opening), precision_rounding=currency.rounding
+        ):
+            return self.env._(
+                "the opening balance %(opening)s does not follow on from the closing "
+                "balance %(previous)s of the previous statement %(name)s (difference %(diff)s)",
+                opening=opening,
+                previous=currency.round(previous.balance_end_real),
+                name=previous.name,
+                diff=currency.round(float(opening) - previous.balance_end_real),
+            )
+        return None
+
+    @api.model
+    def _previous_statement(self, journal, statement):
+        day = statement.closing_date or max(
+            (line.date for line in statement.lines if line.date), default=None
+        )
+        domain = [("journal_id", "=", journal.id)]
+        if day:
+            domain.append(("date", "<=", day))
+        return self.env["account.bank.statement"].search(
+            domain, order="date desc, id desc", limit=1
+        )
+
+    @api.model
+    def _create_statement(self, statement, journal, new, message, filename):
+        """Create the statement (when it has balances) and its new lines."""
+        record = self.env["account.bank.statement"]
+        if statement.opening_balance is not None and statement.closing_balance is not None:
+            new_total = sum((line.amount for line, _key in new), Decimal(0))
+            record = record.create(
+                {
+                    "name": statement.statement_id or statement.sequence or filename,
+                    "reference": (filename or "")[:100] or False,
+                    "journal_id": journal.id,
+                    "balance_start": float(statement.closing_balance - new_total),
+                    "balance_end_real": float(statement.closing_balance),
+                }
+            )
+        partners = self._find_partners([line for line, _key in new], journal.company_id)
+        vals_list = [
+            self._prepare_line_vals(line, key, journal, record, message, partners)
+            for line, key in new
+        ]
+        return self.env["account.bank.statement.line"]._fc_create_bulk(vals_list)
+
+    @api.model
+    def _prepare_line_vals(self, line, key, journal, statement, message, partners):
+        account = line.partner_iban or line.raw.get("partner_account")
+        return {
+            "journal_id": journal.id,
+            "statement_id": statement.id or False,
+            "date": line.date,
+            "amount": float(line.amount),
+            "payment_ref": line.payment_ref or line.partner_name or line.end_to_end_id or "/",
+            "partner_id": partners.get(id(line)) or False,
+            "partner_name": line.partner_name or False,
+            "account_number": account or False,
+            "transaction_type": (line.transaction_type or False),
+            "fc_import_id": key,
+            "fc_entry_ref": line.entry_reference or False,
+            "fc_servicer_ref": line.account_servicer_reference or False,
+            "fc_end_to_end_id": line.end_to_end_id or False,
+            "fc_mandate_id": line.mandate_id or False,
+            "fc_creditor_ref": line.creditor_reference or False,
+            "fc_bank_tx_code": line.bank_transaction_code or False,
+            "fc_message_id": message.id,
+        }
+
+    @api.model
+    def _find_partners(self, lines, company):
+        """{id(line): partner id}: by counterparty account, then by exact name.
+
+        Two queries for all the lines; an account or name that belongs to
+        several partners gives none.
+        """
+        accounts = {
+            sanitize_account(line.partner_iban or line.raw.get("partner_account")) for line in lines
+        } - {""}
+        names = {(line.partner_name or "").strip().lower() for line in lines} - {""}
+        by_account, by_name = {}, {}
+        if accounts:
+            banks = self.env["res.partner.bank"].search_read(
+                [
+                    ("sanitized_acc_number", "in", list(accounts)),
+                    ("company_id", "in", [False, company.id]),
+                ],
+                ["sanitized_acc_number", "partner_id"],
+            )
+            partners = self.env["res.partner"].browse({b["partner_id"][0] for b in banks})
+            commercial = {p.id: p.commercial_partner_id.id for p in partners}
+            for bank in banks:
+                by_account.setdefault(bank["sanitized_acc_number"], set()).add(
+                    commercial[bank["partner_id"][0]]
+                )
+        if names:
+            self.env["res.partner"].flush_model(["name", "company_id", "active", "parent_id"])
+            self.env.cr.execute(
+                """SELECT lower(name), id FROM res_partner
+                    WHERE lower(name) = ANY(%s) AND active AND parent_id IS NULL
+                      AND (company_id IS NULL OR company_id = %s)""",
+                [list(names), company.id],
+            )
+            for name, partner_id in self.env.cr.fetchall():
+                by_name.setdefault(name, set()).add(partner_id)
+        found = {}
+        for line in lines:
+            account = sanitize_account(line.partner_iban or line.raw.get("partner_account"))
+            candidates = (
+                by_account.get(account)
+                or by_name.get((line.partner_name or "").strip().lower())
+                or set()
+            )
+            if len(candidates) == 1:
+                found[id(line)] = next(iter(candidates))
+        return found

@@ -1,0 +1,74 @@
+"""Shared set-up of the finance_connect_bank Odoo tests.
+
+The real bank files of the shared corpus are read in place from
+``../shared/fixtures`` (beside the repository); a test fails, never skips,
+when that folder is missing. The XSD folders point at the corpus schemas.
+"""
+
+import sys
+from pathlib import Path
+
+from odoo.addons.finance_connect.tests.common import FinanceConnectCase
+from odoo.tests import tagged
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+MOOV = SHARED / "moov_iso20022" / "testdata"
+MT940 = SHARED / "mt940_wolph"
+FFFS_053 = MOOV / "FI_camt_053_sample.xml.xml"
+POSTFINANCE_053 = MOOV / "camt.053_P_CH2909000000250094239_1110092698_0_2020112503071366.xml"
+BENCH = Path(__file__).resolve().parents[2] / "tests" / "bench"
+
+
+def fixture(path):
+    """The bytes of a corpus file; fails (never skips) when the corpus is missing."""
+    if not SHARED.is_dir():
+        raise AssertionError(
+            f"The shared fixtures folder {SHARED} is missing: these tests need "
+            "../shared/fixtures beside the repository."
+        )
+    return Path(path).read_bytes()
+
+
+def generate_camt053(*args, **kwargs):
+    """The benchmark's balancing camt.053 generator (tests/bench/camt_generator.py)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    from camt_generator import generate_camt053 as generate
+
+    return generate(*args, **kwargs)
+
+
+@tagged("post_install", "-at_install")
+class BankCase(FinanceConnectCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        fixture(FFFS_053)
+        params = cls.env["ir.config_parameter"].sudo()
+        params.set_param("finance_connect_bank.xsd_dir", str(SHARED / "genkgo_camt" / "assets"))
+        params.set_param("finance_connect_bank.pain001_xsd_dir", str(SHARED / "sepaxml_schemas"))
+        cls.env.user.groups_id |= cls.env.ref("account.group_account_manager")
+        cls.company = cls.company_data["company"]
+        cls.eur = cls.env.ref("base.EUR")
+        cls.eur.active = True
+        cls.Import = cls.env["finance.connect.bank.import"]
+        cls.Line = cls.env["account.bank.statement.line"]
+
+    @classmethod
+    def bank_journal(cls, code, account, currency=None):
+        return cls.env["account.journal"].create(
+            {
+                "name": f"Bank {code}",
+                "code": code,
+                "type": "bank",
+                "bank_acc_number": account,
+                "company_id": cls.company.id,
+                "currency_id": currency.id if currency else False,
+            }
+        )
+
+    def lines_of(self, journal):
+        return self.Line.search([("journal_id", "=", journal.id)])
+
+    def exceptions(self, category):
+        return self.env["finance.connect.exception"].search([("category", "=", category)])

@@ -1,0 +1,1 @@
+from . import finance_connect_bank_import_wizard
