@@ -32,6 +32,9 @@
     ],
     "demo": ["demo/finance_connect_demo.xml"],
     "assets": {
+        "web.assets_backend": [
+            "finance_connect/static/src/systray/*",
+        ],
         "web.assets_tests": [
             "finance_connect/static/tests/tours/*.js",
         ],

@@ -590,7 +590,8 @@ class FinanceConnectConnection(models.Model):
             """
             SELECT id FROM finance_connect_message
              WHERE connection_id = %s AND direction = 'out' AND state = 'queued'
-               AND COALESCE(attempt_count, 0) = 0 AND id %% %s = %s
+               AND COALESCE(attempt_count, 0) = 0 AND batch_id IS NULL
+               AND id %% %s = %s
              ORDER BY id
              LIMIT %s
                FOR UPDATE SKIP LOCKED

@@ -223,6 +223,8 @@ class FinanceConnectException(models.Model):
         return self.action_open_record()
 
     @api.model
-    def _get_open_count(self):
-        """Open exceptions of the user's companies (menu badge)."""
+    def get_open_count(self):
+        """Open exceptions of the user's companies (the systray badge)."""
+        if not self.env.user.has_group("finance_connect.group_user"):
+            return 0
         return self.search_count([("state", "in", ("open", "in_progress"))])

@@ -75,6 +75,20 @@ class SchemaRegistries:
         return owner.validate(event_type, version, payload)
 
 
+_VALIDATION_MEMO = {}
+
+
+def _validate_memo(registry, event_type, version, payload, body):
+    """Validate a payload, remembering recent results by content: the same
+    event sent to several connections is validated once."""
+    key = (event_type, version, lib_payloads.sha256_hex(body))
+    if key not in _VALIDATION_MEMO:
+        if len(_VALIDATION_MEMO) > 2048:
+            _VALIDATION_MEMO.clear()
+        _VALIDATION_MEMO[key] = registry.validate(event_type, version, payload)
+    return list(_VALIDATION_MEMO[key])
+
+
 @functools.lru_cache(maxsize=8)
 def _cached_registries(directories):
     return SchemaRegistries(directories)
@@ -151,6 +165,7 @@ class FinanceConnectMessage(models.Model):
         )
 
     @api.depends("content_type")
+    @api.depends_context("uid")
     def _compute_payload_display(self):
         is_admin = self.env.user.has_group(ADMIN_GROUP)
         for msg in self:
@@ -233,7 +248,7 @@ class FinanceConnectMessage(models.Model):
             missing = exc
         payload = dict(payload, event_type=event_type, schema_version=version)
         body = lib_payloads.canonical_json(payload).decode()
-        errors = [] if missing else registry.validate(event_type, version, payload)
+        errors = [] if missing else _validate_memo(registry, event_type, version, payload, body)
         vals = {
             "direction": "out",
             "connection_id": connection.id,

@@ -10,6 +10,11 @@ class TestFinanceConnectUi(HttpCase):
             self.env, login="fc_tour_manager", password="fc_tour_manager",
             groups="account.group_account_manager,finance_connect.group_manager",
         )
+        self.env["finance.connect.exception"].search([]).write({"state": "resolved"})
+        self.env["finance.connect.exception"]._open(
+            "other", "Test problem", "Something to look at.",
+            connection=self.env.ref("finance_connect.demo_connection_sandbox"),
+        )
         self.start_tour(
             "/odoo/action-finance_connect.finance_connect_connection_action",
             "finance_connect_menus_tour", login="fc_tour_manager",

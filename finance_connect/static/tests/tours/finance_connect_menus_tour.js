@@ -7,6 +7,10 @@ registry.category("web_tour.tours").add("finance_connect_menus_tour", {
     url: "/odoo/action-finance_connect.finance_connect_connection_action",
     steps: () => [
         {
+            content: "The systray shows the open exception",
+            trigger: ".o_finance_connect_systray .o_finance_connect_systray_count:contains('1')",
+        },
+        {
             content: "The demo connection is listed",
             trigger: ".o_list_renderer .o_data_cell:contains('Sandbox bank (demo)')",
             run: "click",
