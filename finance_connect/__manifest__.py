@@ -39,6 +39,4 @@
             "finance_connect/static/tests/tours/*.js",
         ],
     },
-    "installable": True,
-    "application": False,
 }

@@ -23,5 +23,4 @@
         "views/finance_connect_payment_batch_views.xml",
         "views/finance_connect_bank_menus.xml",
     ],
-    "installable": True,
 }

@@ -8,10 +8,13 @@
     "website": "https://github.com/finance-connect/finance_connect",
     "author": "finance_connect",
     "license": "LGPL-3",
-    "depends": ["finance_connect", "account"],
+    "depends": ["finance_connect", "account", "queue_job"],
     "external_dependencies": {"python": ["requests", "cryptography", "jsonschema"]},
     "data": [
+        "security/ir.model.access.csv",
+        "security/finance_connect_reporting_security.xml",
+        "data/ir_cron_data.xml",
+        "views/finance_connect_feed_views.xml",
         "views/finance_connect_reporting_menus.xml",
     ],
-    "installable": True,
 }

@@ -868,7 +868,7 @@ def main(argv=None):
         parser.error(str(exc))
     if not secret:
         # Shown once, so that Odoo's connection can be configured with it.
-        print(f"generated webhook secret: {server.secret}", flush=True)
+        print(f"generated webhook secret: {server.secret}", flush=True)  # pylint: disable=print-used
 
     stop_event = threading.Event()
 
@@ -880,11 +880,11 @@ def main(argv=None):
     try:
         server.start()
     except OSError as exc:
-        print(
+        print(  # pylint: disable=print-used
             f"sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
         )
         return 1
-    print(f"sandbox listening on {server.url}", flush=True)
+    print(f"sandbox listening on {server.url}", flush=True)  # pylint: disable=print-used
     try:
         while not stop_event.wait(0.5):
             pass

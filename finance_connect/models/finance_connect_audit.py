@@ -33,8 +33,10 @@ class FinanceConnectAudit(models.Model):
             }
         )
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
+        # Append-only by design: no super(), nothing is ever changed.
         raise UserError(self.env._("The audit trail cannot be changed."))
 
-    def unlink(self):
+    def unlink(self):  # pylint: disable=method-required-super,no-raise-unlink
+        # Append-only by design: the audit trail is never deleted.
         raise UserError(self.env._("The audit trail cannot be deleted."))

@@ -159,7 +159,8 @@ class FinanceConnectMessage(models.Model):
     # Append-only
     # ------------------------------------------------------------------
 
-    def unlink(self):
+    def unlink(self):  # pylint: disable=method-required-super,no-raise-unlink
+        # Append-only by design: messages are archived, never deleted.
         raise UserError(
             self.env._("Integration messages are never deleted; old ones are archived.")
         )

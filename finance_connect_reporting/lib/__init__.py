@@ -1,1 +1,12 @@
-"""Pure-Python helpers of finance_connect_reporting: no ORM import here."""
+"""Pure-Python helpers of finance_connect_reporting: no ORM import here.
+
+- :mod:`.controls`: canonical rows and control totals (count, debit, credit, sha256);
+- :mod:`.cursor`: the opaque pull cursor (a snapshot watermark window and a last id);
+- :mod:`.currency`: Decimal conversion, closing / average rate choice;
+- :mod:`.writers`: CSV and JSON Lines writers streaming from an iterator.
+"""
+
+from . import controls, currency, cursor, rows, writers
+from .controls import ControlTotals, canonical_row
+from .cursor import Cursor, InvalidCursor, decode_cursor, encode_cursor
+from .rows import COLUMNS, Rate, RateBook

@@ -1,0 +1,1 @@
+from . import test_feed_pull, test_feed_push, test_feed_totals

@@ -1,0 +1,1000 @@
+"""Reporting feeds: governed exports of journal items, balances and actuals.
+
+A feed reads the ledger with read-only SQL (posted entries only), shapes rows
+with the pure helpers of ``..lib`` (currency conversion, mapping to a group
+chart, control totals) and hands them out three ways:
+
+- push: one ``feed.delivery`` message per period or increment, through the
+  core's outbound engine (signed, retried, idempotent);
+- pull: ``GET /finance_connect/feed/<token>/rows`` with an opaque cursor
+  (see ``_fc_pull_page`` and readme/DEVELOP.md for the watermark);
+- files: CSV and JSON Lines, streamed page by page.
+"""
+
+import base64
+import hmac
+import io
+import logging
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from odoo import api, fields, models
+from odoo.addons.finance_connect.lib import mapping as lib_mapping
+from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
+from odoo.exceptions import UserError
+
+from ..lib import controls as lib_controls
+from ..lib import cursor as lib_cursor
+from ..lib import rows as lib_rows
+from ..lib import writers as lib_writers
+
+_logger = logging.getLogger(__name__)
+
+KINDS = [
+    ("journal_items", "Journal items (incremental)"),
+    ("trial_balance", "Trial balance per period"),
+    ("actuals", "Actuals (account x month x company x analytic)"),
+    ("open_items", "Open receivables and payables"),
+    ("bank_balances", "Bank balances per journal"),
+]
+PAGE_MAX = 10000
+MANAGER_GROUP = "finance_connect.group_manager"
+
+
+class FinanceConnectFeed(models.Model):
+    _name = "finance.connect.feed"
+    _description = "Finance Connect reporting feed"
+    _inherit = ["mail.thread"]
+    _order = "name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company",
+        string="Owner company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+        tracking=True,
+    )
+    company_ids = fields.Many2many(
+        "res.company",
+        string="Companies",
+        required=True,
+        default=lambda self: self.env.company,
+        help="The companies whose ledgers the feed reads.",
+    )
+    kind = fields.Selection(KINDS, required=True, default="journal_items", tracking=True)
+    mode = fields.Selection(
+        [
+            ("batch", "Scheduled batch"),
+            ("event", "On event (posted entries)"),
+            ("pull", "Pull only"),
+        ],
+        required=True,
+        default="batch",
+        tracking=True,
+        help="Batch: the daily cron delivers. On event: posting an entry queues an "
+        "incremental delivery. Pull: the consumer reads the JSON endpoint.",
+    )
+    connection_id = fields.Many2one(
+        "finance.connect.connection",
+        string="Reporting connection",
+        check_company=True,
+        domain="[('kind', 'in', ('reporting', 'planning', 'treasury', 'other'))]",
+        tracking=True,
+        help="Where pushed deliveries go. Empty: pull and files only.",
+    )
+    mapping_id = fields.Many2one(
+        "finance.connect.mapping",
+        string="Mapping set",
+        check_company=True,
+        tracking=True,
+        help="Local accounts to the group or planning chart (account lines, outbound). "
+        "An unmapped account stops the delivery of its period.",
+    )
+    currency_id = fields.Many2one(
+        "res.currency",
+        required=True,
+        tracking=True,
+        default=lambda self: self.env.company.currency_id,
+    )
+    rate_policy = fields.Selection(
+        [
+            ("closing_average", "Closing rate for balance sheet, average for P&L"),
+            ("closing", "Closing rate for all accounts"),
+            ("average", "Average rate for all accounts"),
+        ],
+        required=True,
+        default="closing_average",
+        tracking=True,
+    )
+    period_status = fields.Selection(
+        [
+            ("formal", "Formal (locked periods only)"),
+            ("flash", "Flash (open periods, provisional)"),
+        ],
+        required=True,
+        default="formal",
+        tracking=True,
+    )
+    pull_token = fields.Char(
+        copy=False,
+        groups=MANAGER_GROUP,
+        default=lambda self: secrets.token_urlsafe(32),
+        help="The secret in the pull URL. Regenerate it to revoke a consumer.",
+    )
+    pull_url = fields.Char(compute="_compute_pull_url", groups=MANAGER_GROUP)
+    last_watermark = fields.Char(
+        readonly=True,
+        copy=False,
+        default="0",
+        help="Posting marker up to which the pushed increments went (exclusive).",
+    )
+    delivery_ids = fields.One2many("finance.connect.feed.delivery", "feed_id")
+    delivery_count = fields.Integer(compute="_compute_delivery_count")
+
+    _sql_constraints = [
+        ("pull_token_uniq", "unique(pull_token)", "Pull tokens are unique."),
+    ]
+
+    @api.depends("pull_token")
+    def _compute_pull_url(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for feed in self:
+            feed.pull_url = f"{base}/finance_connect/feed/{feed.pull_token}/rows"
+
+    def _compute_delivery_count(self):
+        for feed in self:
+            feed.delivery_count = len(feed.delivery_ids)
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_regenerate_token(self):
+        self.env["finance.connect.exception"]._check_manager()
+        for feed in self:
+            feed.sudo().pull_token = secrets.token_urlsafe(32)
+            feed.message_post(body=self.env._("Pull token regenerated."))
+
+    def action_deliver_last_period(self):
+        """Deliver the last closed month (formal) or the current month (flash)."""
+        self.env["finance.connect.exception"]._check_manager()
+        for feed in self:
+            feed._fc_deliver_scheduled()
+        return self.action_open_deliveries()
+
+    def action_open_deliveries(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Deliveries of %(feed)s", feed=self.name),
+            "res_model": "finance.connect.feed.delivery",
+            "view_mode": "list,form",
+            "domain": [("feed_id", "=", self.id)],
+        }
+
+    # ------------------------------------------------------------------
+    # Watermark (see readme/DEVELOP.md)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_post_marker(self):
+        """The marker stamped on entries posted by this transaction: its xid."""
+        self.env.cr.execute("SELECT pg_current_xact_id()::text::bigint")
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _fc_snapshot_watermark(self):
+        """Exclusive upper bound of markers whose transactions are all finished.
+
+        Every transaction with an xid below the snapshot's xmin has committed
+        or aborted: the set of rows under it can no longer change.
+        """
+        self.env.cr.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        return self.env.cr.fetchone()[0]
+
+    # ------------------------------------------------------------------
+    # Reading the ledger
+    # ------------------------------------------------------------------
+
+    def _fc_company_partner_ids(self):
+        self.env.cr.execute("SELECT partner_id FROM res_company WHERE partner_id IS NOT NULL")
+        return {r[0] for r in self.env.cr.fetchall()}
+
+    def _fc_lock_date(self, company):
+        """The date up to which ``company``'s ledger is locked (None: nothing)."""
+        dates = [d for d in (company.fiscalyear_lock_date, company.hard_lock_date) if d]
+        return max(dates) if dates else None
+
+    def _fc_period_locked(self, date_to):
+        """Whether every company of the feed is locked through ``date_to``."""
+        return all((lock := self._fc_lock_date(c)) and lock >= date_to for c in self.company_ids)
+
+    def _fc_base_sql(self, joins=""):
+        """FROM/WHERE shared by every kind: posted lines of the feed's companies;
+        formal feeds only see dates up to each company's lock date."""
+        formal = self.period_status == "formal"
+        return f"""
+              FROM account_move_line aml
+              JOIN account_move m ON m.id = aml.move_id
+              JOIN account_account acc ON acc.id = aml.account_id
+              JOIN res_company c ON c.id = aml.company_id
+              JOIN res_currency cur ON cur.id = c.currency_id
+              {joins}
+             WHERE aml.company_id = ANY(%(companies)s)
+               AND m.state = 'posted'
+               AND aml.display_type NOT IN ('line_section', 'line_note')
+               {"AND NOT " + self._PROVISIONAL if formal else ""}
+        """
+
+    _PROVISIONAL = (
+        "(aml.date > COALESCE(GREATEST(c.fiscalyear_lock_date, c.hard_lock_date),"
+        " DATE '0001-01-01'))"
+    )
+    _CODE = "acc.code_store->>split_part(c.parent_path, '/', 1)"
+
+    def _fc_params(self, **kw):
+        return dict(companies=self.company_ids.ids, **kw)
+
+    def _fc_journal_item_batches(
+        self, low=None, high=None, date_from=None, date_to=None, after_id=0, limit=None, batch=5000
+    ):
+        """Raw journal item tuples in id order, by keyset pages of ``batch``."""
+        cr = self.env.cr
+        where = []
+        if low is not None:
+            where.append("COALESCE(m.fc_post_xid, 0) >= %(low)s")
+        if high is not None:
+            where.append("COALESCE(m.fc_post_xid, 0) < %(high)s")
+        if date_from:
+            where.append("aml.date >= %(date_from)s")
+        if date_to:
+            where.append("aml.date <= %(date_to)s")
+        query = f"""
+            SELECT aml.id, aml.move_id, m.name, aml.date::text, aml.company_id, c.name,
+                   aml.journal_id, {self._CODE}, acc.account_type, aml.partner_id,
+                   aml.debit::text, aml.credit::text, aml.balance::text, cur.name,
+                   {self._PROVISIONAL}
+            {self._fc_base_sql()}
+            {"".join(" AND " + w for w in where)}
+               AND aml.id > %(after)s
+             ORDER BY aml.id
+             LIMIT %(limit)s
+        """
+        params = self._fc_params(low=low, high=high, date_from=date_from, date_to=date_to)
+        left = limit
+        while True:
+            size = batch if left is None else min(batch, left)
+            if size <= 0:
+                return
+            cr.execute(query, dict(params, after=after_id, limit=size))
+            records = cr.fetchall()
+            if not records:
+                return
+            yield records
+            after_id = records[-1][0]
+            if left is not None:
+                left -= len(records)
+            if len(records) < size:
+                return
+
+    def _fc_aggregate_records(self, date_from, date_to):
+        """Tuples (company_id, company, period, code, type, analytic, count, debit,
+        credit, balance, currency, provisional) of the aggregated kinds."""
+        cr = self.env.cr
+        params = self._fc_params(date_from=date_from, date_to=date_to)
+        code = self._CODE
+        if self.kind == "trial_balance":
+            cr.execute(
+                f"""
+                SELECT aml.company_id, c.name, NULL, {code}, acc.account_type, NULL,
+                       count(*), sum(aml.debit)::text, sum(aml.credit)::text,
+                       sum(aml.balance)::text, cur.name, bool_or({self._PROVISIONAL})
+                {self._fc_base_sql()}
+                   AND aml.date BETWEEN %(date_from)s AND %(date_to)s
+                 GROUP BY aml.company_id, c.name, {code}, acc.account_type, cur.name
+                 ORDER BY aml.company_id, {code}
+            """,
+                params,
+            )
+        elif self.kind == "actuals":
+            # Analytic distribution split by its percentages, rounded per group.
+            cr.execute(
+                f"""
+                SELECT aml.company_id, c.name, to_char(aml.date, 'YYYY-MM'), {code},
+                       acc.account_type, ad.key, count(*),
+                       round(sum(aml.debit * COALESCE(ad.value::numeric, 100) / 100),
+                             cur.decimal_places)::text,
+                       round(sum(aml.credit * COALESCE(ad.value::numeric, 100) / 100),
+                             cur.decimal_places)::text,
+                       round(sum(aml.balance * COALESCE(ad.value::numeric, 100) / 100),
+                             cur.decimal_places)::text,
+                       cur.name, bool_or({self._PROVISIONAL})
+                {self._fc_base_sql(
+                    "LEFT JOIN LATERAL jsonb_each_text(aml.analytic_distribution) ad ON TRUE")}
+                   AND aml.date BETWEEN %(date_from)s AND %(date_to)s
+                 GROUP BY aml.company_id, c.name, to_char(aml.date, 'YYYY-MM'), {code},
+                          acc.account_type, ad.key, cur.name, cur.decimal_places
+                 ORDER BY 1, 3, 4, 6
+            """,
+                params,
+            )
+        else:
+            raise UserError(self.env._("Feed kind %(kind)s has no aggregates.", kind=self.kind))
+        return cr.fetchall()
+
+    # ------------------------------------------------------------------
+    # Rows
+    # ------------------------------------------------------------------
+
+    def _fc_rate_book(self):
+        places = self.currency_id.decimal_places
+        return lib_rows.RateBook(self._fc_rate_lookup, self.rate_policy, places)
+
+    def _fc_rate_lookup(self, company_id, currency_code, kind, date_from, date_to):
+        company = self.env["res.company"].browse(company_id)
+        source_cur, target = company.currency_id, self.currency_id
+        if source_cur == target:
+            return lib_rows.Rate(1, kind, date_to, "same currency")
+        Currency = self.env["res.currency"]
+        d_to = fields.Date.to_date(date_to)
+        if kind == "closing":
+            rate = Currency._get_conversion_rate(source_cur, target, company, d_to)
+            return lib_rows.Rate(
+                Decimal(repr(rate)), kind, date_to, f"res.currency.rate closing {date_to}"
+            )
+        d_from = fields.Date.to_date(date_from)
+        self.env["res.currency.rate"].flush_model()
+        self.env.cr.execute(
+            """SELECT DISTINCT name FROM res_currency_rate
+                WHERE currency_id IN %s AND name BETWEEN %s AND %s
+                  AND (company_id IS NULL OR company_id = %s)""",
+            ((source_cur.id, target.id), d_from, d_to, company.root_id.id),
+        )
+        days = sorted({d_from} | {r[0] for r in self.env.cr.fetchall()})
+        rates = [
+            Decimal(repr(Currency._get_conversion_rate(source_cur, target, company, d)))
+            for d in days
+        ]
+        return lib_rows.Rate(
+            sum(rates, Decimal(0)) / len(rates),
+            kind,
+            date_to,
+            f"res.currency.rate average {date_from}..{date_to} " f"({len(days)} rate dates)",
+        )
+
+    def _fc_mapper(self):
+        """A function (account code, on date) -> group code, or None without a set.
+
+        Raises the core's :class:`MappingMissing` for an unmapped code.
+        """
+        table = self.mapping_id.sudo()._fc_get_table() if self.mapping_id else None
+        if table is None or not table.has_type("account", lib_mapping.OUTBOUND):
+            return None
+        cache = {}
+
+        def resolve(code, on_date):
+            key = (code, on_date)
+            if key not in cache:
+                try:
+                    cache[key] = table.resolve(
+                        "account", code or "", lib_mapping.OUTBOUND, fields.Date.to_date(on_date)
+                    ).target
+                except lib_mapping.MappingError as exc:
+                    raise MappingMissing("account", code, "unmapped") from exc
+            return cache[key]
+
+        return resolve
+
+    def _fc_shape_journal_items(self, records, delivery_ref, book, mapper, ic_partners):
+        """Rows of journal item tuples (the hot path of pull pages and files)."""
+        feed_currency = self.currency_id.name
+        month_bounds = lib_rows.month_bounds
+        months = {}
+        apply = book.apply
+        get = book.get
+        for (
+            line_id,
+            move_id,
+            move_name,
+            day,
+            company_id,
+            company,
+            journal_id,
+            code,
+            account_type,
+            partner_id,
+            debit,
+            credit,
+            balance,
+            currency,
+            provisional,
+        ) in records:
+            period = day[:7]
+            bounds = months.get(period)
+            if bounds is None:
+                bounds = months[period] = month_bounds(day)
+            row = {
+                "line_id": line_id,
+                "move_id": move_id,
+                "move_name": move_name,
+                "date": day,
+                "period": period,
+                "company_id": company_id,
+                "company": company,
+                "journal": journal_id,
+                "account_code": code,
+                "account_type": account_type,
+                "group_account": mapper(code, bounds[1]) if mapper else None,
+                "partner_id": partner_id,
+                "intercompany": partner_id in ic_partners,
+                "debit": debit,
+                "credit": credit,
+                "balance": balance,
+                "currency": currency,
+                "feed_currency": feed_currency,
+                "provisional": provisional,
+                "delivery": delivery_ref,
+            }
+            apply(row, get(company_id, currency, account_type, bounds[0], bounds[1]))
+            yield row
+
+    def _fc_aggregate_rows(self, date_from, date_to, delivery_ref, book=None, mapper=None):
+        book = book or self._fc_rate_book()
+        d_from, d_to = str(date_from), str(date_to)
+        feed_currency = self.currency_id.name
+        for (
+            company_id,
+            company,
+            period,
+            code,
+            account_type,
+            analytic,
+            count,
+            debit,
+            credit,
+            balance,
+            currency,
+            provisional,
+        ) in self._fc_aggregate_records(date_from, date_to):
+            if period:
+                first, last = lib_rows.month_bounds(period + "-01")
+                r_from, r_to = max(first, d_from), min(last, d_to)
+            else:
+                r_from, r_to = d_from, d_to
+            row = {
+                "company_id": company_id,
+                "company": company,
+                "period": period or f"{d_from}..{d_to}",
+                "account_code": code,
+                "account_type": account_type,
+                "group_account": mapper(code, d_to) if mapper else None,
+                "analytic": analytic,
+                "line_count": count,
+                "debit": debit,
+                "credit": credit,
+                "balance": balance,
+                "currency": currency,
+                "feed_currency": feed_currency,
+                "provisional": provisional,
+                "delivery": delivery_ref,
+            }
+            yield book.apply(row, book.get(company_id, currency, account_type, r_from, r_to))
+
+    def _fc_open_item_rows(self, date_to, delivery_ref, book=None, mapper=None):
+        """Open receivables and payables (residual today) with their expected date."""
+        book = book or self._fc_rate_book()
+        ic = self._fc_company_partner_ids()
+        self.env.cr.execute(
+            f"""
+            SELECT aml.id, m.name, aml.company_id, c.name, {self._CODE}, acc.account_type,
+                   aml.partner_id, aml.date::text, COALESCE(aml.date_maturity, aml.date)::text,
+                   aml.amount_residual::text, cur.name, {self._PROVISIONAL}
+            {self._fc_base_sql()}
+               AND acc.account_type IN ('asset_receivable', 'liability_payable')
+               AND NOT aml.reconciled AND aml.amount_residual <> 0
+               AND aml.date <= %(date_to)s
+             ORDER BY aml.id
+        """,
+            self._fc_params(date_to=date_to),
+        )
+        feed_currency = self.currency_id.name
+        for (
+            line_id,
+            move_name,
+            company_id,
+            company,
+            code,
+            account_type,
+            partner_id,
+            day,
+            expected,
+            residual,
+            currency,
+            provisional,
+        ) in self.env.cr.fetchall():
+            amount = Decimal(residual)
+            row = {
+                "line_id": line_id,
+                "move_name": move_name,
+                "company_id": company_id,
+                "company": company,
+                "account_code": code,
+                "account_type": account_type,
+                "group_account": mapper(code, str(date_to)) if mapper else None,
+                "partner_id": partner_id,
+                "intercompany": partner_id in ic,
+                "date": day,
+                "expected_date": expected,
+                "debit": residual if amount > 0 else "0.00",
+                "credit": str(-amount) if amount < 0 else "0.00",
+                "balance": residual,
+                "currency": currency,
+                "feed_currency": feed_currency,
+                "provisional": provisional,
+                "delivery": delivery_ref,
+            }
+            rate = book.get(company_id, currency, "asset", str(date_to), str(date_to))
+            yield book.apply(row, rate, fields=("balance",))
+
+    def _fc_bank_balance_rows(self, date_to, delivery_ref, book=None, mapper=None):
+        book = book or self._fc_rate_book()
+        self.env.cr.execute(
+            f"""
+            SELECT aml.company_id, c.name, j.code, {self._CODE}, sum(aml.debit)::text,
+                   sum(aml.credit)::text, sum(aml.balance)::text, cur.name,
+                   bool_or({self._PROVISIONAL})
+            {self._fc_base_sql(
+                "JOIN account_journal j ON j.default_account_id = aml.account_id"
+                " AND j.type = 'bank' AND j.company_id = aml.company_id")}
+               AND aml.date <= %(date_to)s
+             GROUP BY aml.company_id, c.name, j.code, {self._CODE}, cur.name
+             ORDER BY 1, 3
+        """,
+            self._fc_params(date_to=date_to),
+        )
+        feed_currency = self.currency_id.name
+        for (
+            company_id,
+            company,
+            journal,
+            code,
+            debit,
+            credit,
+            balance,
+            currency,
+            provisional,
+        ) in self.env.cr.fetchall():
+            row = {
+                "company_id": company_id,
+                "company": company,
+                "journal": journal,
+                "account_code": code,
+                "group_account": mapper(code, str(date_to)) if mapper else None,
+                "date": str(date_to),
+                "debit": debit,
+                "credit": credit,
+                "balance": balance,
+                "currency": currency,
+                "feed_currency": feed_currency,
+                "provisional": provisional,
+                "delivery": delivery_ref,
+            }
+            rate = book.get(company_id, currency, "asset_cash", str(date_to), str(date_to))
+            yield book.apply(row, rate, fields=("balance",))
+
+    def _fc_rows(self, date_from, date_to, delivery_ref, mapper=None):
+        """Every row of the feed for a period, streamed."""
+        self.ensure_one()
+        self.env.flush_all()
+        book = self._fc_rate_book()
+        if self.kind == "journal_items":
+            ic = self._fc_company_partner_ids()
+            for records in self._fc_journal_item_batches(date_from=date_from, date_to=date_to):
+                yield from self._fc_shape_journal_items(records, delivery_ref, book, mapper, ic)
+        elif self.kind in ("trial_balance", "actuals"):
+            yield from self._fc_aggregate_rows(date_from, date_to, delivery_ref, book, mapper)
+        elif self.kind == "open_items":
+            yield from self._fc_open_item_rows(date_to, delivery_ref, book, mapper)
+        else:
+            yield from self._fc_bank_balance_rows(date_to, delivery_ref, book, mapper)
+
+    def _fc_account_codes(self, date_from=None, date_to=None, low=None, high=None):
+        """The distinct account codes a delivery would carry (for the mapping check)."""
+        self.env.flush_all()
+        where = ""
+        if date_from:
+            where += " AND aml.date >= %(date_from)s"
+        if date_to:
+            where += " AND aml.date <= %(date_to)s"
+        if low is not None:
+            where += " AND COALESCE(m.fc_post_xid, 0) >= %(low)s"
+        if high is not None:
+            where += " AND COALESCE(m.fc_post_xid, 0) < %(high)s"
+        self.env.cr.execute(
+            f"SELECT DISTINCT {self._CODE} {self._fc_base_sql()} {where}",
+            self._fc_params(date_from=date_from, date_to=date_to, low=low, high=high),
+        )
+        return sorted(r[0] or "" for r in self.env.cr.fetchall())
+
+    def _fc_check_mapping(self, codes, on_date):
+        """Open one mapping exception per unmapped code; return the unmapped codes."""
+        mapper = self._fc_mapper()
+        if mapper is None:
+            return [], None
+        missing = []
+        for code in codes:
+            try:
+                mapper(code, str(on_date))
+            except MappingMissing as exc:
+                missing.append(exc.value)
+                self._fc_open_mapping_exception(exc)
+        return missing, mapper
+
+    def _fc_open_mapping_exception(self, exc):
+        return self.env["finance.connect.exception"]._open(
+            "mapping",
+            self.env._(
+                "No mapping: account %(code)s (feed %(feed)s)", code=exc.value, feed=self.name
+            ),
+            self.env._(
+                "Account %(code)s has no line in the mapping set %(set)s, so the feed "
+                "%(feed)s delivers nothing of the periods that use it (nothing is sent "
+                "half-mapped). Map the account, then deliver the period again.",
+                code=exc.value,
+                set=self.mapping_id.display_name,
+                feed=self.name,
+            ),
+            connection=self.connection_id or None,
+            record=self,
+            company=self.company_id,
+            fingerprint=f"feed-mapping:{self.id}:account:{exc.value}",
+            mapping_type="account",
+            mapping_value=str(exc.value),
+        )
+
+    # ------------------------------------------------------------------
+    # Ledger totals (the comparison screen)
+    # ------------------------------------------------------------------
+
+    def _fc_ledger_totals(self, date_from, date_to):
+        """Debit and credit of the posted lines of the feed's companies in a period,
+        read through the ORM (Odoo's own figures, independent of the feed's SQL)."""
+        domain = [
+            ("company_id", "in", self.company_ids.ids),
+            ("parent_state", "=", "posted"),
+            ("date", "<=", date_to),
+            ("display_type", "not in", ("line_section", "line_note")),
+        ]
+        if self.kind in ("journal_items", "trial_balance", "actuals"):
+            domain.append(("date", ">=", date_from))
+        groups = (
+            self.env["account.move.line"]
+            .sudo()
+            ._read_group(domain, ["company_id"], ["debit:sum", "credit:sum"])
+        )
+        places = max(self.company_ids.currency_id.mapped("decimal_places") or [2])
+        quantum = Decimal(1).scaleb(-places)
+        debit = sum((Decimal(repr(d)) for _c, d, _cr in groups), Decimal(0))
+        credit = sum((Decimal(repr(cr)) for _c, _d, cr in groups), Decimal(0))
+        return debit.quantize(quantum), credit.quantize(quantum)
+
+    # ------------------------------------------------------------------
+    # Push: deliveries
+    # ------------------------------------------------------------------
+
+    def _fc_deliver_scheduled(self):
+        self.ensure_one()
+        if self.kind == "journal_items":
+            return self._fc_deliver_increment()
+        today = fields.Date.context_today(self)
+        first_this_month = today.replace(day=1)
+        if self.period_status == "formal":
+            date_to = first_this_month - timedelta(days=1)
+            date_from = date_to.replace(day=1)
+        else:
+            date_from, date_to = first_this_month, today
+        return self._fc_deliver_period(date_from, date_to)
+
+    def _fc_deliver_period(self, date_from, date_to, reason=None):
+        """Deliver one period; returns the delivery (existing one if unchanged).
+
+        Formal feeds only deliver locked periods. An unmapped account blocks the
+        period (mapping exception, nothing sent). A period delivered before is
+        delivered again only when its rows changed, with the reason.
+        """
+        self.ensure_one()
+        date_from, date_to = fields.Date.to_date(date_from), fields.Date.to_date(date_to)
+        Delivery = self.env["finance.connect.feed.delivery"].sudo()
+        if self.period_status == "formal" and not self._fc_period_locked(date_to):
+            raise UserError(
+                self.env._(
+                    "The feed %(feed)s is formal: the period up to %(date)s must be locked in "
+                    "every company (lock dates) before it is delivered.",
+                    feed=self.name,
+                    date=date_to,
+                )
+            )
+        self.env["account.move.line"].flush_model()
+        self.env["account.move"].flush_model()
+        with_dates = self.kind in ("journal_items", "trial_balance", "actuals")
+        codes = self._fc_account_codes(date_from if with_dates else None, date_to)
+        missing, mapper = self._fc_check_mapping(codes, date_to)
+        vals = {
+            "feed_id": self.id,
+            "company_id": self.company_id.id,
+            "mode": "push",
+            "date_from": date_from,
+            "date_to": date_to,
+            "period_status": self.period_status,
+        }
+        if missing:
+            return Delivery.create(
+                dict(
+                    vals,
+                    state="blocked",
+                    note=self.env._("Unmapped accounts: %(codes)s", codes=", ".join(missing)),
+                )
+            )
+        previous = Delivery.search(
+            [
+                ("feed_id", "=", self.id),
+                ("date_from", "=", date_from),
+                ("date_to", "=", date_to),
+                ("state", "not in", ("blocked", "superseded")),
+                ("mode", "=", "push"),
+            ],
+            order="id desc",
+            limit=1,
+        )
+        content = lib_controls.ControlTotals.of(self._fc_rows(date_from, date_to, None, mapper))
+        if previous and previous.content_sha256 == content.sha256:
+            return previous
+        delivery = Delivery.create(dict(vals, state="draft", content_sha256=content.sha256))
+        rows = list(self._fc_rows(date_from, date_to, delivery.name, mapper))
+        if previous:
+            reason = reason or previous._fc_change_reason(rows)
+            delivery.write({"previous_id": previous.id, "note": reason})
+            previous.write({"state": "superseded"})
+        return delivery._fc_send(rows, reason)
+
+    def _fc_deliver_increment(self):
+        """Push the journal items posted since the last increment (event and batch)."""
+        self.ensure_one()
+        low = int(self.last_watermark or 0)
+        high = self._fc_snapshot_watermark()
+        self.env["account.move.line"].flush_model()
+        codes = self._fc_account_codes(low=low, high=high)
+        if not codes:
+            return self.env["finance.connect.feed.delivery"]
+        Delivery = self.env["finance.connect.feed.delivery"].sudo()
+        vals = {
+            "feed_id": self.id,
+            "company_id": self.company_id.id,
+            "mode": "push",
+            "watermark_from": str(low),
+            "watermark_to": str(high),
+            "period_status": self.period_status,
+        }
+        missing, mapper = self._fc_check_mapping(codes, fields.Date.context_today(self))
+        if missing:
+            return Delivery.create(
+                dict(
+                    vals,
+                    state="blocked",
+                    note=self.env._("Unmapped accounts: %(codes)s", codes=", ".join(missing)),
+                )
+            )
+        delivery = Delivery.create(dict(vals, state="draft"))
+        book, ic = self._fc_rate_book(), self._fc_company_partner_ids()
+        rows = [
+            row
+            for records in self._fc_journal_item_batches(low=low, high=high)
+            for row in self._fc_shape_journal_items(records, delivery.name, book, mapper, ic)
+        ]
+        delivery._fc_send(rows, None)
+        self.sudo().last_watermark = str(high)
+        return delivery
+
+    @api.model
+    def _fc_on_moves_posted(self, moves):
+        """Queue one incremental delivery per event feed of the posted companies."""
+        feeds = self.sudo().search(
+            [
+                ("mode", "=", "event"),
+                ("connection_id", "!=", False),
+                ("company_ids", "in", moves.company_id.ids),
+            ]
+        )
+        for feed in feeds:
+            feed.with_delay(
+                channel=feed.connection_id._get_channel(),
+                identity_key=f"finance_connect_reporting-increment-{feed.id}",
+                description=f"Feed {feed.name}: incremental delivery",
+            )._job_deliver_increment()
+
+    def _job_deliver_increment(self):
+        """Queued job body; idempotent (the watermark moves only after a delivery)."""
+        delivery = self._fc_deliver_increment()
+        return f"delivered {delivery.name}" if delivery else "nothing new"
+
+    @api.model
+    def _cron_deliver_feeds(self):
+        for feed in self.search([("mode", "=", "batch")]):
+            try:
+                with self.env.cr.savepoint():
+                    feed._fc_deliver_scheduled()
+            except UserError as exc:
+                _logger.info("finance_connect_reporting: feed %s not delivered: %s", feed.name, exc)
+
+    # ------------------------------------------------------------------
+    # Pull
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_from_token(self, token):
+        """The active feed of a pull token (constant-time comparison), or empty."""
+        if not token or len(token) > 128:
+            return self.browse()
+        self.env.cr.execute(
+            "SELECT id, pull_token FROM finance_connect_feed WHERE active AND pull_token = %s",
+            (token,),
+        )
+        row = self.env.cr.fetchone()
+        if not row or not hmac.compare_digest(row[1].encode(), token.encode()):
+            return self.browse()
+        return self.sudo().browse(row[0])
+
+    def _fc_pull_page(self, cursor_token=None, limit=1000, date_from=None, date_to=None):
+        """One page of pulled rows: ``{"rows", "next_cursor", "has_more", "control"}``.
+
+        Journal item feeds page by the cursor (exactly once per run, see
+        readme/DEVELOP.md); the other kinds answer the whole period at once.
+        Raises :class:`~..lib.cursor.InvalidCursor` and :class:`MappingMissing`.
+        """
+        self.ensure_one()
+        limit = max(1, min(int(limit or 1000), PAGE_MAX))
+        if self.kind != "journal_items":
+            return self._fc_pull_period(date_from, date_to)
+        cur = lib_cursor.decode_cursor(cursor_token)
+        Delivery = self.env["finance.connect.feed.delivery"].sudo()
+        self.env.flush_all()
+        if cur.high is None:
+            high = self._fc_snapshot_watermark()
+            codes = self._fc_account_codes(low=cur.low, high=high)
+            missing, _mapper = self._fc_check_mapping(codes, fields.Date.context_today(self))
+            if missing:
+                raise MappingMissing("account", missing[0], "unmapped")
+            delivery = Delivery.create(
+                {
+                    "feed_id": self.id,
+                    "company_id": self.company_id.id,
+                    "mode": "pull",
+                    "watermark_from": str(cur.low),
+                    "watermark_to": str(high),
+                    "period_status": self.period_status,
+                    "state": "delivered",
+                }
+            )
+            cur = lib_cursor.Cursor(cur.low, high, 0, delivery.id)
+        else:
+            delivery = Delivery.browse(cur.delivery).exists()
+            if not delivery or delivery.feed_id != self:
+                raise lib_cursor.InvalidCursor("cursor of another feed")
+        mapper = self._fc_mapper()
+        book, ic = self._fc_rate_book(), self._fc_company_partner_ids()
+        rows = []
+        for records in self._fc_journal_item_batches(
+            low=cur.low, high=cur.high, after_id=cur.last_id, limit=limit + 1, batch=limit + 1
+        ):
+            rows.extend(self._fc_shape_journal_items(records, delivery.name, book, mapper, ic))
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if has_more:
+            nxt = lib_cursor.Cursor(cur.low, cur.high, rows[-1]["line_id"], cur.delivery)
+        else:
+            nxt = cur.next_run()
+        return {
+            "feed": self.name,
+            "kind": self.kind,
+            "delivery": delivery.name,
+            "period_status": self.period_status,
+            "currency": self.currency_id.name,
+            "rows": rows,
+            "has_more": has_more,
+            "next_cursor": lib_cursor.encode_cursor(nxt),
+            "control": lib_controls.ControlTotals.of(rows).as_dict(),
+        }
+
+    def _fc_pull_period(self, date_from, date_to):
+        today = fields.Date.context_today(self)
+        date_to = fields.Date.to_date(date_to) if date_to else today
+        date_from = fields.Date.to_date(date_from) if date_from else date_to.replace(day=1)
+        if self.period_status == "formal" and not self._fc_period_locked(date_to):
+            raise UserError(self.env._("The period is not locked."))
+        codes = self._fc_account_codes(date_from, date_to)
+        missing, mapper = self._fc_check_mapping(codes, date_to)
+        if missing:
+            raise MappingMissing("account", missing[0], "unmapped")
+        delivery = (
+            self.env["finance.connect.feed.delivery"]
+            .sudo()
+            .create(
+                {
+                    "feed_id": self.id,
+                    "company_id": self.company_id.id,
+                    "mode": "pull",
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "state": "delivered",
+                    "period_status": self.period_status,
+                }
+            )
+        )
+        rows = list(self._fc_rows(date_from, date_to, delivery.name, mapper))
+        totals = lib_controls.ControlTotals.of(rows)
+        delivery._fc_store_totals(totals)
+        return {
+            "feed": self.name,
+            "kind": self.kind,
+            "delivery": delivery.name,
+            "period_status": self.period_status,
+            "currency": self.currency_id.name,
+            "rows": rows,
+            "has_more": False,
+            "next_cursor": None,
+            "control": totals.as_dict(),
+        }
+
+    # ------------------------------------------------------------------
+    # Files
+    # ------------------------------------------------------------------
+
+    def _fc_export(self, out, file_format, date_from, date_to, delivery_ref=None):
+        """Stream the period's rows to ``out`` (binary) as CSV or JSON Lines."""
+        self.ensure_one()
+        codes = self._fc_account_codes(date_from, date_to)
+        missing, mapper = self._fc_check_mapping(codes, date_to)
+        if missing:
+            raise UserError(
+                self.env._("Unmapped accounts stop the export: %(codes)s", codes=", ".join(missing))
+            )
+        rows = self._fc_rows(date_from, date_to, delivery_ref, mapper)
+        if file_format == "csv":
+            return lib_writers.write_csv(rows, out, lib_rows.COLUMNS[self.kind])
+        return lib_writers.write_jsonl(rows, out)
+
+    def action_export_file(self):
+        """Export the current month as JSON Lines (CSV with context fc_format=csv)."""
+        self.ensure_one()
+        file_format = self.env.context.get("fc_format", "jsonl")
+        today = fields.Date.context_today(self)
+        date_from = fields.Date.to_date(self.env.context.get("fc_date_from")) or today.replace(
+            day=1
+        )
+        date_to = fields.Date.to_date(self.env.context.get("fc_date_to")) or today
+        buf = io.BytesIO()
+        totals = self._fc_export(buf, file_format, date_from, date_to)
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": f"{self.name}-{date_from}-{date_to}.{file_format}",
+                "datas": base64.b64encode(buf.getvalue()),
+                "res_model": self._name,
+                "res_id": self.id,
+            }
+        )
+        self.message_post(
+            body=self.env._(
+                "Exported %(n)s rows, sha256 %(sha)s.", n=totals.row_count, sha=totals.sha256
+            ),
+            attachment_ids=attachment.ids,
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "target": "self",
+            "url": f"/web/content/{attachment.id}?download=true",
+        }

@@ -1,0 +1,132 @@
+"""Pull: exactly once per run with a posting in the middle; the HTTP endpoint."""
+
+import json
+from unittest.mock import patch
+
+from odoo.addons.finance_connect_reporting.lib import ControlTotals, decode_cursor
+from odoo.addons.finance_connect_reporting.models.finance_connect_feed import (
+    FinanceConnectFeed,
+)
+from odoo.tests import HttpCase, tagged
+
+from .common import ReportingCase
+
+
+@tagged("post_install", "-at_install")
+class TestFeedPull(ReportingCase):
+    def _feed_line_ids(self, feed, low, high):
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT aml.id FROM account_move_line aml JOIN account_move m ON m.id = aml.move_id
+                WHERE m.state = 'posted' AND aml.company_id = ANY(%s)
+                  AND COALESCE(m.fc_post_xid, 0) >= %s AND COALESCE(m.fc_post_xid, 0) < %s""",
+            (feed.company_ids.ids, low, high),
+        )
+        return {r[0] for r in self.env.cr.fetchall()}
+
+    def _pull_all(self, feed, cursor, limit):
+        ids, pages = [], 0
+        while True:
+            page = feed._fc_pull_page(cursor, limit)
+            pages += 1
+            ids += [r["line_id"] for r in page["rows"]]
+            self.assertEqual(page["control"], ControlTotals.of(page["rows"]).as_dict())
+            cursor = page["next_cursor"]
+            if not page["has_more"]:
+                return ids, cursor, pages, page
+            yield_hook = getattr(self, "_between_pages", None)
+            if yield_hook:
+                yield_hook()
+
+    def test_real_marker_is_the_posting_transaction(self):
+        feed = self.make_feed(kind="journal_items")
+        self.env.flush_all()
+        self.env.cr.execute("SELECT fc_post_xid FROM account_move WHERE id = %s", (self.inv_a1.id,))
+        marker = self.env.cr.fetchone()[0]
+        self.assertEqual(marker, feed._fc_post_marker())
+        # Our own transaction is not finished: its rows wait for the next run.
+        self.assertLessEqual(feed._fc_snapshot_watermark(), marker)
+
+    def test_pages_exactly_once_with_a_posting_in_the_middle(self):
+        feed = self.make_feed(kind="journal_items", mode="pull")
+        self.env.flush_all()
+        # Everything posted so far was posted "long ago" (marker 100).
+        self.env.cr.execute("UPDATE account_move SET fc_post_xid = 100 WHERE state = 'posted'")
+        clock = {"marker": 200, "snapshot": 150}
+        with (
+            patch.object(FinanceConnectFeed, "_fc_post_marker", lambda self: clock["marker"]),
+            patch.object(
+                FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: clock["snapshot"]
+            ),
+        ):
+            expected = self._feed_line_ids(feed, 0, 150)
+            self.assertGreater(len(expected), 6)
+            late = []
+
+            def post_while_paging():
+                if not late:
+                    clock["snapshot"] = 160  # time passes; the run keeps its watermark
+                    late.append(
+                        self.init_invoice(
+                            "out_invoice", invoice_date="2024-01-05", amounts=[5.0], post=True
+                        )
+                    )
+
+            self._between_pages = post_while_paging
+            ids, cursor, pages, last = self._pull_all(feed, None, 3)
+            self.assertGreater(pages, 2)
+            self.assertEqual(len(ids), len(set(ids)), "a row came twice")
+            self.assertEqual(set(ids), expected, "every row of the run exactly once")
+            late_ids = set(late[0].line_ids.ids)
+            self.assertFalse(late_ids & set(ids))
+            self.assertEqual(decode_cursor(cursor).low, 150)
+            # The consumer resumes later: exactly the rows posted meanwhile.
+            self._between_pages = None
+            clock["snapshot"] = 250
+            ids2, cursor2, _pages, _last = self._pull_all(feed, cursor, 3)
+            self.assertEqual(sorted(ids2), sorted(late_ids))
+            clock["snapshot"] = 300
+            ids3, _cursor3, _pages, _last = self._pull_all(feed, cursor2, 3)
+            self.assertEqual(ids3, [])
+        delivery = self.env["finance.connect.feed.delivery"].search(
+            [("feed_id", "=", feed.id)], order="id"
+        )
+        self.assertEqual(delivery.mapped("watermark_to"), ["150", "250", "300"])
+        self.assertTrue(all(d.mode == "pull" for d in delivery))
+
+
+@tagged("post_install", "-at_install")
+class TestFeedPullHttp(ReportingCase, HttpCase):
+    def _get(self, token, **params):
+        from urllib.parse import urlencode
+
+        return self.url_open(f"/finance_connect/feed/{token}/rows?{urlencode(params)}")
+
+    def test_endpoint_token_cursor_and_ack(self):
+        feed = self.make_feed(kind="journal_items", mode="pull")
+        token = feed.pull_token
+        self.assertEqual(self._get("not-the-token").status_code, 404)
+        self.assertEqual(self._get(token, cursor="!!").status_code, 400)
+        # Patch the watermark so that the test transaction's entries are in the run.
+        with patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62):
+            rows, cursor = [], None
+            while True:
+                resp = self._get(token, cursor=cursor or "", limit=4)
+                self.assertEqual(resp.status_code, 200)
+                page = resp.json()
+                rows += page["rows"]
+                cursor = page["next_cursor"]
+                if not page["has_more"]:
+                    break
+            delivery = page["delivery"]
+            good = ControlTotals.of(rows).as_dict()
+            resp = self.url_open(
+                f"/finance_connect/feed/{token}/ack",
+                data=json.dumps({"delivery": delivery, "control": good}),
+                headers={"Content-Type": "application/json"},
+            )
+            self.assertEqual(resp.status_code, 200, resp.text)
+            self.assertEqual(resp.json()["state"], "acknowledged")
+        self.assertGreater(len(rows), 8)
+        feed.action_regenerate_token()
+        self.assertEqual(self._get(token).status_code, 404)
