@@ -2,6 +2,4 @@ from .lib import pythoncompat
 
 pythoncompat.serialize_ast_parse()
 
-from . import controllers  # noqa: E402
-from . import models  # noqa: E402
-from . import wizards  # noqa: E402
+from . import controllers, models, wizards  # noqa: E402 - after the ast.parse lock

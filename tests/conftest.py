@@ -55,4 +55,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         problems.append("no Odoo test ran")
     if problems:
         terminalreporter.write_line("finance_connect: " + "; ".join(problems), red=True)
-        terminalreporter._session.exitstatus = 1  # noqa: SLF001
+        terminalreporter._session.exitstatus = 1

@@ -27,9 +27,7 @@ GENKGO = SHARED / "genkgo_camt" / "test_data"
 MOOV = SHARED / "moov_iso20022" / "testdata"
 FFFS_053 = "FI_camt_053_sample.xml.xml"
 POSTFINANCE_053 = "camt.053_P_CH2909000000250094239_1110092698_0_2020112503071366.xml"
-ESR_054 = (
-    "200519_camt054-ESR-ASR_P_CH2909000000250094239_1110092704_0_2019042500372179.xml"
-)
+ESR_054 = "200519_camt054-ESR-ASR_P_CH2909000000250094239_1110092704_0_2019042500372179.xml"
 MINOR_UNIT_EXPONENT = {"JPY": 0}
 
 
@@ -71,9 +69,7 @@ def _golden_records(golden):
 
 def _check_record(statement, record):
     account = record["getAccount"]
-    assert (statement.account_iban or statement.account_number) == account[
-        "getIdentification"
-    ]
+    assert (statement.account_iban or statement.account_number) == account["getIdentification"]
     created = _moment(record.get("getCreatedOn"))
     if statement.created_at.tzinfo is None:  # no offset in the file: genkgo says UTC
         created = created.replace(tzinfo=None)
@@ -85,9 +81,7 @@ def _check_record(statement, record):
     ):
         theirs = [_money(b["getAmount"]) for b in balances if b["getType"] == kind]
         assert ours == (theirs[0] if theirs else None), kind
-    sequence = record.get("getLegalSequenceNumber") or record.get(
-        "getElectronicSequenceNumber"
-    )
+    sequence = record.get("getLegalSequenceNumber") or record.get("getElectronicSequenceNumber")
     assert statement.sequence == sequence
 
 
@@ -141,9 +135,7 @@ def _check_details(line, details, sign, own_account):
 
 
 def _check_entry(statement, entry):
-    lines = [
-        line for line in statement.lines if line.raw["entry_index"] == entry["getIndex"]
-    ]
+    lines = [line for line in statement.lines if line.raw["entry_index"] == entry["getIndex"]]
     assert lines, f"entry {entry['getIndex']} of {statement.statement_id} not parsed"
     sign = 1 if entry["getCreditDebitIndicator"] == "CRDT" else -1
     assert sum(line.amount for line in lines) == _money(entry["getAmount"])
@@ -156,12 +148,9 @@ def _check_entry(statement, entry):
     if len(lines) == 1:
         details_ref = (entry["getTransactionDetail"] or {}).get("getReference") or {}
         assert line.account_servicer_reference == (
-            entry["getAccountServicerReference"]
-            or details_ref.get("getAccountServicerReference")
+            entry["getAccountServicerReference"] or details_ref.get("getAccountServicerReference")
         )
-    _check_date(
-        line.raw["booking_date"], line.raw["booking_datetime"], entry["getBookingDate"]
-    )
+    _check_date(line.raw["booking_date"], line.raw["booking_datetime"], entry["getBookingDate"])
     _check_date(line.value_date, None, entry["getValueDate"])
     _check_btc(line, entry["getBankTransactionCode"])
     if entry["getTransactionDetail"]:
@@ -188,9 +177,7 @@ def test_genkgo_file_matches_golden_json(golden_path):
             for e in golden["getEntries"]
             if isinstance(e["getRecord"], dict) and e["getRecord"]["getId"] == record_id
         ]
-        assert len({line.raw["entry_index"] for line in by_id[record_id].lines}) == len(
-            entries
-        )
+        assert len({line.raw["entry_index"] for line in by_id[record_id].lines}) == len(entries)
         for entry in entries:
             _check_entry(by_id[record_id], entry)
 
@@ -347,9 +334,7 @@ def test_postfinance_repeated_bank_reference_still_gives_distinct_ids():
     ids = [line.import_id("journal-1") for line in statement.lines]
     assert len(set(ids)) == 5
     assert ids[0] == "journal-1:CH2909000000250094239:0758103031480900"
-    assert ids == [
-        line.import_id("journal-1") for line in _parse(MOOV / POSTFINANCE_053)[0].lines
-    ]
+    assert ids == [line.import_id("journal-1") for line in _parse(MOOV / POSTFINANCE_053)[0].lines]
 
 
 def test_esr_batch_notification_is_split():
@@ -450,9 +435,7 @@ def test_import_ids_bank_reference_else_hash():
         opening_balance=Decimal("10.00"),
         closing_balance=Decimal("2.00"),
         lines=[
-            StatementLine(
-                date=day, amount=Decimal("-4"), account_servicer_reference="A1"
-            ),
+            StatementLine(date=day, amount=Decimal("-4"), account_servicer_reference="A1"),
             StatementLine(date=day, amount=Decimal("-2"), entry_reference="7"),
             StatementLine(date=day, amount=Decimal("-1"), payment_ref="Coffee"),
             StatementLine(date=day, amount=Decimal("-1.00"), payment_ref="Coffee"),
@@ -498,15 +481,11 @@ def test_mutated_camt_parses_or_raises_value_error(fffs_bytes, data):
         mutated = fffs_bytes[:position] + fffs_bytes[position + 40 :]
     else:
         mutated = (
-            fffs_bytes[:position]
-            + data.draw(st.binary(max_size=30))
-            + (fffs_bytes[position:])
+            fffs_bytes[:position] + data.draw(st.binary(max_size=30)) + (fffs_bytes[position:])
         )
     try:
         statements = camt.parse_camt(mutated, "mutated.xml")
     except ParseError as exc:
         assert "mutated.xml" in str(exc)
     else:
-        assert all(
-            isinstance(line.amount, Decimal) for s in statements for line in s.lines
-        )
+        assert all(isinstance(line.amount, Decimal) for s in statements for line in s.lines)

@@ -141,9 +141,7 @@ def _workbook_bytes():
 
 
 def test_xlsx_with_typed_cells():
-    profile = ColumnProfile(
-        header_rows=2, date="date", amount="amount", payment_ref="text"
-    )
+    profile = ColumnProfile(header_rows=2, date="date", amount="amount", payment_ref="text")
     statement = parse_xlsx(_workbook_bytes(), profile, "export.xlsx")
     assert statement.format == "xlsx"
     assert [(line.date, line.amount, line.payment_ref) for line in statement.lines] == [
@@ -155,9 +153,7 @@ def test_xlsx_with_typed_cells():
 
 def test_xlsx_errors():
     profile = ColumnProfile(header_rows=2, date="Date", amount="Text", sheet="Umsätze")
-    with pytest.raises(
-        ParseError, match="row 3, column 'Text': invalid amount 'Salary'"
-    ):
+    with pytest.raises(ParseError, match="row 3, column 'Text': invalid amount 'Salary'"):
         parse_xlsx(_workbook_bytes(), profile, "export.xlsx")
     with pytest.raises(ParseError, match="no sheet 'Other'"):
         parse_xlsx(_workbook_bytes(), ColumnProfile(amount=1, sheet="Other"), "e.xlsx")

@@ -120,9 +120,7 @@ def _parse(name):
 def test_expected_outcomes_cover_the_whole_corpus():
     _need()
     files = {
-        str(p.relative_to(CORPUS))
-        for p in CORPUS.rglob("*")
-        if p.is_file() and p.name != "LICENSE"
+        str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file() and p.name != "LICENSE"
     }
     assert files == set(EXPECTED)
     parsed = [name for name, outcome in EXPECTED.items() if isinstance(outcome, tuple)]
@@ -272,11 +270,7 @@ def test_line_endings_and_trailing_newline_do_not_matter():
         data.replace(b"\n", b"\r"),
     ]
     results = [
-        [
-            (line.amount, line.payment_ref)
-            for s in mt940.parse_mt940(v)
-            for line in s.lines
-        ]
+        [(line.amount, line.payment_ref) for s in mt940.parse_mt940(v) for line in s.lines]
         for v in variants
     ]
     assert all(result == results[0] for result in results)
@@ -315,15 +309,11 @@ def test_mutated_mt940_parses_or_raises_parse_error(sample_bytes, data):
     elif action == "delete":
         mutated = sample_bytes[:position] + sample_bytes[position + 20 :]
     else:
-        inserted = data.draw(
-            st.sampled_from([b"\n:61:", b"\n:20:", b"?", b"/", b"\n-"])
-        )
+        inserted = data.draw(st.sampled_from([b"\n:61:", b"\n:20:", b"?", b"/", b"\n-"]))
         mutated = sample_bytes[:position] + inserted + sample_bytes[position:]
     try:
         statements = mt940.parse_mt940(mutated, "mutated.sta")
     except ParseError as exc:
         assert exc.filename == "mutated.sta"
     else:
-        assert all(
-            isinstance(line.amount, Decimal) for s in statements for line in s.lines
-        )
+        assert all(isinstance(line.amount, Decimal) for s in statements for line in s.lines)

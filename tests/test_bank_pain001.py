@@ -126,9 +126,7 @@ def test_text_is_transliterated_and_truncated():
     assert transaction.find("Cdtr/Nm").text == "AEro + Co. Strasse"
     assert transaction.find("RmtInf/Ustrd").text == "e" * 140
     assert (
-        xmlsafe.validate_xsd(
-            xmlsafe.parse_xml(pain001.build_pain001(batch)), _xsd("001.001.09")
-        )
+        xmlsafe.validate_xsd(xmlsafe.parse_xml(pain001.build_pain001(batch)), _xsd("001.001.09"))
         == []
     )
 

@@ -4,6 +4,7 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from odoo.addons.finance_connect.lib.masking import mask_payload
 
 IBAN = "DE89370400440532013000"

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+
 from odoo.addons.finance_connect.lib.payloads import (
     SchemaRegistry,
     canonical_json,
@@ -169,9 +170,7 @@ def registry():
 def test_canonical_json_is_sorted_compact_and_utf8():
     data = {"b": 1, "a": {"z": "é", "y": [1, 2]}}
     assert canonical_json(data) == '{"a":{"y":[1,2],"z":"é"},"b":1}'.encode()
-    assert canonical_json(data) == canonical_json(
-        {"a": {"y": [1, 2], "z": "é"}, "b": 1}
-    )
+    assert canonical_json(data) == canonical_json({"a": {"y": [1, 2], "z": "é"}, "b": 1})
 
 
 def test_canonical_json_decimals_and_dates():
@@ -249,9 +248,7 @@ def test_every_schema_file_is_a_valid_draft_2020_12_schema():
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         assert schema["x-event-type"] == event_type
         assert schema["x-schema-version"] == 1
-        assert (
-            schema["$id"] == f"https://finance-connect.example/schemas/{event_type}/1"
-        )
+        assert schema["$id"] == f"https://finance-connect.example/schemas/{event_type}/1"
         assert schema["additionalProperties"] is False
         assert schema["properties"]["event_type"]["const"] == event_type
 
@@ -285,9 +282,7 @@ def test_registry_keeps_the_latest_version(tmp_path):
     assert registry.latest_version("x.y") == 2
     assert registry.validate("x.y", None, {}) == ["(root): 'v' is a required property"]
     assert registry.validate("x.y", 1, {}) == []
-    assert registry.validate("x.y", 3, {}) == [
-        "unknown schema version 3 of event type 'x.y'"
-    ]
+    assert registry.validate("x.y", 3, {}) == ["unknown schema version 3 of event type 'x.y'"]
 
 
 def test_registry_refuses_a_schema_without_its_event_type(tmp_path):
@@ -302,9 +297,7 @@ def test_sample_payload_of_every_event_is_valid(registry, event_type):
 
 
 def test_unknown_event_type(registry):
-    assert registry.validate("nope.posted", 1, {}) == [
-        "unknown event type 'nope.posted'"
-    ]
+    assert registry.validate("nope.posted", 1, {}) == ["unknown event type 'nope.posted'"]
 
 
 def test_invoice_errors_are_readable_and_sorted(registry):
@@ -363,10 +356,7 @@ def test_invoice_errors_are_readable_and_sorted(registry):
         ),
         (
             lambda p: p["data"]["partner"].__setitem__("iban", "x"),
-            (
-                "data.partner: Additional properties are not allowed "
-                "('iban' was unexpected)"
-            ),
+            ("data.partner: Additional properties are not allowed " "('iban' was unexpected)"),
         ),
     ],
 )

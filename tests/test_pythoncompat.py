@@ -11,4 +11,3 @@ def test_parse_is_wrapped_once_and_still_parses():
     assert getattr(ast.parse, "_finance_connect_locked", False)
     assert not getattr(ast.parse.__wrapped__, "_finance_connect_locked", False)
     assert ast.literal_eval("{'name': 'x', 'depends': ['account']}")["depends"] == ["account"]
-

@@ -225,3 +225,36 @@ def test_writers_write_in_chunks_not_all_at_once():
     sink = _CountingSink()
     writers.write_csv(_gen(10_000), sink, ["line_id"], chunk_rows=1000)
     assert sink.writes == 11  # 10 chunks + the remainder (header included in the first)
+
+
+def test_presorted_rows_encode_to_the_canonical_text():
+    row = {k: ROWS[0][k] for k in sorted(ROWS[0])}
+    assert controls.presorted_row(row) == canonical_row(row)
+    assert rows.SORTED_COLUMNS["journal_items"] == tuple(sorted(rows.JOURNAL_ITEM_COLUMNS))
+    sorted_rows = [{k: r[k] for k in sorted(r)} for r in ROWS]
+    assert (
+        ControlTotals.of(sorted_rows, presorted=True).as_dict() == ControlTotals.of(ROWS).as_dict()
+    )
+
+
+def test_writers_presorted_give_the_same_bytes_and_totals():
+    data = [{k: r[k] for k in sorted(r)} for r in _gen(2500)]
+    for presorted in (False, True):
+        out = io.BytesIO()
+        totals = writers.write_jsonl(iter(data), out, chunk_rows=1000, presorted=presorted)
+        assert totals.as_dict() == ControlTotals.of(_gen(2500)).as_dict()
+        assert hashlib.sha256(out.getvalue()).hexdigest() == totals.sha256
+        csv_out = io.BytesIO()
+        csv_totals = writers.write_csv(
+            iter(data), csv_out, ["line_id", "note"], chunk_rows=1000, presorted=presorted
+        )
+        assert csv_totals.sha256 == totals.sha256
+
+
+def test_writers_on_no_rows():
+    out = io.BytesIO()
+    assert writers.write_jsonl([], out).as_dict()["row_count"] == 0
+    assert out.getvalue() == b""
+    out = io.BytesIO()
+    writers.write_csv([], out, ["a", "b"])
+    assert out.getvalue() == b"a,b\r\n"

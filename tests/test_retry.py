@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from odoo.addons.finance_connect.lib.retry import (
     RETRYABLE_STATUSES,
     backoff_seconds,

@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 import requests
+
 from odoo.addons.finance_connect.lib import sandbox, signing
 
 TIMEOUT = 5
@@ -36,9 +37,7 @@ def post_signed(srv, path, payload, secret=None, msg_id=None, headers=None):
     all_headers = {"Content-Type": "application/json"}
     all_headers.update(signing.sign_headers(secret or srv.secret, msg_id, body))
     all_headers.update(headers or {})
-    return requests.post(
-        srv.url + path, data=body, headers=all_headers, timeout=TIMEOUT
-    )
+    return requests.post(srv.url + path, data=body, headers=all_headers, timeout=TIMEOUT)
 
 
 # ----------------------------------------------------------------------
@@ -170,9 +169,7 @@ def test_delay_fault_exceeds_client_timeout(server):
 def post_signed_with_timeout(srv, timeout):
     body = b'{"n": 1}'
     headers = signing.sign_headers(srv.secret, f"msg_{uuid.uuid4().hex}", body)
-    return requests.post(
-        srv.url + "/events", data=body, headers=headers, timeout=timeout
-    )
+    return requests.post(srv.url + "/events", data=body, headers=headers, timeout=timeout)
 
 
 def test_drop_fault_closes_the_connection_without_a_response(server):

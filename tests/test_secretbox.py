@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from odoo.addons.finance_connect.lib.secretbox import SecretBox, SecretBoxError, mask
 
 PASSPHRASE = "correct horse battery staple"
@@ -73,9 +74,7 @@ def test_flipped_character_in_token_is_refused():
     box = SecretBox(PASSPHRASE)
     token = box.encrypt(SECRET)
     middle = len(token) // 2
-    flipped = (
-        token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
-    )
+    flipped = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
     with pytest.raises(SecretBoxError):
         box.decrypt(flipped)
 

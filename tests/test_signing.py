@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from odoo.addons.finance_connect.lib import signing
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
@@ -66,9 +67,7 @@ def test_corpus_v1_signature_is_reproduced(vectors):
         f"{v['webhook-id']}.{v['webhook-timestamp']}.".encode() + body
         == v["signed_content"].encode()
     )
-    signature = signing.sign_v1(
-        v["secret"], v["webhook-id"], v["webhook-timestamp"], body
-    )
+    signature = signing.sign_v1(v["secret"], v["webhook-id"], v["webhook-timestamp"], body)
     assert signature == v["expected_webhook-signature"]
 
 
@@ -217,9 +216,7 @@ def test_corpus_stripe_signature_uses_the_whole_secret_string(vectors):
 
 def test_corpus_stripe_valid_header(vectors):
     tolerance = vectors["stripe_signature"]["DEFAULT_TOLERANCE_seconds"]
-    headers = {
-        "stripe-signature": signing.sign_stripe(STRIPE_SECRET, STRIPE_PAYLOAD, NOW)
-    }
+    headers = {"stripe-signature": signing.sign_stripe(STRIPE_SECRET, STRIPE_PAYLOAD, NOW)}
     event_id = signing.verify_stripe(
         headers, STRIPE_PAYLOAD, secrets=[STRIPE_SECRET], tolerance=tolerance, now=NOW
     )
@@ -279,15 +276,11 @@ def test_corpus_stripe_timestamp_outside_tolerance():
 
 
 def test_stripe_wrong_secret_tampered_body_and_rotation():
-    headers = {
-        "Stripe-Signature": signing.sign_stripe(STRIPE_SECRET, STRIPE_PAYLOAD, NOW)
-    }
+    headers = {"Stripe-Signature": signing.sign_stripe(STRIPE_SECRET, STRIPE_PAYLOAD, NOW)}
     with pytest.raises(signing.SignatureMismatch):
         signing.verify_stripe(headers, STRIPE_PAYLOAD, secrets=["whsec_other"], now=NOW)
     with pytest.raises(signing.SignatureMismatch):
-        signing.verify_stripe(
-            headers, STRIPE_PAYLOAD + b" ", secrets=[STRIPE_SECRET], now=NOW
-        )
+        signing.verify_stripe(headers, STRIPE_PAYLOAD + b" ", secrets=[STRIPE_SECRET], now=NOW)
     assert (
         signing.verify_stripe(
             headers, STRIPE_PAYLOAD, secrets=["whsec_new", STRIPE_SECRET], now=NOW
@@ -299,9 +292,7 @@ def test_stripe_wrong_secret_tampered_body_and_rotation():
 def test_stripe_event_id_falls_back_to_empty():
     for body in (b"not json", b"[1, 2]", b'{"id": 42}', b'{"object": "event"}'):
         headers = {"Stripe-Signature": signing.sign_stripe(STRIPE_SECRET, body, NOW)}
-        assert (
-            signing.verify_stripe(headers, body, secrets=[STRIPE_SECRET], now=NOW) == ""
-        )
+        assert signing.verify_stripe(headers, body, secrets=[STRIPE_SECRET], now=NOW) == ""
 
 
 # ---------------------------------------------------------------------------
@@ -391,9 +382,7 @@ def test_stale_and_future_timestamps():
         assert info.value.reason == "stale_timestamp"
     assert signing.verify_standard(headers, BODY, secrets=[SECRET], now=NOW + 300)
     with pytest.raises(signing.TimestampOutOfTolerance):
-        signing.verify_standard(
-            headers, BODY, secrets=[SECRET], tolerance=10, now=NOW + 11
-        )
+        signing.verify_standard(headers, BODY, secrets=[SECRET], tolerance=10, now=NOW + 11)
 
 
 def test_stale_timestamp_is_checked_before_the_signature():
@@ -452,9 +441,7 @@ def test_non_ascii_signature_header_is_rejected_cleanly():
     headers = signing.sign_headers(SECRET, "msg_1", BODY, timestamp=NOW)
     headers["webhook-signature"] = "v1,ÿÿÿ v1a,ÿÿÿ"
     with pytest.raises(signing.SignatureMismatch):
-        signing.verify_standard(
-            headers, BODY, secrets=[SECRET], public_keys=[], now=NOW
-        )
+        signing.verify_standard(headers, BODY, secrets=[SECRET], public_keys=[], now=NOW)
 
 
 def test_get_verifier():
@@ -467,9 +454,7 @@ def test_get_verifier():
 @settings(max_examples=50, deadline=None, database=None)
 @given(
     body=st.binary(max_size=2048),
-    msg_id=st.text(
-        alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1
-    ),
+    msg_id=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1),
     flip=st.integers(min_value=0),
 )
 def test_property_sign_verify_round_trip(body, msg_id, flip):
@@ -485,6 +470,4 @@ def test_property_sign_verify_round_trip(body, msg_id, flip):
     with pytest.raises(signing.SignatureMismatch):
         signing.verify_standard(headers, bytes(tampered), secrets=[SECRET], now=NOW)
     with pytest.raises(signing.SignatureMismatch):
-        signing.verify_stripe(
-            stripe_headers, bytes(tampered), secrets=[STRIPE_SECRET], now=NOW
-        )
+        signing.verify_stripe(stripe_headers, bytes(tampered), secrets=[STRIPE_SECRET], now=NOW)

@@ -85,9 +85,7 @@ def test_validate_xsd_reports_lines_and_caches_schemas():
     xsd = SHARED / "genkgo_camt" / "assets" / "camt.053.001.02.xsd"
     if not xsd.is_file():
         pytest.fail(MISSING)
-    valid = (
-        SHARED / "genkgo_camt" / "test_data" / "camt053.v2.minimal.xml"
-    ).read_bytes()
+    valid = (SHARED / "genkgo_camt" / "test_data" / "camt053.v2.minimal.xml").read_bytes()
     wrong = (SHARED / "genkgo_camt" / "test_data" / "camt053.v2.wrong.xml").read_bytes()
     assert xmlsafe.validate_xsd(xmlsafe.parse_xml(valid), xsd) == []
     errors = xmlsafe.validate_xsd(xmlsafe.parse_xml(wrong), xsd)

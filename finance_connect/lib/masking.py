@@ -38,9 +38,7 @@ _XML_RE = re.compile(
 _IBAN_RE = re.compile(
     r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b"
 )
-_BEARER_RE = re.compile(
-    r"(?P<scheme>\bBearer\s+)(?P<token>[\w\-.~+/]+=*)", re.IGNORECASE
-)
+_BEARER_RE = re.compile(r"(?P<scheme>\bBearer\s+)(?P<token>[\w\-.~+/]+=*)", re.IGNORECASE)
 _SPACES_RE = re.compile(r"\s+")
 
 

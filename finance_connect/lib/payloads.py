@@ -89,14 +89,8 @@ class SchemaRegistry:
             Draft202012Validator.check_schema(schema)
             event_type = schema.get("x-event-type")
             version = schema.get("x-schema-version")
-            if (
-                not event_type
-                or not isinstance(event_type, str)
-                or type(version) is not int
-            ):
-                raise ValueError(
-                    f"{path.name}: x-event-type and x-schema-version are required"
-                )
+            if not event_type or not isinstance(event_type, str) or type(version) is not int:
+                raise ValueError(f"{path.name}: x-event-type and x-schema-version are required")
             versions = self._schemas.setdefault(event_type, {})
             if version in versions:
                 raise ValueError(f"{path.name}: {event_type} v{version} is duplicated")

@@ -55,9 +55,7 @@ CONTROL_PREFIX = "/_sandbox/"
 CORRELATION_HEADER = "X-Correlation-Id"
 # Never shown by GET /_sandbox/received: credentials a client might send along.
 REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-FAULT_FIELDS = frozenset(
-    {"status", "times", "delay", "drop", "retry_after", "path", "body"}
-)
+FAULT_FIELDS = frozenset({"status", "times", "delay", "drop", "retry_after", "path", "body"})
 DEFAULT_FIELDS = frozenset({"status", "delay", "drop", "retry_after", "body"})
 
 
@@ -90,9 +88,7 @@ class _FaultRule:
         if not isinstance(drop, bool):
             raise TypeError("drop must be a boolean")
         if retry_after is not None:
-            if isinstance(retry_after, bool) or not isinstance(
-                retry_after, int | float | str
-            ):
+            if isinstance(retry_after, bool) or not isinstance(retry_after, int | float | str):
                 raise TypeError("retry_after must be seconds or an HTTP date")
             retry_after = str(retry_after)
             if "\r" in retry_after or "\n" in retry_after:
@@ -138,9 +134,7 @@ def _check_loopback(host):
             f"sandbox binds to loopback only; {host!r} is not a loopback address"
         ) from None
     if not address.is_loopback:
-        raise ValueError(
-            f"sandbox binds to loopback only; {host!r} is not a loopback address"
-        )
+        raise ValueError(f"sandbox binds to loopback only; {host!r} is not a loopback address")
     family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
     return str(address), family
 
@@ -491,9 +485,7 @@ class SandboxServer:
         try:  # refuse an unusable secret now rather than on every request
             signing.sign_headers(self.secret, "msg_check", b"", 0)
         except (TypeError, ValueError):
-            raise ValueError(
-                "the webhook secret is not a valid whsec_ secret"
-            ) from None
+            raise ValueError("the webhook secret is not a valid whsec_ secret") from None
         self.verify = bool(verify)
         self.verbose = bool(verbose)
         self._lock = threading.Lock()
@@ -519,9 +511,7 @@ class SandboxServer:
         """Bind and serve in a daemon thread; returns self."""
         if self._httpd is not None:
             return self
-        server_class = type(
-            "_SandboxHTTPServer", (_HTTPServer,), {"address_family": self._family}
-        )
+        server_class = type("_SandboxHTTPServer", (_HTTPServer,), {"address_family": self._family})
         httpd = server_class((self.host, self.port), _Handler)
         httpd.sandbox = self
         self._stopping.clear()
@@ -734,9 +724,7 @@ class SandboxServer:
         with self._lock:
             self._faults.extend(rules)
 
-    def set_default(
-        self, status=None, delay=0.0, drop=False, retry_after=None, body=None
-    ):
+    def set_default(self, status=None, delay=0.0, drop=False, retry_after=None, body=None):
         """Sticky fault, applied when no queued rule matches; no args: off."""
         rule = _FaultRule(status, 1, delay, drop, retry_after, None, body)
         with self._lock:
@@ -817,14 +805,10 @@ class SandboxServer:
             body = json.dumps(payload, separators=(",", ":")).encode()
         msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
         all_headers = {"Content-Type": content_type}
-        all_headers.update(
-            signing.sign_headers(secret or self.secret, msg_id, body, timestamp)
-        )
+        all_headers.update(signing.sign_headers(secret or self.secret, msg_id, body, timestamp))
         all_headers.update(headers or {})
         # The scheme is checked above: no file:// or custom handlers.
-        request = urllib.request.Request(
-            url, data=body, headers=all_headers, method="POST"
-        )
+        request = urllib.request.Request(url, data=body, headers=all_headers, method="POST")
         try:
             with _OPENER.open(request, timeout=timeout) as response:
                 return response.status, response.read(), response.headers

@@ -226,8 +226,7 @@ def verify_standard(
 
     content = _signed_content(msg_id, timestamp, body)
     expected = [
-        base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
-        for key in keys
+        base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode() for key in keys
     ]
     for entry in signature_header.split():
         version, _sep, signature = entry.partition(",")
@@ -254,9 +253,7 @@ def sign_stripe(secret, body, timestamp):
     return f"t={timestamp},v1={_stripe_hmac(secret, timestamp, body)}"
 
 
-def verify_stripe(
-    headers, body, secrets=(), public_keys=(), tolerance=DEFAULT_TOLERANCE, now=None
-):
+def verify_stripe(headers, body, secrets=(), public_keys=(), tolerance=DEFAULT_TOLERANCE, now=None):
     """Verify a ``Stripe-Signature`` request and return the event id of the body.
 
     Any ``v1`` signature may match any of ``secrets``.  ``public_keys`` is unused
@@ -311,6 +308,4 @@ def get_verifier(name):
         return VERIFIERS[name]
     except KeyError:
         known = ", ".join(sorted(VERIFIERS))
-        raise KeyError(
-            f"unknown webhook signature scheme {name!r} (known: {known})"
-        ) from None
+        raise KeyError(f"unknown webhook signature scheme {name!r} (known: {known})") from None

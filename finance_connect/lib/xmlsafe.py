@@ -23,9 +23,7 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 # A DOCTYPE whose internal subset declares an entity. Scanned on the raw body
 # (and on its UTF-16 decoding) before lxml sees it.
-_ENTITY_DECL = re.compile(
-    r"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE | re.DOTALL
-)
+_ENTITY_DECL = re.compile(r"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE | re.DOTALL)
 
 _SCHEMA_CACHE = {}
 _SCHEMA_LOCK = threading.Lock()
@@ -58,13 +56,9 @@ def _as_text(data):
 
 def _check_unsafe(data, max_bytes):
     if len(data) > max_bytes:
-        raise UnsafeXmlError(
-            f"XML body is {len(data)} bytes, over the limit of {max_bytes} bytes"
-        )
+        raise UnsafeXmlError(f"XML body is {len(data)} bytes, over the limit of {max_bytes} bytes")
     if _ENTITY_DECL.search(_as_text(data)):
-        raise UnsafeXmlError(
-            "XML documents declaring entities in a DOCTYPE are refused"
-        )
+        raise UnsafeXmlError("XML documents declaring entities in a DOCTYPE are refused")
 
 
 def parse_xml(data, max_bytes=DEFAULT_MAX_BYTES):
@@ -85,9 +79,7 @@ def parse_xml(data, max_bytes=DEFAULT_MAX_BYTES):
         raise XmlFormatError(f"malformed XML at line {line}: {exc.msg}") from exc
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise UnsafeXmlError(
-            "XML documents declaring entities in a DOCTYPE are refused"
-        )
+        raise UnsafeXmlError("XML documents declaring entities in a DOCTYPE are refused")
     return root
 
 
@@ -124,9 +116,5 @@ def validate_xsd(root, xsd_path):
     schema = _load_schema(xsd_path)
     with _SCHEMA_LOCK:
         valid = schema.validate(root)
-        errors = (
-            []
-            if valid
-            else [f"line {err.line}: {err.message}" for err in schema.error_log]
-        )
+        errors = [] if valid else [f"line {err.line}: {err.message}" for err in schema.error_log]
     return errors

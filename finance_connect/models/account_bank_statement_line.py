@@ -43,7 +43,7 @@ class AccountMoveLine(models.Model):
         res = super().reconcile()
         if st_lines:
             st_lines.invalidate_recordset(["is_reconciled"])
-            newly = st_lines.filtered(lambda l: l.is_reconciled and not before.get(l.id))
+            newly = st_lines.filtered(lambda st: st.is_reconciled and not before.get(st.id))
             if newly:
                 newly._fc_emit("statement_line.reconciled")
         return res

@@ -42,7 +42,7 @@ class AccountMove(models.Model):
         """The data part of an invoice / credit note / bill payload."""
         self.ensure_one()
         cur = self.currency_id
-        lines = self.invoice_line_ids.filtered(lambda l: l.display_type == "product")
+        lines = self.invoice_line_ids.filtered(lambda line: line.display_type == "product")
         return {
             "id": self.id,
             "name": self.name,

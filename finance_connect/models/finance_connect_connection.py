@@ -141,7 +141,9 @@ class FinanceConnectConnection(models.Model):
         groups="finance_connect.group_manager",
         help="Random part of this connection's webhook URL.",
     )
-    webhook_url = fields.Char(compute="_compute_webhook_url", groups="finance_connect.group_manager")
+    webhook_url = fields.Char(
+        compute="_compute_webhook_url", groups="finance_connect.group_manager"
+    )
     webhook_verifier = fields.Selection(
         [("standard_webhooks", "Standard Webhooks"), ("stripe", "Stripe-Signature")],
         default="standard_webhooks",
@@ -201,7 +203,7 @@ class FinanceConnectConnection(models.Model):
         """Masked form of a stored secret: its length is not revealed."""
         try:
             return mask(row._get_box().decrypt(row.ciphertext))
-        except Exception:  # noqa: BLE001 - a broken secret still shows as set
+        except Exception:
             return MASK_PREFIX + "????"
 
     def _compute_has_webhook_secret(self):
@@ -438,11 +440,16 @@ class FinanceConnectConnection(models.Model):
         if reachable:
             self._circuit_record_success()
         message = (
-            self.env._("Reached %(url)s: HTTP %(status)s in %(ms)d ms.",
-                       url=self.base_url, status=result.status, ms=result.latency_ms)
+            self.env._(
+                "Reached %(url)s: HTTP %(status)s in %(ms)d ms.",
+                url=self.base_url,
+                status=result.status,
+                ms=result.latency_ms,
+            )
             if result.status
-            else self.env._("Could not reach %(url)s: %(error)s", url=self.base_url,
-                            error=result.error)
+            else self.env._(
+                "Could not reach %(url)s: %(error)s", url=self.base_url, error=result.error
+            )
         )
         return {
             "type": "ir.actions.client",
@@ -527,9 +534,15 @@ class FinanceConnectConnection(models.Model):
 
     def _dashboard_fields(self):
         return [
-            "dash_today_done", "dash_today_failed", "dash_today_retrying",
-            "dash_queue_depth", "message_count", "dash_failure_rate",
-            "dash_latency_p50", "dash_latency_p95", "exception_open_count",
+            "dash_today_done",
+            "dash_today_failed",
+            "dash_today_retrying",
+            "dash_queue_depth",
+            "message_count",
+            "dash_failure_rate",
+            "dash_latency_p50",
+            "dash_latency_p95",
+            "exception_open_count",
         ]
 
     def action_view_messages(self):
@@ -580,7 +593,9 @@ class FinanceConnectConnection(models.Model):
         if conn.circuit_state == "open" and not conn._circuit_allows_send():
             wait = conn._circuit_seconds_left()
             conn.with_delay(
-                channel=conn._get_channel(), eta=max(wait, 1), max_retries=0,
+                channel=conn._get_channel(),
+                eta=max(wait, 1),
+                max_retries=0,
                 identity_key=f"finance_connect-drain-{conn.id}-{shard}",
             )._job_drain(shard)
             return f"circuit open: drain postponed {wait}s"
@@ -647,19 +662,28 @@ class FinanceConnectConnection(models.Model):
         if main.chart_template and not Journal.search(
             [("code", "=", "FCB"), ("company_id", "=", main.id)]
         ):
-            Journal.create({
-                "name": "Finance Connect Bank (demo)", "code": "FCB", "type": "bank",
-                "company_id": main.id, "bank_acc_number": "NL91ABNA0417164300",
-            })
+            Journal.create(
+                {
+                    "name": "Finance Connect Bank (demo)",
+                    "code": "FCB",
+                    "type": "bank",
+                    "company_id": main.id,
+                    "bank_acc_number": "NL91ABNA0417164300",
+                }
+            )
         company_b = self.env["res.company"].search([("name", "=", "Finance Connect Demo B.V.")])
         if not company_b:
-            company_b = self.env["res.company"].create({
-                "name": "Finance Connect Demo B.V.",
-                "currency_id": self.env.ref("base.EUR").id,
-                "country_id": self.env.ref("base.nl").id,
-            })
+            company_b = self.env["res.company"].create(
+                {
+                    "name": "Finance Connect Demo B.V.",
+                    "currency_id": self.env.ref("base.EUR").id,
+                    "country_id": self.env.ref("base.nl").id,
+                }
+            )
             self.env.user.company_ids |= company_b
-            self.env["account.chart.template"].try_loading("generic_coa", company_b, install_demo=False)
+            self.env["account.chart.template"].try_loading(
+                "generic_coa", company_b, install_demo=False
+            )
         try:
             self.env["finance.connect.secret"]._get_box()
         except UserError:

@@ -23,9 +23,7 @@ class FinanceConnectException(models.Model):
     _order = "priority desc, id desc"
 
     name = fields.Char(string="Summary", required=True, tracking=True)
-    description = fields.Text(
-        string="What is wrong and what to do", required=True, readonly=True
-    )
+    description = fields.Text(string="What is wrong and what to do", required=True, readonly=True)
     category = fields.Selection(CATEGORIES, required=True, index=True, readonly=True)
     state = fields.Selection(
         [
@@ -70,16 +68,31 @@ class FinanceConnectException(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _open(self, category, summary, description, connection=None, message=None,
-              record=None, company=None, fingerprint=None, **extra):
+    def _open(
+        self,
+        category,
+        summary,
+        description,
+        connection=None,
+        message=None,
+        record=None,
+        company=None,
+        fingerprint=None,
+        **extra,
+    ):
         """Open an exception, or count one more occurrence of the same open one.
 
         Managers are notified once, when the exception is first opened.
         """
         fingerprint = fingerprint or ":".join(
-            str(x) for x in (category, connection.id if connection else 0,
-                             message.id if message else 0,
-                             record._name if record else "", record.id if record else 0)
+            str(x)
+            for x in (
+                category,
+                connection.id if connection else 0,
+                message.id if message else 0,
+                record._name if record else "",
+                record.id if record else 0,
+            )
         )
         Exc = self.sudo()
         existing = Exc.search(
@@ -87,8 +100,9 @@ class FinanceConnectException(models.Model):
             limit=1,
         )
         if existing:
-            existing.write({"occurrences": existing.occurrences + 1,
-                            "last_seen": fields.Datetime.now()})
+            existing.write(
+                {"occurrences": existing.occurrences + 1, "last_seen": fields.Datetime.now()}
+            )
             return existing
         company = company or (connection.company_id if connection else self.env.company)
         vals = {
@@ -116,18 +130,28 @@ class FinanceConnectException(models.Model):
             record = self.env[message.res_model].browse(message.res_id).exists() or None
         summary = f"{dict(CATEGORIES)[category]}: {message.event_type} {message.reference}"
         return self._open(
-            category, summary, description, connection=message.connection_id,
-            message=message, record=record, company=message.company_id,
-            fingerprint=f"message:{message.id}", **extra,
+            category,
+            summary,
+            description,
+            connection=message.connection_id,
+            message=message,
+            record=record,
+            company=message.company_id,
+            fingerprint=f"message:{message.id}",
+            **extra,
         )
 
     def _notify_managers(self):
         """Tell the managers of the company, once, that something needs them."""
         group = self.env.ref(MANAGER_GROUP, raise_if_not_found=False)
         for exc in self:
-            users = group.users.filtered(
-                lambda u, exc=exc: exc.company_id in u.company_ids and u.active and not u.share
-            ) if group else self.env["res.users"]
+            users = (
+                group.users.filtered(
+                    lambda u, exc=exc: exc.company_id in u.company_ids and u.active and not u.share
+                )
+                if group
+                else self.env["res.users"]
+            )
             partners = users.partner_id
             if partners:
                 exc.message_subscribe(partner_ids=partners.ids)

@@ -63,30 +63,41 @@ class FinanceConnectHandler(models.AbstractModel):
             with self.env.cr.savepoint():
                 result = handler(message) or "processed"
         except HandlerRetry as exc:
-            Attempt.create({"message_id": message.id, "outcome": "retry",
-                            "error": str(exc)[:2000], "retry_in": exc.seconds})
+            Attempt.create(
+                {
+                    "message_id": message.id,
+                    "outcome": "retry",
+                    "error": str(exc)[:2000],
+                    "retry_in": exc.seconds,
+                }
+            )
             if attempt >= message.connection_id.max_attempts:
                 return self._fail(message, attempt, str(exc), "remote_unavailable")
-            message._set_state("retrying", str(exc)[:200], attempt_count=attempt,
-                               error=str(exc))
+            message._set_state("retrying", str(exc)[:200], attempt_count=attempt, error=str(exc))
             message.with_delay(
-                channel=message.connection_id._get_channel(), eta=exc.seconds,
+                channel=message.connection_id._get_channel(),
+                eta=exc.seconds,
                 identity_key=f"finance_connect-process-{message.id}-{attempt + 1}",
                 max_retries=0,
             )._job_process()
             return f"retry in {exc.seconds}s: {exc}"
         except HandlerError as exc:
-            Attempt.create({"message_id": message.id, "outcome": "fail",
-                            "error": str(exc)[:2000]})
+            Attempt.create({"message_id": message.id, "outcome": "fail", "error": str(exc)[:2000]})
             return self._fail(message, attempt, str(exc), exc.category)
-        except Exception as exc:  # noqa: BLE001 - nothing may be lost: inbox it
+        except Exception as exc:
             _logger.exception("finance_connect: handler failed for %s", message.reference)
-            Attempt.create({"message_id": message.id, "outcome": "fail",
-                            "error": f"{type(exc).__name__}: {exc}"[:2000]})
+            Attempt.create(
+                {
+                    "message_id": message.id,
+                    "outcome": "fail",
+                    "error": f"{type(exc).__name__}: {exc}"[:2000],
+                }
+            )
             return self._fail(message, attempt, f"{type(exc).__name__}: {exc}", "other")
         Attempt.create({"message_id": message.id, "outcome": "done"})
-        message._set_state("done", result[:200], attempt_count=attempt,
-                           done_at=fields.Datetime.now(), error=False)
+        message._set_state(
+            "done", result[:200], attempt_count=attempt, done_at=fields.Datetime.now(), error=False
+        )
         return result
 
     @api.model
@@ -98,8 +109,10 @@ class FinanceConnectHandler(models.AbstractModel):
             self.env._(
                 "The %(event)s message %(ref)s from %(conn)s could not be processed: "
                 "%(error)s. Fix the cause, then replay the message.",
-                event=message.event_type, ref=message.reference,
-                conn=message.connection_id.display_name, error=error[:500],
+                event=message.event_type,
+                ref=message.reference,
+                conn=message.connection_id.display_name,
+                error=error[:500],
             ),
         )
         return f"failed: {error[:200]}"

@@ -15,8 +15,14 @@ FC_STATES = [
     ("error", "Error"),
 ]
 MESSAGE_TO_RECORD_STATE = {
-    "new": "pending", "queued": "pending", "sending": "pending", "retrying": "pending",
-    "done": "synced", "duplicate": "synced", "failed": "error", "cancelled": None,
+    "new": "pending",
+    "queued": "pending",
+    "sending": "pending",
+    "retrying": "pending",
+    "done": "synced",
+    "duplicate": "synced",
+    "failed": "error",
+    "cancelled": None,
 }
 
 
@@ -25,7 +31,11 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
     _description = "Finance Connect integration state"
 
     fc_state = fields.Selection(
-        FC_STATES, string="Integration", default="not_synced", copy=False, index=True,
+        FC_STATES,
+        string="Integration",
+        default="not_synced",
+        copy=False,
+        index=True,
         readonly=True,
     )
     fc_last_sync = fields.Datetime(string="Last sync", copy=False, readonly=True)
@@ -35,12 +45,17 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
     )
 
     def _compute_fc_message_count(self):
-        counts = dict(
-            self.env["finance.connect.message"]._read_group(
-                [("res_model", "=", self._name), ("res_id", "in", self.ids)],
-                ["res_id"], ["__count"],
+        counts = (
+            dict(
+                self.env["finance.connect.message"]._read_group(
+                    [("res_model", "=", self._name), ("res_id", "in", self.ids)],
+                    ["res_id"],
+                    ["__count"],
+                )
             )
-        ) if self.ids else {}
+            if self.ids
+            else {}
+        )
         for record in self:
             record.fc_message_count = counts.get(record.id, 0)
 
@@ -68,7 +83,7 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         self.flush_recordset(list(vals))
         columns = ", ".join(f'"{name}" = %s' for name in vals)
         self.env.cr.execute(
-            f'UPDATE "{self._table}" SET {columns} WHERE id IN %s',  # noqa: S608
+            f'UPDATE "{self._table}" SET {columns} WHERE id IN %s',
             [*vals.values(), tuple(self.ids)],
         )
         self.invalidate_recordset(list(vals))
@@ -110,8 +125,13 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
                     messages |= record._fc_store_batch_item(sub, event_type, payload, key)
                 else:
                     messages |= Message._enqueue_outbound(
-                        sub.connection_id, event_type, payload, record=record,
-                        idempotency_key=key, subscription=sub, res_name=name,
+                        sub.connection_id,
+                        event_type,
+                        payload,
+                        record=record,
+                        idempotency_key=key,
+                        subscription=sub,
+                        res_name=name,
                     )
         return messages
 
@@ -121,13 +141,21 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         version = registry.latest_version(event_type) or 1
         payload = dict(payload, event_type=event_type, schema_version=version)
         body = lib_payloads.canonical_json(payload).decode()
-        message, created = self.env["finance.connect.message"]._create_idempotent({
-            "direction": "out", "connection_id": sub.connection_id.id,
-            "event_type": event_type, "schema_version": version,
-            "idempotency_key": key, "payload": body, "subscription_id": sub.id,
-            "res_model": self._name, "res_id": self.id, "res_name": self.display_name,
-            "state": "new",
-        })
+        message, created = self.env["finance.connect.message"]._create_idempotent(
+            {
+                "direction": "out",
+                "connection_id": sub.connection_id.id,
+                "event_type": event_type,
+                "schema_version": version,
+                "idempotency_key": key,
+                "payload": body,
+                "subscription_id": sub.id,
+                "res_model": self._name,
+                "res_id": self.id,
+                "res_name": self.display_name,
+                "state": "new",
+            }
+        )
         if created:
             message._update_record_state()
         return message
@@ -140,11 +168,16 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         """The canonical payload of ``event_type`` for this record. EXTEND per model."""
         self.ensure_one()
         if event_type == "record.synced":
-            return self._fc_prepare_envelope(event_type, {
-                "model": self._name, "id": self.id, "display_name": self.display_name,
-                "company": self._fc_company(self.company_id),
-                "data": self._fc_json(self._fc_prepare_data()),
-            })
+            return self._fc_prepare_envelope(
+                event_type,
+                {
+                    "model": self._name,
+                    "id": self.id,
+                    "display_name": self.display_name,
+                    "company": self._fc_company(self.company_id),
+                    "data": self._fc_json(self._fc_prepare_data()),
+                },
+            )
         raise UserError(self.env._("No payload for %(event)s.", event=event_type))
 
     def _fc_prepare_data(self):
@@ -164,7 +197,9 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
     @api.model
     def _fc_company(self, company):
         return {
-            "id": company.id, "name": company.name, "vat": company.vat or None,
+            "id": company.id,
+            "name": company.name,
+            "vat": company.vat or None,
             "currency": company.currency_id.name,
         }
 
@@ -176,16 +211,23 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         for record in self:
             subs = Subscription._get_matching("record.synced", record)
             if not subs:
-                raise UserError(self.env._(
-                    "No active connection subscribes to records sent on request for "
-                    "%(company)s. Add a 'Record sent on request' subscription to a "
-                    "connection first.", company=record.company_id.name,
-                ))
+                raise UserError(
+                    self.env._(
+                        "No active connection subscribes to records sent on request for "
+                        "%(company)s. Add a 'Record sent on request' subscription to a "
+                        "connection first.",
+                        company=record.company_id.name,
+                    )
+                )
             payload = record._fc_prepare_payload("record.synced")
             for sub in subs:
                 messages |= Message._enqueue_outbound(
-                    sub.connection_id, "record.synced", payload, record=record,
-                    idempotency_key=payload["event_id"], subscription=sub,
+                    sub.connection_id,
+                    "record.synced",
+                    payload,
+                    record=record,
+                    idempotency_key=payload["event_id"],
+                    subscription=sub,
                 )
         return messages
 
@@ -216,8 +258,11 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         if not partner:
             return None
         return {
-            "id": partner.id, "name": partner.name or "", "vat": partner.vat or None,
-            "ref": partner.ref or None, "external_code": None,
+            "id": partner.id,
+            "name": partner.name or "",
+            "vat": partner.vat or None,
+            "ref": partner.ref or None,
+            "external_code": None,
         }
 
     @api.model

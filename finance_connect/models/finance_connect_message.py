@@ -106,7 +106,10 @@ class FinanceConnectMessage(models.Model):
         [("out", "Outbound"), ("in", "Inbound")], required=True, readonly=True, index=True
     )
     connection_id = fields.Many2one(
-        "finance.connect.connection", required=True, readonly=True, index=True,
+        "finance.connect.connection",
+        required=True,
+        readonly=True,
+        index=True,
         ondelete="restrict",
     )
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
@@ -122,7 +125,8 @@ class FinanceConnectMessage(models.Model):
     content_type = fields.Char(readonly=True, default="application/json")
     payload = fields.Text(string="Raw payload", readonly=True, groups=ADMIN_GROUP)
     payload_display = fields.Text(
-        string="Payload", compute="_compute_payload_display",
+        string="Payload",
+        compute="_compute_payload_display",
         help="Sensitive values (IBANs, account numbers, tokens) are masked.",
     )
     payload_sha256 = fields.Char(string="Payload SHA-256", readonly=True)
@@ -143,7 +147,8 @@ class FinanceConnectMessage(models.Model):
     exception_ids = fields.One2many("finance.connect.exception", "message_id")
     state_log = fields.Text(readonly=True, help="Every state change: when, who, why.")
     waiting_for = fields.Char(
-        readonly=True, index=True,
+        readonly=True,
+        index=True,
         help="A message held for a missing mapping: '<type>:<value>'.",
     )
 
@@ -180,9 +185,7 @@ class FinanceConnectMessage(models.Model):
             line = f"{stamp} {self.env.user.login}: {msg.state} -> {state}"
             if note:
                 line += f" ({note[:200]})"
-            msg.sudo().write(
-                dict(vals, state=state, state_log=(msg.state_log or "") + line + "\n")
-            )
+            msg.sudo().write(dict(vals, state=state, state_log=(msg.state_log or "") + line + "\n"))
 
     # ------------------------------------------------------------------
     # Creation (idempotent)
@@ -213,13 +216,17 @@ class FinanceConnectMessage(models.Model):
                 message.flush_recordset()
             return message, True
         except psycopg2.errors.UniqueViolation:
-            existing = self.sudo().with_context(active_test=False).search(
-                [
-                    ("connection_id", "=", vals["connection_id"]),
-                    ("direction", "=", vals["direction"]),
-                    ("idempotency_key", "=", vals["idempotency_key"]),
-                ],
-                limit=1,
+            existing = (
+                self.sudo()
+                .with_context(active_test=False)
+                .search(
+                    [
+                        ("connection_id", "=", vals["connection_id"]),
+                        ("direction", "=", vals["direction"]),
+                        ("idempotency_key", "=", vals["idempotency_key"]),
+                    ],
+                    limit=1,
+                )
             )
             return existing, False
 
@@ -228,9 +235,17 @@ class FinanceConnectMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _enqueue_outbound(self, connection, event_type, payload, record=None,
-                          idempotency_key=None, subscription=None, schema_version=None,
-                          res_name=None):
+    def _enqueue_outbound(
+        self,
+        connection,
+        event_type,
+        payload,
+        record=None,
+        idempotency_key=None,
+        subscription=None,
+        schema_version=None,
+        res_name=None,
+    ):
         """Validate ``payload`` and queue it for ``connection``.
 
         Returns the message (the existing one when the same event was already
@@ -239,8 +254,10 @@ class FinanceConnectMessage(models.Model):
         """
         registry = self._get_schema_registry()
         version = schema_version or registry.latest_version(event_type) or 1
-        key = idempotency_key or payload.get("event_id") or lib_payloads.sha256_hex(
-            lib_payloads.canonical_json(payload)
+        key = (
+            idempotency_key
+            or payload.get("event_id")
+            or lib_payloads.sha256_hex(lib_payloads.canonical_json(payload))
         )
         missing = None
         try:
@@ -267,8 +284,11 @@ class FinanceConnectMessage(models.Model):
             "error": "\n".join(errors) if errors else False,
         }
         if missing:
-            vals.update(state="new", error=str(missing),
-                        waiting_for=f"{missing.mapping_type}:{missing.value}")
+            vals.update(
+                state="new",
+                error=str(missing),
+                waiting_for=f"{missing.mapping_type}:{missing.value}",
+            )
         message, created = self._create_idempotent(vals)
         if not created:
             return message
@@ -432,9 +452,11 @@ class FinanceConnectMessage(models.Model):
         exhausted = attempt >= conn.max_attempts
         delay = 0
         if outcome == "retry" and not exhausted:
-            delay = int(lib_retry.backoff_seconds(
-                attempt, base=conn.backoff_base, cap=conn.backoff_cap, retry_after=retry_after
-            ))
+            delay = int(
+                lib_retry.backoff_seconds(
+                    attempt, base=conn.backoff_base, cap=conn.backoff_cap, retry_after=retry_after
+                )
+            )
         self.env["finance.connect.message.attempt"].sudo().create(
             {
                 "message_id": self.id,
@@ -453,8 +475,11 @@ class FinanceConnectMessage(models.Model):
         if outcome == "done":
             conn._circuit_record_success()
             self._set_state(
-                "done", f"HTTP {result.status}", done_at=fields.Datetime.now(),
-                error=False, next_retry_at=False,
+                "done",
+                f"HTTP {result.status}",
+                done_at=fields.Datetime.now(),
+                error=False,
+                next_retry_at=False,
                 external_id=self._extract_external_id(result) or self.external_id,
                 **common,
             )
@@ -465,8 +490,11 @@ class FinanceConnectMessage(models.Model):
             conn._circuit_record_failure()
         if outcome == "retry" and not exhausted:
             self._set_state(
-                "retrying", error[:200], error=error,
-                next_retry_at=fields.Datetime.now() + timedelta(seconds=delay), **common,
+                "retrying",
+                error[:200],
+                error=error,
+                next_retry_at=fields.Datetime.now() + timedelta(seconds=delay),
+                **common,
             )
             self._enqueue_send(attempt + 1, eta=delay)
             self._update_record_state()
@@ -477,13 +505,17 @@ class FinanceConnectMessage(models.Model):
             self.env._(
                 "%(conn)s could not be reached after %(n)s attempts (last: %(error)s). "
                 "Check that the system is up, then replay the message.",
-                conn=conn.display_name, n=attempt, error=error[:300],
+                conn=conn.display_name,
+                n=attempt,
+                error=error[:300],
             )
             if category == "remote_unavailable"
             else self.env._(
                 "%(conn)s rejected %(ref)s with %(error)s. Correct the data or the "
                 "connection settings, then replay the message.",
-                conn=conn.display_name, ref=self.reference, error=error[:300],
+                conn=conn.display_name,
+                ref=self.reference,
+                error=error[:300],
             )
         )
         self.env["finance.connect.exception"]._open_for_message(self, category, text)
@@ -506,8 +538,9 @@ class FinanceConnectMessage(models.Model):
         """Hook after a successful delivery. EXTEND in format addons."""
         self._update_record_state()
         if self.batch_item_ids:
-            self.batch_item_ids._set_state("done", f"batch {self.reference} delivered",
-                                           done_at=fields.Datetime.now())
+            self.batch_item_ids._set_state(
+                "done", f"batch {self.reference} delivered", done_at=fields.Datetime.now()
+            )
             self.batch_item_ids._update_record_state()
 
     def _on_failed(self):
@@ -552,20 +585,24 @@ class FinanceConnectMessage(models.Model):
     def _hold_for_mapping(self, missing):
         """Keep the message waiting and open one mapping exception per missing value."""
         self.ensure_one()
-        self._set_state("new", f"waiting for a mapping of {missing.mapping_type} "
-                               f"{missing.value!r}")
+        self._set_state(
+            "new", f"waiting for a mapping of {missing.mapping_type} " f"{missing.value!r}"
+        )
         self._update_record_state()
         conn = self.connection_id
         self.env["finance.connect.exception"]._open(
             "mapping",
-            self.env._("No mapping: %(type)s %(value)s", type=missing.mapping_type,
-                       value=missing.value),
+            self.env._(
+                "No mapping: %(type)s %(value)s", type=missing.mapping_type, value=missing.value
+            ),
             self.env._(
                 "%(type)s %(value)s has no mapping for %(conn)s (%(reason)s), so the "
                 "messages that need it wait. Create the mapping: the waiting messages "
                 "are replayed once it is saved.",
-                type=missing.mapping_type, value=missing.value,
-                conn=conn.display_name, reason=missing.reason,
+                type=missing.mapping_type,
+                value=missing.value,
+                conn=conn.display_name,
+                reason=missing.reason,
             ),
             connection=conn,
             company=self.company_id,
@@ -577,10 +614,13 @@ class FinanceConnectMessage(models.Model):
     @api.model
     def _replay_waiting(self, connection, mapping_type, value):
         """Replay the messages that waited for ``mapping_type`` ``value``."""
-        waiting = self.sudo().search([
-            ("connection_id", "in", connection.ids), ("state", "=", "new"),
-            ("waiting_for", "=", f"{mapping_type}:{value}"),
-        ])
+        waiting = self.sudo().search(
+            [
+                ("connection_id", "in", connection.ids),
+                ("state", "=", "new"),
+                ("waiting_for", "=", f"{mapping_type}:{value}"),
+            ]
+        )
         for msg in waiting:
             if not msg._rebuild_payload():
                 continue
@@ -601,20 +641,21 @@ class FinanceConnectMessage(models.Model):
         try:
             payload = self.connection_id._map_outbound_payload(self.event_type, payload)
         except MappingMissing as exc:
-            self.sudo().write({"error": str(exc),
-                               "waiting_for": f"{exc.mapping_type}:{exc.value}"})
+            self.sudo().write({"error": str(exc), "waiting_for": f"{exc.mapping_type}:{exc.value}"})
             self._hold_for_mapping(exc)
             return False
         registry = self._get_schema_registry()
         payload = dict(payload, event_type=self.event_type, schema_version=self.schema_version)
         errors = registry.validate(self.event_type, self.schema_version, payload)
         body = lib_payloads.canonical_json(payload).decode()
-        self.sudo().write({
-            "payload": body,
-            "payload_sha256": lib_payloads.sha256_hex(body),
-            "error": "\n".join(errors) or False,
-            "waiting_for": False,
-        })
+        self.sudo().write(
+            {
+                "payload": body,
+                "payload_sha256": lib_payloads.sha256_hex(body),
+                "error": "\n".join(errors) or False,
+                "waiting_for": False,
+            }
+        )
         if errors:
             self._set_state("failed", "payload still does not match its schema")
         return not errors
@@ -667,9 +708,7 @@ class FinanceConnectMessage(models.Model):
     def _cron_archive_old_messages(self):
         """Archive done messages older than the configured age; failed ones stay."""
         days = int(
-            self.env["ir.config_parameter"].sudo().get_param(
-                "finance_connect.retention_days", 90
-            )
+            self.env["ir.config_parameter"].sudo().get_param("finance_connect.retention_days", 90)
         )
         limit = fields.Datetime.now() - timedelta(days=days)
         old = self.sudo().search(

@@ -72,9 +72,7 @@ class FinanceConnectSecret(models.Model):
         An empty value removes the secret.
         """
         self._cache().pop((connection.id, name), None)
-        existing = self.sudo().search(
-            [("connection_id", "=", connection.id), ("name", "=", name)]
-        )
+        existing = self.sudo().search([("connection_id", "=", connection.id), ("name", "=", name)])
         if not value:
             existing.unlink()
             return

@@ -25,17 +25,17 @@ class FinanceConnectSubscription(models.Model):
     connection_id = fields.Many2one(
         "finance.connect.connection", required=True, ondelete="cascade", index=True
     )
-    company_id = fields.Many2one(
-        related="connection_id.company_id", store=True, index=True
-    )
+    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
     event_type = fields.Selection(EVENT_TYPES, required=True, index=True)
     journal_ids = fields.Many2many(
         "account.journal", string="Only these journals", help="Empty: every journal."
     )
     domain = fields.Char(default="[]", help="Only records matching this domain.")
     mode = fields.Selection(
-        [("realtime", "Real time (one message per event)"),
-         ("batch", "Batch (a cron collects events into one message)")],
+        [
+            ("realtime", "Real time (one message per event)"),
+            ("batch", "Batch (a cron collects events into one message)"),
+        ],
         default="realtime",
         required=True,
     )
@@ -80,8 +80,12 @@ class FinanceConnectSubscription(models.Model):
         Message = self.env["finance.connect.message"].sudo()
         for sub in self.sudo().search([("mode", "=", "batch")]):
             items = Message.search(
-                [("subscription_id", "=", sub.id), ("state", "=", "new"),
-                 ("direction", "=", "out"), ("batch_id", "=", False)],
+                [
+                    ("subscription_id", "=", sub.id),
+                    ("state", "=", "new"),
+                    ("direction", "=", "out"),
+                    ("batch_id", "=", False),
+                ],
                 order="id",
                 limit=5000,
             )
@@ -104,7 +108,10 @@ class FinanceConnectSubscription(models.Model):
             "items": [json.loads(item.sudo().payload) for item in items],
         }
         batch = Message._enqueue_outbound(
-            self.connection_id, "batch", payload, subscription=self,
+            self.connection_id,
+            "batch",
+            payload,
+            subscription=self,
             idempotency_key=payload["event_id"],
         )
         items._set_state("queued", f"in batch {batch.reference}", batch_id=batch.id)

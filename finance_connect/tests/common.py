@@ -7,11 +7,10 @@ Jobs are trapped (queue_job's ``trap_jobs``) and performed synchronously.
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from odoo.tests import new_test_user, tagged
-from odoo.tests.common import _super_send
-
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.tests import new_test_user, tagged
+from odoo.tests.common import _super_send
 
 from ..lib import signing
 from ..lib.sandbox import SandboxServer
@@ -29,12 +28,16 @@ class FinanceConnectCase(AccountTestInvoicingCommon):
         cls.addClassCleanup(cls.sandbox.stop)
         cls.connection = cls._create_connection("Test bank", cls.company_data["company"])
         cls.manager = new_test_user(
-            cls.env, login="fc_manager", groups="account.group_account_manager,"
-            "finance_connect.group_manager", company_id=cls.company_data["company"].id,
+            cls.env,
+            login="fc_manager",
+            groups="account.group_account_manager," "finance_connect.group_manager",
+            company_id=cls.company_data["company"].id,
         )
         cls.fc_user = new_test_user(
-            cls.env, login="fc_user", groups="account.group_account_invoice,"
-            "finance_connect.group_user", company_id=cls.company_data["company"].id,
+            cls.env,
+            login="fc_user",
+            groups="account.group_account_invoice," "finance_connect.group_user",
+            company_id=cls.company_data["company"].id,
         )
 
     @classmethod
@@ -51,20 +54,27 @@ class FinanceConnectCase(AccountTestInvoicingCommon):
 
     @classmethod
     def _create_connection(cls, name, company, **vals):
-        conn = cls.env["finance.connect.connection"].create({
-            "name": name,
-            "kind": "bank",
-            "company_id": company.id,
-            "base_url": cls.sandbox.url,
-            "outbound_path": "/events",
-            "backoff_base": 1,
-            "timeout_read": 2,
-            "max_attempts": 4,
-            **vals,
-        })
+        conn = cls.env["finance.connect.connection"].create(
+            {
+                "name": name,
+                "kind": "bank",
+                "company_id": company.id,
+                "base_url": cls.sandbox.url,
+                "outbound_path": "/events",
+                "backoff_base": 1,
+                "timeout_read": 2,
+                "max_attempts": 4,
+                **vals,
+            }
+        )
         conn.webhook_secret = cls.secret
-        for event in ("invoice.posted", "bill.posted", "credit_note.posted",
-                      "payment.posted", "record.synced"):
+        for event in (
+            "invoice.posted",
+            "bill.posted",
+            "credit_note.posted",
+            "payment.posted",
+            "record.synced",
+        ):
             cls.env["finance.connect.subscription"].create(
                 {"connection_id": conn.id, "event_type": event}
             )

@@ -111,8 +111,7 @@ class TestDelivery(FinanceConnectCase):
         self.assertIn(self.manager.partner_id, notifications.partner_ids)
 
     def test_circuit_opens_and_holds_sends(self):
-        self.connection.write({"circuit_threshold": 2, "circuit_cooldown": 600,
-                               "max_attempts": 10})
+        self.connection.write({"circuit_threshold": 2, "circuit_cooldown": 600, "max_attempts": 10})
         self.sandbox.set_default(status=503)
         with trap_jobs_ctx(self) as trap:
             invoice = self.post_invoice(100.0)
@@ -128,11 +127,11 @@ class TestDelivery(FinanceConnectCase):
 
     def test_invalid_payload_is_not_sent(self):
         self.env["finance.connect.message"]._enqueue_outbound(
-            self.connection, "invoice.posted", {"event_id": "x", "data": {"id": "nope"}},
+            self.connection,
+            "invoice.posted",
+            {"event_id": "x", "data": {"id": "nope"}},
         )
-        message = self.env["finance.connect.message"].search(
-            [("idempotency_key", "=", "x")]
-        )
+        message = self.env["finance.connect.message"].search([("idempotency_key", "=", "x")])
         self.assertEqual(message.state, "failed")
         self.assertEqual(message.exception_ids.category, "schema")
         self.assertFalse(self.sandbox.received())
@@ -146,21 +145,31 @@ class TestDelivery(FinanceConnectCase):
 
     def test_send_now_and_automation(self):
         invoice = self.init_invoice("out_invoice", amounts=[10.0], post=False)
-        automation = self.env["base.automation"].create({
-            "name": "Sync invoices on confirmation",
-            "model_id": self.env.ref("account.model_account_move").id,
-            "trigger": "on_state_set",
-            "trg_selection_field_id": self.env.ref(
-                "account.selection__account_move__state__posted").id,
-            "trg_field_ref": self.env.ref("account.selection__account_move__state__posted").id,
-            "action_server_ids": [(0, 0, {
-                "name": "Run Finance Connect sync",
+        automation = self.env["base.automation"].create(
+            {
+                "name": "Sync invoices on confirmation",
                 "model_id": self.env.ref("account.model_account_move").id,
-                "state": "multi",
-                "child_ids": [(6, 0, self.env.ref(
-                    "finance_connect.action_server_sync_move").ids)],
-            })],
-        })
+                "trigger": "on_state_set",
+                "trg_selection_field_id": self.env.ref(
+                    "account.selection__account_move__state__posted"
+                ).id,
+                "trg_field_ref": self.env.ref("account.selection__account_move__state__posted").id,
+                "action_server_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "name": "Run Finance Connect sync",
+                            "model_id": self.env.ref("account.model_account_move").id,
+                            "state": "multi",
+                            "child_ids": [
+                                (6, 0, self.env.ref("finance_connect.action_server_sync_move").ids)
+                            ],
+                        },
+                    )
+                ],
+            }
+        )
         self.assertTrue(automation)
         with self.run_jobs():
             invoice.action_post()

@@ -12,7 +12,7 @@ from .common import FinanceConnectCase
 class _TokenHandler(BaseHTTPRequestHandler):
     calls = []
 
-    def do_POST(self):  # noqa: N802 - http.server API
+    def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         type(self).calls.append(self.rfile.read(length).decode())
         body = json.dumps({"access_token": f"tok-{len(self.calls)}", "expires_in": 3600}).encode()
@@ -30,11 +30,13 @@ class _TokenHandler(BaseHTTPRequestHandler):
 class TestEngineMore(FinanceConnectCase):
     def test_batch_subscription_sends_one_message_of_many(self):
         self.connection.subscription_ids.filtered(
-            lambda s: s.event_type == "invoice.posted").mode = "batch"
+            lambda s: s.event_type == "invoice.posted"
+        ).mode = "batch"
         with self.run_jobs():
             invoices = self.post_invoice(10.0) | self.post_invoice(20.0) | self.post_invoice(30.0)
         items = self.env["finance.connect.message"].search(
-            [("res_model", "=", "account.move"), ("res_id", "in", invoices.ids)])
+            [("res_model", "=", "account.move"), ("res_id", "in", invoices.ids)]
+        )
         self.assertEqual(set(items.mapped("state")), {"new"}, "batch items wait for the cron")
         self.assertFalse(self.sandbox.received())
         with self.run_jobs():
@@ -43,8 +45,9 @@ class TestEngineMore(FinanceConnectCase):
         self.assertEqual(len(deliveries), 1)
         body = json.loads(deliveries[0]["body"])
         self.assertEqual(body["event_type"], "batch")
-        self.assertEqual(sorted(i["data"]["name"] for i in body["items"]),
-                         sorted(invoices.mapped("name")))
+        self.assertEqual(
+            sorted(i["data"]["name"] for i in body["items"]), sorted(invoices.mapped("name"))
+        )
         self.assertEqual(set(items.mapped("state")), {"done"})
         self.assertEqual(set(invoices.mapped("fc_state")), {"synced"})
         # The cron again: nothing new to send.
@@ -55,9 +58,15 @@ class TestEngineMore(FinanceConnectCase):
     def test_payment_posted_is_delivered(self):
         invoice = self.post_invoice(80.0)
         with self.run_jobs():
-            payment = self.env["account.payment.register"].with_context(
-                active_model="account.move", active_ids=invoice.ids,
-            ).create({})._create_payments()
+            payment = (
+                self.env["account.payment.register"]
+                .with_context(
+                    active_model="account.move",
+                    active_ids=invoice.ids,
+                )
+                .create({})
+                ._create_payments()
+            )
         messages = self.messages_of(payment)
         self.assertEqual(messages.mapped("event_type"), ["payment.posted"])
         self.assertEqual(messages.state, "done")
@@ -68,15 +77,25 @@ class TestEngineMore(FinanceConnectCase):
     def test_payload_masked_below_administrator(self):
         self.partner_a.vat = False
         bank = self.env["res.partner.bank"].create(
-            {"acc_number": "NL91ABNA0417164300", "partner_id": self.partner_a.id})
+            {"acc_number": "NL91ABNA0417164300", "partner_id": self.partner_a.id}
+        )
         self.assertTrue(bank)
         message = self.env["finance.connect.message"]._enqueue_outbound(
-            self.connection, "record.synced", {
-                "event_id": "iban-1", "occurred_at": "2026-01-01T00:00:00Z",
+            self.connection,
+            "record.synced",
+            {
+                "event_id": "iban-1",
+                "occurred_at": "2026-01-01T00:00:00Z",
                 "company": {"id": 1, "name": "C", "vat": None, "currency": "EUR"},
-                "data": {"model": "res.partner.bank", "id": bank.id, "display_name": "x",
-                         "company": None, "data": {"iban": "NL91ABNA0417164300"}},
-            })
+                "data": {
+                    "model": "res.partner.bank",
+                    "id": bank.id,
+                    "display_name": "x",
+                    "company": None,
+                    "data": {"iban": "NL91ABNA0417164300"},
+                },
+            },
+        )
         as_user = message.with_user(self.fc_user)
         self.assertNotIn("NL91ABNA0417164300", as_user.payload_display)
         self.assertIn("4300", as_user.payload_display)
@@ -87,12 +106,14 @@ class TestEngineMore(FinanceConnectCase):
         server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenHandler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self.addCleanup(server.shutdown)
-        self.connection.write({
-            "auth_type": "oauth2",
-            "oauth_token_url": f"http://127.0.0.1:{server.server_port}/token",
-            "oauth_client_id": "client-1",
-            "oauth_client_secret": "s3cret-client",
-        })
+        self.connection.write(
+            {
+                "auth_type": "oauth2",
+                "oauth_token_url": f"http://127.0.0.1:{server.server_port}/token",
+                "oauth_client_id": "client-1",
+                "oauth_client_secret": "s3cret-client",
+            }
+        )
         with self.run_jobs():
             self.post_invoice(1.0)
             self.post_invoice(2.0)

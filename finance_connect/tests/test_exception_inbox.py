@@ -10,9 +10,11 @@ from .common import FinanceConnectCase
 class TestExceptionInbox(FinanceConnectCase):
     def _open(self, **kw):
         return self.env["finance.connect.exception"]._open(
-            kw.pop("category", "other"), "Statement file broken",
+            kw.pop("category", "other"),
+            "Statement file broken",
             "The file x.xml is not XML. Ask the bank for a new file.",
-            connection=self.connection, **kw,
+            connection=self.connection,
+            **kw,
         )
 
     def test_same_problem_counts_occurrences(self):
@@ -33,13 +35,17 @@ class TestExceptionInbox(FinanceConnectCase):
         other = self._open(fingerprint="b").with_user(self.manager)
         with self.assertRaises(UserError):
             other._ignore("  ")
-        wizard = self.env["finance.connect.exception.ignore"].with_user(self.manager).create(
-            {"exception_ids": [(6, 0, other.ids)], "reason": "Test bank, known issue"})
+        wizard = (
+            self.env["finance.connect.exception.ignore"]
+            .with_user(self.manager)
+            .create({"exception_ids": [(6, 0, other.ids)], "reason": "Test bank, known issue"})
+        )
         wizard.action_confirm()
         self.assertEqual(other.state, "ignored")
         self.assertEqual(other.ignore_reason, "Test bank, known issue")
         audit = self.env["finance.connect.audit"].search(
-            [("res_model", "=", "finance.connect.exception"), ("res_id", "=", other.id)])
+            [("res_model", "=", "finance.connect.exception"), ("res_id", "=", other.id)]
+        )
         self.assertEqual(audit.mapped("action"), ["ignore"])
 
     def test_bulk_resolve_from_list(self):
@@ -69,7 +75,9 @@ class TestExceptionInbox(FinanceConnectCase):
             done = self.messages_of(self.post_invoice(2.0))
         self.env.cr.execute(
             "UPDATE finance_connect_message SET create_date = now() - interval '200 days' "
-            "WHERE id IN %s", ((failed.id, done.id),))
+            "WHERE id IN %s",
+            ((failed.id, done.id),),
+        )
         self.env.invalidate_all()
         self.env["finance.connect.message"]._cron_archive_old_messages()
         self.assertFalse(done.active)

@@ -18,7 +18,8 @@ class TestSecrets(FinanceConnectCase):
         self.connection.write({"auth_type": "api_key", "api_key": "sk_live_abcdef123456"})
         self.env.cr.execute(
             "SELECT ciphertext FROM finance_connect_secret WHERE connection_id = %s "
-            "AND name = 'api_key'", (self.connection.id,)
+            "AND name = 'api_key'",
+            (self.connection.id,),
         )
         (ciphertext,) = self.env.cr.fetchone()
         self.assertNotIn("sk_live_abcdef123456", ciphertext)
@@ -52,8 +53,10 @@ class TestSecrets(FinanceConnectCase):
         self.assertNotIn("webhook_secret", fields)
 
     def test_no_key_refuses_to_store_secrets(self):
-        with patch.dict(tools.config.options, {"finance_connect_secret_key": ""}), \
-                patch.dict("os.environ", {"FINANCE_CONNECT_SECRET_KEY": ""}):
+        with (
+            patch.dict(tools.config.options, {"finance_connect_secret_key": ""}),
+            patch.dict("os.environ", {"FINANCE_CONNECT_SECRET_KEY": ""}),
+        ):
             with self.assertRaisesRegex(UserError, "No encryption key is configured"):
                 self.connection.bearer_token = "abc"
 
@@ -81,24 +84,38 @@ class TestSecrets(FinanceConnectCase):
 @tagged("post_install", "-at_install")
 class TestMultiCompany(FinanceConnectCase):
     def test_user_of_company_a_sees_nothing_of_company_b(self):
-        company_b = self.company_data_2["company"] if hasattr(self, "company_data_2") else (
-            self.setup_other_company()["company"])
+        company_b = (
+            self.company_data_2["company"]
+            if hasattr(self, "company_data_2")
+            else (self.setup_other_company()["company"])
+        )
         conn_b = self._create_connection("Bank B", company_b)
         self.env["finance.connect.exception"]._open(
-            "other", "B problem", "Something in B", connection=conn_b)
+            "other", "B problem", "Something in B", connection=conn_b
+        )
         self.env["finance.connect.message"]._enqueue_outbound(
-            conn_b, "record.synced", {"event_id": "b-1", "data": {}},
+            conn_b,
+            "record.synced",
+            {"event_id": "b-1", "data": {}},
         )
         user_a = new_test_user(
-            self.env, login="fc_user_a", groups="finance_connect.group_manager",
+            self.env,
+            login="fc_user_a",
+            groups="finance_connect.group_manager",
             company_id=self.company_data["company"].id,
             company_ids=[(6, 0, self.company_data["company"].ids)],
         )
         env_a = self.env(user=user_a)
         self.assertFalse(env_a["finance.connect.connection"].search([("id", "=", conn_b.id)]))
-        self.assertFalse(env_a["finance.connect.message"].search([("company_id", "=", company_b.id)]))
-        self.assertFalse(env_a["finance.connect.exception"].search([("company_id", "=", company_b.id)]))
-        self.assertTrue(env_a["finance.connect.connection"].search([("id", "=", self.connection.id)]))
+        self.assertFalse(
+            env_a["finance.connect.message"].search([("company_id", "=", company_b.id)])
+        )
+        self.assertFalse(
+            env_a["finance.connect.exception"].search([("company_id", "=", company_b.id)])
+        )
+        self.assertTrue(
+            env_a["finance.connect.connection"].search([("id", "=", self.connection.id)])
+        )
         with self.assertRaises(AccessError):
             env_a["finance.connect.connection"].browse(conn_b.id).read(["name"])
 
@@ -121,8 +138,11 @@ class TestAppendOnly(FinanceConnectCase):
         with self.run_jobs():
             invoice = self.post_invoice(10.0)
         message = self.messages_of(invoice)
-        with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.errors.UniqueViolation), \
-                self.env.cr.savepoint():
+        with (
+            mute_logger("odoo.sql_db"),
+            self.assertRaises(psycopg2.errors.UniqueViolation),
+            self.env.cr.savepoint(),
+        ):
             self.env.cr.execute(
                 "INSERT INTO finance_connect_message (reference, direction, connection_id, "
                 "company_id, event_type, idempotency_key, state, active) "
@@ -137,4 +157,5 @@ class TestAppendOnly(FinanceConnectCase):
             conn.write({"name": "renamed"})
         with self.assertRaises(AccessError):
             self.env["finance.connect.connection"].with_user(self.fc_user).create(
-                {"name": "x", "kind": "bank"})
+                {"name": "x", "kind": "bank"}
+            )

@@ -104,9 +104,7 @@ def _sign(element, filename):
         return 1
     if indicator == "DBIT":
         return -1
-    raise ParseError(
-        f"invalid or missing <CdtDbtInd> {indicator!r}", filename, element.sourceline
-    )
+    raise ParseError(f"invalid or missing <CdtDbtInd> {indicator!r}", filename, element.sourceline)
 
 
 def _datetime(element, filename):
@@ -133,9 +131,7 @@ def _date(container, filename):
     try:
         return date.fromisoformat(day.text.strip()[:10]), None
     except ValueError:
-        raise ParseError(
-            f"invalid date {day.text.strip()!r}", filename, day.sourceline
-        ) from None
+        raise ParseError(f"invalid date {day.text.strip()!r}", filename, day.sourceline) from None
 
 
 def _bank_transaction_code(element):
@@ -158,11 +154,7 @@ def _party(details, role):
     iban = _text(account, "Id/IBAN")
     other = _text(account, "Id/Othr/Id", "Id/PrtryAcct/Id", "Id/BBAN")
     agent = f"RltdAgts/{role}Agt/FinInstnId"
-    bic = (
-        _text(details, f"{agent}/BICFI", f"{agent}/BIC")
-        if details is not None
-        else None
-    )
+    bic = _text(details, f"{agent}/BICFI", f"{agent}/BIC") if details is not None else None
     return name, iban, other, bic
 
 
@@ -197,9 +189,7 @@ def _remittance(details_list, entry):
 
 
 def _creditor_reference(details):
-    return _text(
-        details, "RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Strd/CdtrRefInf/CdtrRef"
-    )
+    return _text(details, "RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Strd/CdtrRefInf/CdtrRef")
 
 
 def _detail_amount(details, currency, entry_sign, filename):
@@ -237,12 +227,8 @@ def _line(entry_values, details_list, amount, sign, own_accounts, entry):
         instruction_id=_text(refs, "InstrId"),
         transaction_id=_text(refs, "TxId"),
         uetr=_text(refs, "UETR"),
-        ultimate_debtor=_text(
-            first, "RltdPties/UltmtDbtr/Nm", "RltdPties/UltmtDbtr/Pty/Nm"
-        ),
-        ultimate_creditor=_text(
-            first, "RltdPties/UltmtCdtr/Nm", "RltdPties/UltmtCdtr/Pty/Nm"
-        ),
+        ultimate_debtor=_text(first, "RltdPties/UltmtDbtr/Nm", "RltdPties/UltmtDbtr/Pty/Nm"),
+        ultimate_creditor=_text(first, "RltdPties/UltmtCdtr/Nm", "RltdPties/UltmtCdtr/Pty/Nm"),
     )
     if not values["account_servicer_reference"]:
         values["account_servicer_reference"] = _text(refs, "AcctSvcrRef")
@@ -301,9 +287,7 @@ def _entry_lines(entry, index, statement, fallback_date, filename):
         values = dict(entry_values, raw=dict(entry_values["raw"], tx_index=position))
         # Each transaction's own bank reference first, the batch's otherwise.
         batch_reference = entry_values["account_servicer_reference"]
-        values["account_servicer_reference"] = (
-            _text(details, "Refs/AcctSvcrRef") or batch_reference
-        )
+        values["account_servicer_reference"] = _text(details, "Refs/AcctSvcrRef") or batch_reference
         part_sign = (part > 0) - (part < 0) or sign
         lines.append(_line(values, [details], part, part_sign, own_accounts, entry))
     return lines
@@ -316,9 +300,7 @@ def _balance(element, filename):
     amount, currency = _amount(element.find("Amt"), filename, element)
     day, _moment = _date(element.find("Dt"), filename)
     return {
-        "code": _text(
-            element, "Tp/CdOrPrtry/Cd", "Tp/CdOrPrtry/Prtry", "Tp/Cd", "Tp/Prtry"
-        ),
+        "code": _text(element, "Tp/CdOrPrtry/Cd", "Tp/CdOrPrtry/Prtry", "Tp/Cd", "Tp/Prtry"),
         "amount": _sign(element, filename) * amount,
         "currency": currency,
         "date": day,
@@ -361,9 +343,7 @@ def _statement(record, message, version, header, filename):
     moment = period_end or created
     fallback_date = closing.get("date") or (moment.date() if moment else None)
     for index, entry in enumerate(record.findall("Ntry")):
-        statement.lines.extend(
-            _entry_lines(entry, index, statement, fallback_date, filename)
-        )
+        statement.lines.extend(_entry_lines(entry, index, statement, fallback_date, filename))
     return statement.finalize()
 
 
@@ -375,9 +355,7 @@ def _root(data, filename):
     namespace = etree.QName(root).namespace or ""
     match = _NAMESPACE.fullmatch(namespace)
     if not match:
-        raise ParseError(
-            f"not a camt.052/053/054 document (namespace {namespace!r})", filename
-        )
+        raise ParseError(f"not a camt.052/053/054 document (namespace {namespace!r})", filename)
     return xmlsafe.strip_namespaces(root), match.group(1), match.group(2)
 
 

@@ -50,9 +50,7 @@ class ColumnProfile:
 
     def __post_init__(self):
         if self.amount is None and (self.debit is None or self.credit is None):
-            raise ValueError(
-                "a column profile needs 'amount' or both 'debit' and 'credit'"
-            )
+            raise ValueError("a column profile needs 'amount' or both 'debit' and 'credit'")
 
 
 class _Reader:
@@ -116,7 +114,7 @@ class _Reader:
         value = self._cell(row, name)
         if value in (None, ""):
             return None
-        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             amount = Decimal(str(value))  # str(): the shortest form, not binary noise
             if not amount.is_finite():
                 raise self._error(number, name, f"invalid amount {value!r}")
@@ -198,17 +196,11 @@ def _read_rows(rows, profile, filename, format_name):
 
 def parse_csv(data, profile, filename=""):
     """Parse CSV bytes with ``profile`` into one statement (lines only)."""
-    encoding = (
-        "utf-8-sig"
-        if profile.encoding.lower() in ("utf-8", "utf8")
-        else profile.encoding
-    )
+    encoding = "utf-8-sig" if profile.encoding.lower() in ("utf-8", "utf8") else profile.encoding
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        raise ParseError(
-            f"cannot decode as {profile.encoding}: {exc}", filename
-        ) from exc
+        raise ParseError(f"cannot decode as {profile.encoding}: {exc}", filename) from exc
     rows = csv.reader(
         io.StringIO(text, newline=""),
         delimiter=profile.delimiter,
@@ -234,9 +226,7 @@ def parse_xlsx(data, profile, filename=""):
     """Parse an XLSX workbook (first sheet, or ``profile.sheet``) like a CSV."""
     _check_xlsx(data, filename)
     try:
-        workbook = openpyxl.load_workbook(
-            io.BytesIO(data), read_only=True, data_only=True
-        )
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types on bad files
         raise ParseError(f"cannot open XLSX: {exc}", filename) from exc
     try:

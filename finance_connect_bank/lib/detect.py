@@ -22,9 +22,7 @@ MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_RATIO = 200
 _CHUNK = 1024 * 1024
 _PAIN002 = re.compile(rb"pain\.002\.001\.\d{2}")
-_MT940_TAG = re.compile(
-    rb"(?:^|\n|\{4:)\s*:(20|25|28C?|60[FM]|61|62[FM]):", re.MULTILINE
-)
+_MT940_TAG = re.compile(rb"(?:^|\n|\{4:)\s*:(20|25|28C?|60[FM]|61|62[FM]):", re.MULTILINE)
 _IGNORED_MEMBERS = ("__MACOSX/",)
 
 
@@ -70,9 +68,7 @@ def detect_format(data, filename=""):
         return "mt940"
     elif _looks_like_csv(head):
         return "csv"
-    raise ParseError(
-        "unknown format (not camt.052/053/054, pain.002, MT940, CSV or ZIP)", filename
-    )
+    raise ParseError("unknown format (not camt.052/053/054, pain.002, MT940, CSV or ZIP)", filename)
 
 
 def _check_member(info, filename):
@@ -84,10 +80,7 @@ def _check_member(info, filename):
         )
     if info.flag_bits & 0x1:
         raise ParseError(f"archive member {name!r} is encrypted", filename)
-    if (
-        info.file_size > MAX_RATIO * max(info.compress_size, 1)
-        and info.file_size > _CHUNK
-    ):
+    if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > _CHUNK:
         raise ParseError(
             f"archive member {name!r} has a suspicious compression ratio (zip bomb?)",
             filename,
@@ -125,9 +118,7 @@ def iter_files(data, filename=""):
             if not i.is_dir() and not i.filename.startswith(_IGNORED_MEMBERS)
         ]
         if len(members) > MAX_MEMBERS:
-            raise ParseError(
-                f"archive has {len(members)} members, over {MAX_MEMBERS}", filename
-            )
+            raise ParseError(f"archive has {len(members)} members, over {MAX_MEMBERS}", filename)
         if sum(info.file_size for info in members) > MAX_UNCOMPRESSED:
             raise ParseError(f"archive unpacks past {MAX_UNCOMPRESSED} bytes", filename)
         for info in members:
@@ -137,9 +128,7 @@ def iter_files(data, filename=""):
             content = _read_member(archive, info, budget, filename)
             budget -= len(content)
             if _is_zip(content) and not _is_xlsx(content):
-                raise ParseError(
-                    f"archive member {info.filename!r} is itself an archive", filename
-                )
+                raise ParseError(f"archive member {info.filename!r} is itself an archive", filename)
             yield info.filename, content
 
 

@@ -29,9 +29,7 @@ from decimal import Decimal
 
 from .model import ParseError, Statement, StatementLine
 
-_TAG = re.compile(
-    r"^:(20|21|25|28C?|60[FM]|61|62[FM]|64|65|86|NS|34F|13D?|90[DC]):(.*)$"
-)
+_TAG = re.compile(r"^:(20|21|25|28C?|60[FM]|61|62[FM]|64|65|86|NS|34F|13D?|90[DC]):(.*)$")
 _TERMINATOR = re.compile(r"^-(\}.*|[A-Z]{0,3})\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BALANCE = re.compile(r"^([CD])(\d{6})([A-Z]{3})?(\d[\d,]*)$")
@@ -52,9 +50,7 @@ _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
 _BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 _RF_REFERENCE = re.compile(r"^RF\d{2}[A-Z0-9]{1,21}$")
 HEADER_TAGS = {"20", "21", "25", "28", "28C", "60F", "60M"}
-_SEPA_KEYWORD = re.compile(
-    r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|IBAN|BIC|COAM|OAMT)\+"
-)
+_SEPA_KEYWORD = re.compile(r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|IBAN|BIC|COAM|OAMT)\+")
 _SLASH_CODE = re.compile(
     r"/(EREF|REMI|NAME|IBAN|BIC|CNTP|BENM|ORDP|MARF|CSID|TRTP|PREF|RTRN|ISDT|ULTB|ULTD"
     r"|PURP|SVCL|ATOM|BUSP|ADDR|CHGS|OCMT|EXCH)/"
@@ -111,9 +107,7 @@ def _blocks(text):
         match = _TAG.match(line)
         if match:
             tag = match.group(1)
-            starts_new = current is None or (
-                tag == "20" and any(t.tag == "20" for t in current[1])
-            )
+            starts_new = current is None or (tag == "20" and any(t.tag == "20" for t in current[1]))
             if starts_new:
                 current = (kind_hint, [])
                 blocks.append(current)
@@ -147,9 +141,7 @@ def _make_date(year, month, day, tag, filename, fixups, text):
             last = calendar.monthrange(year, 2)[1]
             fixups.append(f"{text}: February {day} read as February {last}")
             return date(year, 2, last)
-        raise ParseError(
-            f"invalid date {text!r} in :{tag.tag}:", filename, tag.line
-        ) from None
+        raise ParseError(f"invalid date {text!r} in :{tag.tag}:", filename, tag.line) from None
 
 
 def _entry_date(text, value_date, tag, filename, fixups):
@@ -165,9 +157,7 @@ def _entry_date(text, value_date, tag, filename, fixups):
 def _balance(tag, filename):
     match = _BALANCE.match(tag.first.replace(" ", ""))
     if not match:
-        raise ParseError(
-            f"invalid balance {tag.first!r} in :{tag.tag}:", filename, tag.line
-        )
+        raise ParseError(f"invalid balance {tag.first!r} in :{tag.tag}:", filename, tag.line)
     mark, day, currency, amount = match.groups()
     value = _amount(amount, tag, filename)
     fixups = []
@@ -187,9 +177,7 @@ def _created_at(tag):
     try:
         moment = datetime(year, int(day[2:4]), int(day[4:6]), int(hour), int(minute))
         if offset:
-            moment = datetime.fromisoformat(
-                f"{moment.isoformat()}{offset[:3]}:{offset[3:]}"
-            )
+            moment = datetime.fromisoformat(f"{moment.isoformat()}{offset[:3]}:{offset[3:]}")
     except ValueError:
         return None
     return moment
@@ -315,22 +303,16 @@ def _match_statement_line(tag):
 def _statement_line(tag, currency, filename):
     match, more = _match_statement_line(tag)
     if match is None:
-        raise ParseError(
-            f"invalid :61: statement line {tag.first!r}", filename, tag.line
-        )
+        raise ParseError(f"invalid :61: statement line {tag.first!r}", filename, tag.line)
     fixups = []
     value_date = _yymmdd(match["value_date"], tag, filename, fixups)
     entry = (match["entry_date"] or "").strip()
-    entry_date = (
-        _entry_date(entry, value_date, tag, filename, fixups) if entry else None
-    )
+    entry_date = _entry_date(entry, value_date, tag, filename, fixups) if entry else None
     amount = _amount(match["amount"], tag, filename)
     if match["mark"] in ("D", "RC"):  # debit, or reversal of a credit
         amount = -amount
     kind = (match["type"] or "").strip() or None
-    supplementary = " ".join(
-        " ".join([match["rest"] or ""] + [m.strip() for m in more]).split()
-    )
+    supplementary = " ".join(" ".join([match["rest"] or ""] + [m.strip() for m in more]).split())
     customer = (match["customer"] or "").strip()
     bank = (match["bank"] or "").strip()
     line = StatementLine(
@@ -435,9 +417,7 @@ def _trailer_tag(statement, tag, filename):
         statement.currency = statement.currency or balance["currency"]
         statement.raw["closing_tag"] = tag.tag
     elif tag.tag in ("64", "65"):
-        statement.raw.setdefault(f"balance_{tag.tag}", []).append(
-            _balance(tag, filename)
-        )
+        statement.raw.setdefault(f"balance_{tag.tag}", []).append(_balance(tag, filename))
     elif tag.tag in ("13", "13D"):
         statement.created_at = _created_at(tag)
     else:  # 34F, 90D, 90C
@@ -487,8 +467,7 @@ def _statement(kind_hint, tags, filename):
         and (statement.closing_balance is None and "34F" not in statement.raw)
     ):
         raise ParseError(
-            f"statement {statement.statement_id!r} has neither balances "
-            "nor transactions",
+            f"statement {statement.statement_id!r} has neither balances " "nor transactions",
             filename,
             tags[0].line,
         )

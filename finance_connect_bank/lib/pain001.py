@@ -24,9 +24,7 @@ ID_LENGTH = 35
 MAX_AMOUNT = Decimal("999999999.99")
 CENT = Decimal("0.01")
 
-_ALLOWED = set(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ "
-)
+_ALLOWED = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
 _REPLACEMENTS = {
     "ß": "ss",
     "ä": "ae",
@@ -168,9 +166,7 @@ def _build_group_header(parent, batch, total):
     _sub(
         initiating,
         "Nm",
-        _required_text(
-            batch.initiating_party_name, NAME_LENGTH, "initiating party name"
-        ),
+        _required_text(batch.initiating_party_name, NAME_LENGTH, "initiating party name"),
     )
 
 
@@ -272,9 +268,7 @@ def _build_payment_information(parent, batch, version, total):
     _build_requested_date(info, batch, version)
     _build_party(info, "Dbtr", batch.debtor_name)
     _build_account(info, "DbtrAcct", _iban(batch.debtor_iban, "debtor"))
-    _build_agent(
-        info, "DbtrAgt", _bic(batch.debtor_bic, "debtor"), version, required=True
-    )
+    _build_agent(info, "DbtrAgt", _bic(batch.debtor_bic, "debtor"), version, required=True)
     if sepa:
         _sub(info, "ChrgBr", "SLEV")
     for payment in batch.payments:
@@ -284,9 +278,7 @@ def _build_payment_information(parent, batch, version, total):
 def build_pain001(batch, version="001.001.09"):
     """Return the pain.001 XML (UTF-8 bytes) for ``batch``."""
     if version not in VERSIONS:
-        raise ValueError(
-            f"unsupported pain.001 version {version!r}; use one of {VERSIONS}"
-        )
+        raise ValueError(f"unsupported pain.001 version {version!r}; use one of {VERSIONS}")
     if not batch.payments:
         raise ValueError("a payment batch needs at least one payment")
     total = sum((_amount(payment) for payment in batch.payments), Decimal(0))
@@ -295,6 +287,4 @@ def build_pain001(batch, version="001.001.09"):
     initiation = _sub(document, "CstmrCdtTrfInitn")
     _build_group_header(initiation, batch, total)
     _build_payment_information(initiation, batch, version, total)
-    return etree.tostring(
-        document, xml_declaration=True, encoding="UTF-8", pretty_print=True
-    )
+    return etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)

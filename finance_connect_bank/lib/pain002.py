@@ -130,19 +130,11 @@ def _reason(element):
     """(code, text) from the StsRsnInf blocks of ``element``."""
     infos = element.findall("StsRsnInf")
     code = next(
-        (
-            c
-            for info in infos
-            for c in (_text(info, "Rsn/Cd"), _text(info, "Rsn/Prtry"))
-            if c
-        ),
+        (c for info in infos for c in (_text(info, "Rsn/Cd"), _text(info, "Rsn/Prtry")) if c),
         None,
     )
     texts = [
-        t.text.strip()
-        for info in infos
-        for t in info.findall("AddtlInf")
-        if (t.text or "").strip()
+        t.text.strip() for info in infos for t in info.findall("AddtlInf") if (t.text or "").strip()
     ]
     return code, " ".join(texts) or None
 
@@ -152,9 +144,7 @@ def _status(element, level, status_tag, **ids):
     code, text = _reason(element)
     if status is None and code is None and text is None:
         return None
-    return TransactionStatus(
-        level=level, status=status, reason_code=code, reason_text=text, **ids
-    )
+    return TransactionStatus(level=level, status=status, reason_code=code, reason_text=text, **ids)
 
 
 def _parse_datetime(text):

@@ -22,11 +22,29 @@ _ZERO = Decimal(0)
 _dumps = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 ).encode
+# The same encoding without sorting: identical text for a dict whose keys are
+# already in sorted order (the rows the feed builds), about twice as fast.
+_dumps_presorted = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 
 
 def canonical_row(row):
     """The canonical JSON text of one row (no trailing newline)."""
     return _dumps(row)
+
+
+def presorted_row(row):
+    """:func:`canonical_row` of a row whose keys are inserted in sorted order.
+
+    Same text, no sorting: only for rows built with their keys sorted (the
+    feed's shaped rows, see :data:`.rows.SORTED_COLUMNS`).
+    """
+    return _dumps_presorted(row)
+
+
+def row_encoder(presorted=False):
+    return _dumps_presorted if presorted else _dumps
 
 
 def _dec(value):
@@ -62,9 +80,34 @@ class ControlTotals:
         self.credit += _dec(row.get("credit"))
         return line
 
-    def extend(self, rows):
+    def add_lines(self, rows, lines):
+        """Count ``rows`` whose canonical texts are ``lines`` (same order), at once.
+
+        Returns the bytes hashed: the JSON Lines text of the rows.
+        """
+        if not lines:
+            return b""
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        self._hash.update(data)
+        self.row_count += len(lines)
+        dec = _dec
+        debit, credit = self.debit, self.credit
         for row in rows:
-            self.add(row)
+            debit += dec(row.get("debit"))
+            credit += dec(row.get("credit"))
+        self.debit, self.credit = debit, credit
+        return data
+
+    def extend(self, rows, presorted=False, chunk_rows=2000):
+        """Count every row; ``presorted``: rows built with sorted keys (faster)."""
+        encode = row_encoder(presorted)
+        chunk = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= chunk_rows:
+                self.add_lines(chunk, [encode(r) for r in chunk])
+                chunk = []
+        self.add_lines(chunk, [encode(r) for r in chunk])
         return self
 
     @property
@@ -80,8 +123,8 @@ class ControlTotals:
         }
 
     @classmethod
-    def of(cls, rows):
-        return cls().extend(rows)
+    def of(cls, rows, presorted=False):
+        return cls().extend(rows, presorted)
 
 
 def compare(expected, received):

@@ -116,6 +116,10 @@ COLUMNS = {
     "bank_balances": BANK_BALANCE_COLUMNS,
 }
 
+# The columns of each kind in sorted order: rows built with their keys in this
+# order encode to their canonical text without sorting (controls.presorted_row).
+SORTED_COLUMNS = {kind: tuple(sorted(columns)) for kind, columns in COLUMNS.items()}
+
 
 class Rate:
     """One conversion: a Decimal rate, its date and where it comes from."""

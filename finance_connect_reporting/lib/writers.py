@@ -7,47 +7,72 @@ so memory stays flat whatever the number of rows.
 
 import csv
 import io
+from operator import itemgetter
 
-from .controls import ControlTotals, canonical_row
+from .controls import ControlTotals, row_encoder
 
 CHUNK_ROWS = 2000
 
 
-def write_jsonl(rows, out, chunk_rows=CHUNK_ROWS):
-    """One canonical JSON row per line; the file's SHA-256 is the rows' hash."""
-    totals = ControlTotals()
-    add = totals.add
-    buf = []
+def _chunks(rows, size):
+    chunk = []
+    append = chunk.append
     for row in rows:
-        buf.append(add(row, canonical_row(row)))
-        if len(buf) >= chunk_rows:
-            out.write(("\n".join(buf) + "\n").encode("utf-8"))
-            buf.clear()
-    if buf:
-        out.write(("\n".join(buf) + "\n").encode("utf-8"))
+        append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+            append = chunk.append
+    if chunk:
+        yield chunk
+
+
+def write_jsonl(rows, out, chunk_rows=CHUNK_ROWS, presorted=False):
+    """One canonical JSON row per line; the file's SHA-256 is the rows' hash.
+
+    ``presorted``: the rows' keys are inserted in sorted order (the feed's
+    rows), so the canonical text is encoded without sorting.
+    """
+    totals = ControlTotals()
+    encode = row_encoder(presorted)
+    for chunk in _chunks(rows, chunk_rows):
+        out.write(totals.add_lines(chunk, list(map(encode, chunk))))
     return totals
 
 
-def write_csv(rows, out, columns, chunk_rows=CHUNK_ROWS):
+def write_csv(rows, out, columns, chunk_rows=CHUNK_ROWS, presorted=False):
     """A header line then one line per row (RFC 4180, UTF-8, ``\\r\\n``).
 
     ``columns`` fixes the order; a row's key not in ``columns`` is ignored
     in the file (it still counts in the hash, which is over canonical rows).
+    ``None`` is written as an empty field.
     """
     totals = ControlTotals()
-    add = totals.add
+    encode = row_encoder(presorted)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(columns)
-    n = 0
-    for row in rows:
-        add(row)
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
-        n += 1
-        if n >= chunk_rows:
+    columns = tuple(columns)
+    if len(columns) > 1:
+        pick = itemgetter(*columns)
+    else:
+        col = columns[0]
+
+        def pick(row):
+            return (row.get(col),)
+
+    def values(row):
+        try:
+            return pick(row)
+        except KeyError:
+            return [row.get(c) for c in columns]
+
+    for chunk in _chunks(rows, chunk_rows):
+        totals.add_lines(chunk, list(map(encode, chunk)))
+        writer.writerows(map(values, chunk))
+        if len(chunk) >= chunk_rows:
             out.write(text.getvalue().encode("utf-8"))
             text.seek(0)
             text.truncate()
-            n = 0
     out.write(text.getvalue().encode("utf-8"))
     return totals

@@ -21,6 +21,15 @@ class AccountMove(models.Model):
             create_column(cr, "account_move", "fc_post_xid", "int8")
             cr.execute("UPDATE account_move SET fc_post_xid = 0 WHERE state = 'posted'")
         create_index(cr, "account_move_fc_post_xid_index", "account_move", ["fc_post_xid"])
+        # The feeds filter on COALESCE(fc_post_xid, 0): an index on the expression
+        # gives the planner its statistics (else a guessed 0.5 % selectivity and a
+        # bad plan for pull pages) and a usable index for small windows.
+        create_index(
+            cr,
+            "account_move_fc_post_marker_index",
+            "account_move",
+            ["(COALESCE(fc_post_xid, 0))"],
+        )
         return res
 
     def _post(self, soft=True):

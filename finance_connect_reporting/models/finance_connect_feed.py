@@ -12,8 +12,10 @@ chart, control totals) and hands them out three ways:
 """
 
 import base64
+import contextlib
 import hmac
 import io
+import itertools
 import logging
 import secrets
 from datetime import timedelta
@@ -25,6 +27,7 @@ from odoo.addons.finance_connect.models.finance_connect_message import MappingMi
 from odoo.exceptions import UserError
 
 from ..lib import controls as lib_controls
+from ..lib import currency as lib_currency
 from ..lib import cursor as lib_cursor
 from ..lib import rows as lib_rows
 from ..lib import writers as lib_writers
@@ -39,6 +42,7 @@ KINDS = [
     ("bank_balances", "Bank balances per journal"),
 ]
 PAGE_MAX = 10000
+_CURSOR_SEQ = itertools.count(1)
 MANAGER_GROUP = "finance_connect.group_manager"
 
 
@@ -266,6 +270,25 @@ class FinanceConnectFeed(models.Model):
              LIMIT %(limit)s
         """
         params = self._fc_params(low=low, high=high, date_from=date_from, date_to=date_to)
+        if limit is None:
+            # Whole exports: one server-side cursor read in batches (one plan,
+            # one sort) instead of a keyset query per batch.
+            name = f"fc_feed_rows_{next(_CURSOR_SEQ)}"
+            cr.execute(
+                f"DECLARE {name} NO SCROLL CURSOR FOR {query}",
+                dict(params, after=after_id, limit=None),
+            )
+            try:
+                while True:
+                    cr.execute(f"FETCH {int(batch)} FROM {name}")
+                    records = cr.fetchall()
+                    if records:
+                        yield records
+                    if len(records) < batch:
+                        return
+            finally:
+                with contextlib.suppress(Exception):
+                    cr.execute(f"CLOSE {name}")
         left = limit
         while True:
             size = batch if left is None else min(batch, left)
@@ -395,8 +418,9 @@ class FinanceConnectFeed(models.Model):
         feed_currency = self.currency_id.name
         month_bounds = lib_rows.month_bounds
         months = {}
-        apply = book.apply
         get = book.get
+        places = book.places
+        convert = lib_currency.convert
         for (
             line_id,
             move_id,
@@ -418,30 +442,44 @@ class FinanceConnectFeed(models.Model):
             bounds = months.get(period)
             if bounds is None:
                 bounds = months[period] = month_bounds(day)
-            row = {
+            rate = get(company_id, currency, account_type, bounds[0], bounds[1])
+            if rate.identity:
+                feed_debit, feed_credit, feed_balance = debit, credit, balance
+            else:
+                feed_debit = str(convert(debit, rate.rate, places))
+                feed_credit = str(convert(credit, rate.rate, places))
+                feed_balance = str(convert(balance, rate.rate, places))
+            # Keys in sorted order (lib_rows.SORTED_COLUMNS): the canonical text
+            # of the row is then its JSON without sorting (controls.presorted_row).
+            yield {
+                "account_code": code,
+                "account_type": account_type,
+                "balance": balance,
+                "company": company,
+                "company_id": company_id,
+                "credit": credit,
+                "currency": currency,
+                "date": day,
+                "debit": debit,
+                "delivery": delivery_ref,
+                "feed_balance": feed_balance,
+                "feed_credit": feed_credit,
+                "feed_currency": feed_currency,
+                "feed_debit": feed_debit,
+                "group_account": mapper(code, bounds[1]) if mapper else None,
+                "intercompany": partner_id in ic_partners,
+                "journal": journal_id,
                 "line_id": line_id,
                 "move_id": move_id,
                 "move_name": move_name,
-                "date": day,
-                "period": period,
-                "company_id": company_id,
-                "company": company,
-                "journal": journal_id,
-                "account_code": code,
-                "account_type": account_type,
-                "group_account": mapper(code, bounds[1]) if mapper else None,
                 "partner_id": partner_id,
-                "intercompany": partner_id in ic_partners,
-                "debit": debit,
-                "credit": credit,
-                "balance": balance,
-                "currency": currency,
-                "feed_currency": feed_currency,
+                "period": period,
                 "provisional": provisional,
-                "delivery": delivery_ref,
+                "rate": rate.text,
+                "rate_date": rate.date,
+                "rate_kind": rate.kind,
+                "rate_source": rate.source,
             }
-            apply(row, get(company_id, currency, account_type, bounds[0], bounds[1]))
-            yield row
 
     def _fc_aggregate_rows(self, date_from, date_to, delivery_ref, book=None, mapper=None):
         book = book or self._fc_rate_book()
@@ -890,7 +928,7 @@ class FinanceConnectFeed(models.Model):
         rows = []
         for records in self._fc_journal_item_batches(
             low=cur.low, high=cur.high, after_id=cur.last_id, limit=limit + 1, batch=limit + 1
-        ):
+        ):  # a single keyset query of limit + 1 rows
             rows.extend(self._fc_shape_journal_items(records, delivery.name, book, mapper, ic))
         has_more = len(rows) > limit
         rows = rows[:limit]
@@ -907,7 +945,7 @@ class FinanceConnectFeed(models.Model):
             "rows": rows,
             "has_more": has_more,
             "next_cursor": lib_cursor.encode_cursor(nxt),
-            "control": lib_controls.ControlTotals.of(rows).as_dict(),
+            "control": lib_controls.ControlTotals.of(rows, presorted=True).as_dict(),
         }
 
     def _fc_pull_period(self, date_from, date_to):
@@ -964,9 +1002,12 @@ class FinanceConnectFeed(models.Model):
                 self.env._("Unmapped accounts stop the export: %(codes)s", codes=", ".join(missing))
             )
         rows = self._fc_rows(date_from, date_to, delivery_ref, mapper)
+        presorted = self.kind == "journal_items"  # rows built with sorted keys
         if file_format == "csv":
-            return lib_writers.write_csv(rows, out, lib_rows.COLUMNS[self.kind])
-        return lib_writers.write_jsonl(rows, out)
+            return lib_writers.write_csv(
+                rows, out, lib_rows.COLUMNS[self.kind], presorted=presorted
+            )
+        return lib_writers.write_jsonl(rows, out, presorted=presorted)
 
     def action_export_file(self):
         """Export the current month as JSON Lines (CSV with context fc_format=csv)."""

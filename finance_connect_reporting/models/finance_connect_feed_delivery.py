@@ -111,7 +111,10 @@ class FinanceConnectFeedDelivery(models.Model):
         for records in feed._fc_journal_item_batches(
             low=int(self.watermark_from), high=int(self.watermark_to)
         ):
-            totals.extend(feed._fc_shape_journal_items(records, self.name, book, mapper, ic))
+            totals.extend(
+                feed._fc_shape_journal_items(records, self.name, book, mapper, ic),
+                presorted=True,
+            )
         return totals
 
     def _fc_payload(self, rows, totals, reason):

@@ -16,7 +16,6 @@ this script with ``--conf`` and ``--db``). What it does:
 """
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -74,18 +73,32 @@ class Bench:
 
     def start_sandbox(self, secret):
         self.sandbox_proc = subprocess.Popen(
-            [sys.executable, str(REPO / "finance_connect/lib/sandbox.py"),
-             "--port", str(self.sandbox_port), "--secret", secret],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                str(REPO / "finance_connect/lib/sandbox.py"),
+                "--port",
+                str(self.sandbox_port),
+                "--secret",
+                secret,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
         wait_http(self.sandbox_url + "/_sandbox/health")
 
     def start_odoo(self):
         cmd = [
-            sys.executable, self.args.odoo_bin, "-c", self.args.conf, "-d", self.args.db,
-            f"--http-port={self.http_port}", f"--workers={self.args.workers}",
-            "--max-cron-threads=0", "--log-level=warn",
+            sys.executable,
+            self.args.odoo_bin,
+            "-c",
+            self.args.conf,
+            "-d",
+            self.args.db,
+            f"--http-port={self.http_port}",
+            f"--workers={self.args.workers}",
+            "--max-cron-threads=0",
+            "--log-level=warn",
             f"--logfile={self.args.logfile}",
         ]
         self.odoo_proc = subprocess.Popen(cmd, start_new_session=True)
@@ -119,13 +132,22 @@ class Bench:
             if not company.chart_template:
                 env["account.chart.template"].try_loading("generic_coa", company, False)
             secret = signing.generate_secret()
-            conn = env["finance.connect.connection"].create({
-                "name": "Bench counterparty", "kind": "reporting", "company_id": company.id,
-                "base_url": "http://127.0.0.1:%d" % self.sandbox_port, "outbound_path": "/events",
-                "max_attempts": 10, "backoff_base": 1, "backoff_cap": 4,
-                "timeout_connect": 2, "timeout_read": 5, "rate_limit_per_minute": 0,
-                "circuit_threshold": 100000,
-            })
+            conn = env["finance.connect.connection"].create(
+                {
+                    "name": "Bench counterparty",
+                    "kind": "reporting",
+                    "company_id": company.id,
+                    "base_url": "http://127.0.0.1:%d" % self.sandbox_port,
+                    "outbound_path": "/events",
+                    "max_attempts": 10,
+                    "backoff_base": 1,
+                    "backoff_cap": 4,
+                    "timeout_connect": 2,
+                    "timeout_read": 5,
+                    "rate_limit_per_minute": 0,
+                    "circuit_threshold": 100000,
+                }
+            )
             conn.webhook_secret = secret
             sub = env["finance.connect.subscription"].create(
                 {"connection_id": conn.id, "event_type": "invoice.posted", "active": False}
@@ -136,17 +158,27 @@ class Bench:
             ids = []
             batch = 500
             for start in range(0, n_invoices, batch):
-                moves = env["account.move"].create([
-                    {
-                        "move_type": "out_invoice", "partner_id": partner.id,
-                        "invoice_date": "2026-01-15",
-                        "invoice_line_ids": [(0, 0, {
-                            "product_id": product.id, "quantity": 1,
-                            "price_unit": 100 + (i % 97),
-                        })],
-                    }
-                    for i in range(start, min(start + batch, n_invoices))
-                ])
+                moves = env["account.move"].create(
+                    [
+                        {
+                            "move_type": "out_invoice",
+                            "partner_id": partner.id,
+                            "invoice_date": "2026-01-15",
+                            "invoice_line_ids": [
+                                (
+                                    0,
+                                    0,
+                                    {
+                                        "product_id": product.id,
+                                        "quantity": 1,
+                                        "price_unit": 100 + (i % 97),
+                                    },
+                                )
+                            ],
+                        }
+                        for i in range(start, min(start + batch, n_invoices))
+                    ]
+                )
                 moves.action_post()
                 ids += moves.ids
                 env.cr.commit()
@@ -188,7 +220,8 @@ class Bench:
         with self.env() as env:
             env.cr.execute(
                 "SELECT webhook_id FROM finance_connect_message WHERE res_model = 'account.move' "
-                "AND res_id IN %s", (tuple(invoice_ids),),
+                "AND res_id IN %s",
+                (tuple(invoice_ids),),
             )
             return {row[0] for row in env.cr.fetchall()}
 
@@ -196,7 +229,8 @@ class Bench:
         with self.env() as env:
             env.cr.execute(
                 "SELECT payload FROM finance_connect_message WHERE res_model = 'account.move' "
-                "AND res_id IN %s ORDER BY id", (tuple(invoice_ids),),
+                "AND res_id IN %s ORDER BY id",
+                (tuple(invoice_ids),),
             )
             return [row[0].encode() for row in env.cr.fetchall()]
 
@@ -206,7 +240,8 @@ class Bench:
                 """SELECT extract(epoch FROM j.date_done - j.date_started) * 1000
                      FROM queue_job j
                     WHERE j.model_name = 'finance.connect.message' AND j.state = 'done'
-                      AND j.date_started IS NOT NULL AND j.date_done IS NOT NULL""")
+                      AND j.date_started IS NOT NULL AND j.date_done IS NOT NULL"""
+            )
             return [row[0] for row in env.cr.fetchall()]
 
     # -- runs -------------------------------------------------------------
@@ -237,16 +272,24 @@ class Bench:
         t_deliver = time.perf_counter() - t0
         total = t_emit + t_deliver
         durations = self.job_durations(ids)
-        print(f"\nThroughput: {n} invoice.posted events, Odoo workers={self.args.workers}, "
-              f"channel capacity {self.args.capacity}")
-        print(f"  enqueue (build payload, validate, store, queue job): {t_emit:.2f} s "
-              f"({n / t_emit:.0f} events/s)")
-        print(f"  delivery until the last message is done: {t_deliver:.2f} s "
-              f"({n / t_deliver:.0f} events/s){'' if ok else ' (TIMED OUT)'}")
+        print(
+            f"\nThroughput: {n} invoice.posted events, Odoo workers={self.args.workers}, "
+            f"channel capacity {self.args.capacity}"
+        )
+        print(
+            f"  enqueue (build payload, validate, store, queue job): {t_emit:.2f} s "
+            f"({n / t_emit:.0f} events/s)"
+        )
+        print(
+            f"  delivery until the last message is done: {t_deliver:.2f} s "
+            f"({n / t_deliver:.0f} events/s){'' if ok else ' (TIMED OUT)'}"
+        )
         print(f"  end to end: {total:.2f} s = {n / total:.0f} events/s")
         if durations:
-            print(f"  job execution time per message: median {statistics.median(durations):.1f} ms,"
-                  f" p95 {statistics.quantiles(durations, n=20)[18]:.1f} ms")
+            print(
+                f"  job execution time per message: median {statistics.median(durations):.1f} ms,"
+                f" p95 {statistics.quantiles(durations, n=20)[18]:.1f} ms"
+            )
         self.report_counterparty(ids, "check")
         # The same payloads with a plain requests.post loop to the same server.
         payloads = self.payloads(ids)
@@ -262,15 +305,21 @@ class Bench:
         t_plain = time.perf_counter() - t0
         per_plain = t_plain / n * 1000
         per_odoo = total / n * 1000
-        print(f"  plain requests.post loop (signed, one connection, sequential): {t_plain:.2f} s "
-              f"= {n / t_plain:.0f} requests/s, {per_plain:.2f} ms per message")
-        print(f"  engine: {per_odoo:.2f} ms per message end to end (wall clock, "
-              f"{self.args.capacity} jobs in parallel) -> overhead per message "
-              f"{per_odoo - per_plain:+.2f} ms over the plain post")
+        print(
+            f"  plain requests.post loop (signed, one connection, sequential): {t_plain:.2f} s "
+            f"= {n / t_plain:.0f} requests/s, {per_plain:.2f} ms per message"
+        )
+        print(
+            f"  engine: {per_odoo:.2f} ms per message end to end (wall clock, "
+            f"{self.args.capacity} jobs in parallel) -> overhead per message "
+            f"{per_odoo - per_plain:+.2f} ms over the plain post"
+        )
         if durations:
             med = statistics.median(durations)
-            print(f"  in worker time: a delivery job takes {med:.2f} ms vs {per_plain:.2f} ms "
-                  f"for the plain post -> {med - per_plain:+.2f} ms per message")
+            print(
+                f"  in worker time: a delivery job takes {med:.2f} ms vs {per_plain:.2f} ms "
+                f"for the plain post -> {med - per_plain:+.2f} ms per message"
+            )
 
     def run_fault(self, label, ids, faults, kill_after=None, timeout=180):
         self.sandbox("reset", {})
@@ -279,8 +328,10 @@ class Bench:
         if kill_after is not None:
             time.sleep(kill_after)
             self.kill_odoo()
-            print(f"  ({label}: killed the Odoo server with SIGKILL in the middle of sends; "
-                  "restarting it)")
+            print(
+                f"  ({label}: killed the Odoo server with SIGKILL in the middle of sends; "
+                "restarting it)"
+            )
             self.sandbox("faults", {"clear": True})
             self.start_odoo()
         ok = self.wait_delivered(ids, timeout)
@@ -308,16 +359,19 @@ def main():
         bench.start_odoo()
         bench.run_throughput(args.events)
         print(f"\nFault runs ({n_f} events each):")
-        ids = bench.invoice_ids[args.events:]
-        chunks = [ids[i * n_f:(i + 1) * n_f] for i in range(5)]
+        ids = bench.invoice_ids[args.events :]
+        chunks = [ids[i * n_f : (i + 1) * n_f] for i in range(5)]
         bench.run_fault("503 three times then 200", chunks[0], [{"status": 503, "times": 3 * n_f}])
-        bench.run_fault("429 with Retry-After: 2", chunks[1],
-                        [{"status": 429, "times": n_f, "retry_after": 2}])
-        bench.run_fault("answer slower than the 5 s timeout", chunks[2],
-                        [{"delay": 6, "times": n_f // 2}])
+        bench.run_fault(
+            "429 with Retry-After: 2", chunks[1], [{"status": 429, "times": n_f, "retry_after": 2}]
+        )
+        bench.run_fault(
+            "answer slower than the 5 s timeout", chunks[2], [{"delay": 6, "times": n_f // 2}]
+        )
         bench.run_fault("dropped connection", chunks[3], [{"drop": True, "times": n_f}])
-        bench.run_fault("Odoo killed mid-send", chunks[4], [{"delay": 4, "times": 3 * n_f}],
-                        kill_after=2)
+        bench.run_fault(
+            "Odoo killed mid-send", chunks[4], [{"delay": 4, "times": 3 * n_f}], kill_after=2
+        )
     finally:
         bench.stop()
 
