@@ -18,7 +18,7 @@ from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..lib.webhook_inbound import new_correlation_id, safe_token
-from ..models.finance_connect_webhook import BAD_REQUEST, HARD_LIMIT_BYTES
+from ..models.finance_connect_webhook import BAD_REQUEST, HARD_LIMIT_BYTES, UNAUTHORIZED
 
 _logger = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ class FinanceConnectWebhookController(http.Controller):
         correlation = ""
         try:
             correlation = safe_token(request.httprequest.headers.get("X-Correlation-Id"))
-            if not request.db:
-                return self._answer(404, {"error": "not_found"}, correlation)
+            if not request.db:  # no database selected: no token can be known
+                return self._answer(404, UNAUTHORIZED, correlation)
             length = request.httprequest.content_length
             if length is None:
                 return self._answer(
@@ -54,8 +54,10 @@ class FinanceConnectWebhookController(http.Controller):
                     {"error": "payload_too_large", "max_bytes": HARD_LIMIT_BYTES},
                     correlation,
                 )
-            # Read once, bounded by Content-Length. Cached so that the same
-            # bytes are seen if the request has to run again (see below).
+            # Read once, bounded by Content-Length (chunked bodies, without
+            # one, are refused above). Cached: should Odoo itself run the
+            # endpoint again after a serialization failure, it sees the same
+            # bytes instead of an exhausted stream.
             try:
                 body = request.httprequest.get_data(cache=True)
             except HTTPException:  # the client went away before sending it all

@@ -118,21 +118,26 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
             if subs:
                 payload = record._fc_prepare_payload(event_type)
                 prepared.append((record, subs, payload, record.display_name))
+        realtime = []
         for record, subs, payload, name in prepared:
             key = record._fc_idempotency_key(event_type, payload)
             for sub in subs:
                 if sub.mode == "batch":
                     messages |= record._fc_store_batch_item(sub, event_type, payload, key)
                 else:
-                    messages |= Message._enqueue_outbound(
-                        sub.connection_id,
-                        event_type,
-                        payload,
-                        record=record,
-                        idempotency_key=key,
-                        subscription=sub,
-                        res_name=name,
+                    realtime.append(
+                        {
+                            "connection": sub.connection_id,
+                            "event_type": event_type,
+                            "payload": payload,
+                            "record": record,
+                            "idempotency_key": key,
+                            "subscription": sub,
+                            "res_name": name,
+                        }
                     )
+        for start in range(0, len(realtime), 500):
+            messages |= Message._enqueue_outbound_many(realtime[start : start + 500])
         return messages
 
     def _fc_store_batch_item(self, sub, event_type, payload, key):

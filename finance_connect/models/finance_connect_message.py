@@ -196,20 +196,27 @@ class FinanceConnectMessage(models.Model):
         return "FCM-" + uuid.uuid4().hex[:16].upper()
 
     @api.model
-    def _create_idempotent(self, vals):
-        """Create a message, or return the existing one for the same event.
-
-        Returns ``(message, created)``. Uniqueness is enforced by the
-        database constraint, not by a search before the insert.
-        """
+    def _with_defaults(self, vals):
+        """Message values completed with reference, webhook-id, correlation id, hash."""
         vals = dict(vals)
         vals.setdefault("reference", self._new_reference())
         vals.setdefault("webhook_id", "msg_" + uuid.uuid4().hex)
         vals.setdefault("correlation_id", str(uuid.uuid4()))
         if "payload" in vals and vals.get("payload") is not None:
             vals.setdefault("payload_sha256", lib_payloads.sha256_hex(vals["payload"]))
-        connection = self.env["finance.connect.connection"].browse(vals["connection_id"])
-        vals.setdefault("company_id", connection.company_id.id)
+        if not vals.get("company_id"):
+            connection = self.env["finance.connect.connection"].browse(vals["connection_id"])
+            vals["company_id"] = connection.company_id.id
+        return vals
+
+    @api.model
+    def _create_idempotent(self, vals):
+        """Create a message, or return the existing one for the same event.
+
+        Returns ``(message, created)``. Uniqueness is enforced by the
+        database constraint, not by a search before the insert.
+        """
+        vals = self._with_defaults(vals)
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 message = self.sudo().create(vals)
@@ -229,6 +236,21 @@ class FinanceConnectMessage(models.Model):
                 )
             )
             return existing, False
+
+    @api.model
+    def _create_idempotent_many(self, vals_list):
+        """``_create_idempotent`` for many: one insert when no event is a duplicate,
+        else one savepoint per message (the database constraint decides)."""
+        if len(vals_list) <= 1:
+            return [self._create_idempotent(vals) for vals in vals_list]
+        full = [self._with_defaults(vals) for vals in vals_list]
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                messages = self.sudo().create(full)
+                messages.flush_recordset()
+            return [(message, True) for message in messages]
+        except psycopg2.errors.UniqueViolation:
+            return [self._create_idempotent(vals) for vals in full]
 
     # ------------------------------------------------------------------
     # Outbound: enqueue
@@ -252,6 +274,58 @@ class FinanceConnectMessage(models.Model):
         queued). A payload that does not validate is not sent: the message is
         stored as failed and a schema exception is opened.
         """
+        return self._enqueue_outbound_many(
+            [
+                {
+                    "connection": connection,
+                    "event_type": event_type,
+                    "payload": payload,
+                    "record": record,
+                    "idempotency_key": idempotency_key,
+                    "subscription": subscription,
+                    "schema_version": schema_version,
+                    "res_name": res_name,
+                }
+            ]
+        )
+
+    @api.model
+    def _enqueue_outbound_many(self, items):
+        """Queue many events at once (the keyword arguments of ``_enqueue_outbound``
+        per item); returns the messages. Stores them in one insert when none is a
+        duplicate, updates the records' state in one statement and schedules the
+        drain jobs once."""
+        prepared = [self._prepare_outbound(**item) for item in items]
+        results = self._create_idempotent_many([p["vals"] for p in prepared])
+        messages = self.browse()
+        ready = self.browse()
+        for prep, (message, created) in zip(prepared, results, strict=True):
+            messages |= message
+            if not created:
+                continue
+            if prep["missing"]:
+                message._hold_for_mapping(prep["missing"])
+            elif prep["errors"]:
+                message._open_schema_exception(prep["errors"])
+            else:
+                ready |= message
+        ready._mark_records_pending()
+        ready._enqueue_send(attempt=1)
+        return messages
+
+    @api.model
+    def _prepare_outbound(
+        self,
+        connection,
+        event_type,
+        payload,
+        record=None,
+        idempotency_key=None,
+        subscription=None,
+        schema_version=None,
+        res_name=None,
+    ):
+        """Map, validate and serialise one outbound event into message values."""
         registry = self._get_schema_registry()
         version = schema_version or registry.latest_version(event_type) or 1
         key = (
@@ -289,33 +363,37 @@ class FinanceConnectMessage(models.Model):
                 error=str(missing),
                 waiting_for=f"{missing.mapping_type}:{missing.value}",
             )
-        message, created = self._create_idempotent(vals)
-        if not created:
-            return message
-        if missing:
-            message._hold_for_mapping(missing)
-            return message
-        if errors:
-            message._set_state("failed", "payload does not match its schema")
-            self.env["finance.connect.exception"]._open_for_message(
-                message,
-                "schema",
-                self.env._(
-                    "The %(event)s payload of %(record)s does not match schema version "
-                    "%(version)s, so it was not sent: %(errors)s. Fix the record (or the "
-                    "mapping), then replay the message.",
-                    event=event_type,
-                    record=message.res_name or message.reference,
-                    version=version,
-                    errors="; ".join(errors[:5]),
-                ),
-            )
-            message._update_record_state()
-            return message
-        if record is not None:
-            message._update_record_state()
-        message._enqueue_send(attempt=1)
-        return message
+        return {"vals": vals, "missing": missing, "errors": errors}
+
+    def _open_schema_exception(self, errors):
+        """A payload that does not match its schema: failed, and one exception."""
+        self.ensure_one()
+        self._set_state("failed", "payload does not match its schema")
+        self.env["finance.connect.exception"]._open_for_message(
+            self,
+            "schema",
+            self.env._(
+                "The %(event)s payload of %(record)s does not match schema version "
+                "%(version)s, so it was not sent: %(errors)s. Fix the record (or the "
+                "mapping), then replay the message.",
+                event=self.event_type,
+                record=self.res_name or self.reference,
+                version=self.schema_version,
+                errors="; ".join(errors[:5]),
+            ),
+        )
+        self._update_record_state()
+
+    def _mark_records_pending(self):
+        """Set the related records of queued messages to "pending", one UPDATE per model."""
+        by_model = {}
+        for msg in self:
+            if msg.res_model and msg.res_id and msg.res_model in self.env:
+                by_model.setdefault(msg.res_model, set()).add(msg.res_id)
+        for model, ids in by_model.items():
+            records = self.env[model].sudo().browse(sorted(ids)).exists()
+            if "fc_state" in records._fields:
+                records._fc_write_state({"fc_state": "pending"})
 
     @api.model
     def _get_schema_registry(self):

@@ -26,10 +26,18 @@ Refused requests are not stored as messages; they are counted in
 ``finance.connect.webhook.rejection`` (429s are not: a flood must not cost a
 row per request) and a burst of failed signatures opens one exception.
 
+Hot path: the token index and each connection's settings (verifier, keys,
+limits, secrets still encrypted) are cached per worker (``ormcache``) and
+dropped in every worker when a connection or a secret changes; the exact rate
+limit count runs only once the worker's own sliding window nears the limit. A
+new message costs one INSERT (in a savepoint, against the unique key) and one
+queue.job.
+
 Extension points (EXTEND in other addons):
 
 - ``_webhook_get_verifier``: another signature scheme (add it to
   ``lib.signing.VERIFIERS`` and to the ``webhook_verifier`` selection);
+- ``_webhook_secret_candidates``: more secrets that may sign;
 - ``_webhook_event_type``: read the event type of another body format;
 - ``_webhook_prepare_message_vals``: more values on the stored message;
 - handlers of the stored messages: ``finance.connect.handler._get_handlers``.
@@ -47,6 +55,7 @@ from odoo.tools import config, frozendict
 from ..lib import signing
 from ..lib import webhook_inbound as inbound
 from ..lib.payloads import sha256_hex
+from ..lib.secretbox import SecretBoxError
 from .finance_connect_webhook_rejection import SIGNATURE_REASONS
 
 _logger = logging.getLogger(__name__)
@@ -77,6 +86,9 @@ WEBHOOK_SETTING_FIELDS = frozenset(
         "webhook_secret",
     }
 )
+
+#: Secrets (``finance.connect.secret`` names) the webhook route uses.
+WEBHOOK_SECRET_NAMES = frozenset({"webhook_secret", "webhook_secret_previous"})
 
 #: Requests seen by this worker per connection (a cheap pre-check before the
 #: exact rate limit count in the database).
@@ -138,6 +150,9 @@ class FinanceConnectConnection(models.Model):
         conn, settings = self._webhook_find_connection(token)
         if not conn:
             return self._webhook_refuse_token(settings, headers, body, remote_addr, correlation)
+        # Work in the connection's company from here on: records are created
+        # there, and nothing has to read the (superuser's) default company.
+        conn = conn.with_company(settings.company_id)
 
         refused = conn._webhook_check_limits(settings, body, remote_addr, correlation)
         if refused:
@@ -209,8 +224,9 @@ class FinanceConnectConnection(models.Model):
 
         Cached per worker (no query on the hot path) and dropped, in every
         worker, whenever a connection or one of its webhook secrets changes
-        (see ``write`` below and ``finance.connect.secret``). The validity of a
-        previous secret is checked at each request, not when caching.
+        (see ``write`` below and ``finance.connect.secret``). Secrets are
+        cached encrypted; the validity of a previous secret is checked at each
+        request, not when caching.
         """
         conn = self.sudo().with_context(active_test=False).browse(connection_id).exists()
         if not conn:
@@ -228,22 +244,25 @@ class FinanceConnectConnection(models.Model):
         )
 
     def _webhook_secret_candidates(self):
-        """``((secret, valid until or None), ...)`` that may sign a webhook.
+        """``((ciphertext, valid until or None), ...)`` of the secrets that may
+        sign a webhook: the current one, and the previous one until its expiry.
 
-        The current secret, and the previous one until its expiry. EXTEND to
-        add others; ``()`` when a secret cannot be decrypted (every request is
-        then refused as ``not_configured``).
+        Encrypted as stored: the cache never holds a secret in clear, each
+        request decrypts what it needs (``_webhook_verify``). EXTEND to add
+        others.
         """
         self.ensure_one()
-        try:
-            current = self._get_secret("webhook_secret")
-            previous = self._get_secret("webhook_secret_previous")
-        except UserError:
-            _logger.warning("finance_connect: webhook secret of %s cannot be decrypted", self.name)
-            return ()
-        candidates = [(current, None)] if current else []
-        if previous and self.webhook_previous_expiry:
-            candidates.append((previous, self.webhook_previous_expiry))
+        stored = {
+            row.name: row.ciphertext
+            for row in self.env["finance.connect.secret"]
+            .sudo()
+            .search([("connection_id", "=", self.id), ("name", "in", tuple(WEBHOOK_SECRET_NAMES))])
+        }
+        candidates = []
+        if stored.get("webhook_secret"):
+            candidates.append((stored["webhook_secret"], None))
+        if stored.get("webhook_secret_previous") and self.webhook_previous_expiry:
+            candidates.append((stored["webhook_secret_previous"], self.webhook_previous_expiry))
         return tuple(candidates)
 
     @api.model_create_multi
@@ -272,15 +291,29 @@ class FinanceConnectConnection(models.Model):
         """``(connection, settings)`` of ``token``: the connection is empty when
         the token is unknown, or its connection archived or paused (then only
         the settings are returned)."""
-        connection_id = None
-        if isinstance(token, str) and 16 <= len(token) <= 128:
-            connection_id = self._webhook_token_index().get(token)
-            if connection_id is None:
-                connection_id = self._webhook_token_lookup(token)
-        settings = self._webhook_settings(connection_id) if connection_id else None
+        if not isinstance(token, str) or not 16 <= len(token) <= 128:
+            return self.browse(), None
+        connection_id = self._webhook_token_index().get(token)
+        if connection_id is None:
+            connection_id = self._webhook_token_lookup(token)
+            settings = self._webhook_settings(connection_id) if connection_id else None
+        else:
+            settings = self._webhook_settings(connection_id)
+            if settings is None or not settings.usable:
+                # Paused or archived: the same query as for an unknown token,
+                # so that the two 404s cannot be told apart by their timing.
+                self._webhook_token_query(token)
         if settings is None or not settings.usable:
             return self.browse(), settings
         return self.browse(settings.connection_id), settings
+
+    @api.model
+    def _webhook_token_query(self, token):
+        self.env.cr.execute(
+            "SELECT id FROM finance_connect_connection WHERE webhook_token = %s", (token,)
+        )
+        row = self.env.cr.fetchone()
+        return row[0] if row else None
 
     @api.model
     def _webhook_token_lookup(self, token):
@@ -291,13 +324,10 @@ class FinanceConnectConnection(models.Model):
         happens, e.g. a script): the caches are dropped, in every worker at the
         end of this transaction.
         """
-        self.env.cr.execute(
-            "SELECT id FROM finance_connect_connection WHERE webhook_token = %s", (token,)
-        )
-        row = self.env.cr.fetchone()
-        if row:
+        connection_id = self._webhook_token_query(token)
+        if connection_id:
             self.env.registry.clear_cache()
-        return row[0] if row else None
+        return connection_id
 
     @api.model
     def _webhook_refuse_token(self, settings, headers, body, remote_addr, correlation):
@@ -397,8 +427,7 @@ class FinanceConnectConnection(models.Model):
             verifier = self._webhook_get_verifier(settings)
         except KeyError:
             raise _NotConfigured("unknown signature scheme") from None
-        now = fields.Datetime.now()
-        secrets = [s for s, until in settings.secrets if until is None or until > now]
+        secrets = self._webhook_decrypt(settings.secrets)
         try:
             message_id = verifier(
                 headers,
@@ -417,6 +446,28 @@ class FinanceConnectConnection(models.Model):
             _logger.exception("finance_connect: webhook verifier of connection %s failed", self.id)
             raise signing.WebhookVerificationError("verifier failed") from None
         return message_id if isinstance(message_id, str) else ""
+
+    def _webhook_decrypt(self, candidates):
+        """The secrets in clear among ``candidates`` that are valid now; one
+        that cannot be decrypted (key changed) is left out and logged."""
+        now = fields.Datetime.now()
+        try:
+            box = self.env["finance.connect.secret"]._get_box()
+        except UserError:
+            _logger.warning("finance_connect: no encryption key, webhooks cannot be verified")
+            return []
+        secrets = []
+        for ciphertext, until in candidates:
+            if until is not None and until <= now:
+                continue
+            try:
+                secrets.append(box.decrypt(ciphertext))
+            except SecretBoxError:
+                _logger.warning(
+                    "finance_connect: a webhook secret of connection %s cannot be decrypted",
+                    self.id,
+                )
+        return secrets
 
     def _webhook_parse_body(self, kind, body, charset):
         """Check the body against its declared kind; return what is stored.
@@ -474,10 +525,14 @@ class FinanceConnectConnection(models.Model):
             remote_addr,
             correlation,
         )
+        # _create_idempotent reads the connection's company, which the cached
+        # settings already know: put it in the record cache instead of loading
+        # the whole connection row (about a fifth of the route's CPU).
+        self._update_cache({"company_id": settings.company_id}, validate=False)
         Message = self.env["finance.connect.message"].sudo()
         message, created = Message._create_idempotent(vals)
         if created:
-            message.with_company(settings.company_id)._webhook_enqueue_process()
+            message._webhook_enqueue_process()
             return self._webhook_answer(
                 202,
                 {
@@ -677,15 +732,18 @@ class FinanceConnectSecret(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         records = super().create(vals_list)
-        self.env.registry.clear_cache()
+        records._webhook_drop_cache()
         return records
 
     def write(self, vals):
         result = super().write(vals)
-        self.env.registry.clear_cache()
+        self._webhook_drop_cache()
         return result
 
     def unlink(self):
-        result = super().unlink()
-        self.env.registry.clear_cache()
-        return result
+        self._webhook_drop_cache()
+        return super().unlink()
+
+    def _webhook_drop_cache(self):
+        if WEBHOOK_SECRET_NAMES.intersection(self.sudo().mapped("name")):
+            self.env.registry.clear_cache()

@@ -348,6 +348,17 @@ class TestWebhookSignatures(WebhookCase):
         self.assertEqual(self.post_raw(url, other, malformed).status_code, 400)
         self.assertEqual(len(self.inbound_messages(conn)), 2)
 
+    def test_secret_that_cannot_be_decrypted_refuses_without_error(self):
+        secret = (
+            self.env["finance.connect.secret"]
+            .sudo()
+            .search([("connection_id", "=", self.connection.id), ("name", "=", "webhook_secret")])
+        )
+        secret.ciphertext = "fc1:not-a-fernet-token"
+        response = self.post_webhook(self.connection, {"type": "a"})
+        self.assertEqual(response.status_code, 401)
+        self.assertEqual(self.rejections().reason, "not_configured")
+
     def test_connection_without_secret_refuses_everything(self):
         conn = self._create_connection("No secret", self.company_data["company"])
         conn.webhook_secret = False
