@@ -188,24 +188,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return self.server.sandbox
 
     def setup(self):
-        super().setup()
+        res = super().setup()
         self.sandbox._track(self.connection, True)
+        return res
 
     def finish(self):
         try:
-            super().finish()
-        except OSError:
-            pass
+            return super().finish()
+        except OSError:  # the client went away first: nothing left to flush
+            return None
         finally:
             self.sandbox._track(self.connection, False)
 
-    def log_message(self, format, *args):
+    def log_message(self, fmt, *args):  # pylint: disable=arguments-renamed
         if self.sandbox.verbose:
-            _logger.info("%s - %s", self.address_string(), format % args)
+            _logger.info("%s - %s", self.address_string(), fmt % args)
 
-    def log_error(self, format, *args):
+    def log_error(self, fmt, *args):  # pylint: disable=arguments-renamed
         if self.sandbox.verbose:
-            _logger.warning("%s - %s", self.address_string(), format % args)
+            _logger.warning("%s - %s", self.address_string(), fmt % args)
 
     def _split_path(self):
         path, _sep, query = self.path.partition("?")

@@ -39,4 +39,6 @@ class FinanceConnectAudit(models.Model):
 
     def unlink(self):  # pylint: disable=method-required-super,no-raise-unlink
         # Append-only by design: the audit trail is never deleted.
-        raise UserError(self.env._("The audit trail cannot be deleted."))
+        raise UserError(  # pylint: disable=no-raise-unlink
+            self.env._("The audit trail cannot be deleted.")
+        )

@@ -430,7 +430,7 @@ class FinanceConnectMapping(models.Model):
         if not connections:
             return
         # The defaults of a "create mapping" form must not leak into the replay.
-        env = self.with_context(clean_context(self.env.context)).env
+        env = self.with_context(clean_context(self.env.context)).env  # pylint: disable=context-overridden
         Exc = env["finance.connect.exception"].sudo()
         domain = [
             ("category", "=", "mapping"),

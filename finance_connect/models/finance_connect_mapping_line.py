@@ -142,7 +142,6 @@ class FinanceConnectMappingLine(models.Model):
     # The Odoo record behind an exact line: filled from the Odoo value, or fills it.
     account_id = fields.Many2one(
         "account.account",
-        string="Account",
         compute="_compute_odoo_record",
         store=True,
         readonly=False,
@@ -159,7 +158,6 @@ class FinanceConnectMappingLine(models.Model):
     )
     journal_id = fields.Many2one(
         "account.journal",
-        string="Journal",
         compute="_compute_odoo_record",
         store=True,
         readonly=False,
@@ -168,7 +166,6 @@ class FinanceConnectMappingLine(models.Model):
     )
     partner_id = fields.Many2one(
         "res.partner",
-        string="Partner",
         compute="_compute_odoo_record",
         store=True,
         readonly=False,
@@ -177,7 +174,6 @@ class FinanceConnectMappingLine(models.Model):
     )
     tax_id = fields.Many2one(
         "account.tax",
-        string="Tax",
         compute="_compute_odoo_record",
         store=True,
         readonly=False,
@@ -186,7 +182,6 @@ class FinanceConnectMappingLine(models.Model):
     )
     currency_id = fields.Many2one(
         "res.currency",
-        string="Currency",
         compute="_compute_odoo_record",
         store=True,
         readonly=False,

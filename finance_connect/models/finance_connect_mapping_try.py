@@ -6,7 +6,7 @@ from ..lib import mapping as lib_mapping
 from .finance_connect_mapping_line import MAPPING_TYPES, PARTNER_KEYS, normalize_vat
 
 
-class FinanceConnectMappingTry(models.TransientModel):
+class FinanceConnectMappingTry(models.TransientModel):  # pylint: disable=no-wizard-in-models
     _name = "finance.connect.mapping.try"
     _description = "Finance Connect: try a mapping value"
 

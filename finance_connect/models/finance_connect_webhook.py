@@ -110,7 +110,7 @@ class WebhookSettings(NamedTuple):
 
 
 class FinanceConnectConnection(models.Model):
-    _inherit = "finance.connect.connection"
+    _inherit = "finance.connect.connection"  # pylint: disable=consider-merging-classes-inherited
 
     webhook_rejection_alert_at = fields.Datetime(
         string="Last rejection alarm",
@@ -675,7 +675,7 @@ class FinanceConnectMessage(models.Model):
     )
 
     def init(self):
-        super().init()
+        res = super().init()
         # The inbound rate limit counts a connection's messages of the last minute.
         self.env.cr.execute(
             """
@@ -684,6 +684,7 @@ class FinanceConnectMessage(models.Model):
              WHERE direction = 'in'
             """
         )
+        return res
 
     def _webhook_enqueue_process(self):
         """Queue the processing job of a message the route has just created.

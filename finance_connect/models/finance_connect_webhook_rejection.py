@@ -54,7 +54,7 @@ class FinanceConnectWebhookRejection(models.Model):
     remote_addr = fields.Char(string="Remote address", readonly=True)
 
     def init(self):
-        super().init()
+        res = super().init()
         # The rate limit and the burst alarm count a connection's recent rows.
         tools.create_index(
             self.env.cr,
@@ -62,6 +62,7 @@ class FinanceConnectWebhookRejection(models.Model):
             self._table,
             ["connection_id", "at"],
         )
+        return res
 
     @api.model
     def _record(self, connection, reason, status, remote_addr, company_id=None):

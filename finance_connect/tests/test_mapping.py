@@ -128,7 +128,7 @@ class TestMappingAtSync(MappingCase):
         self.assertEqual(ctx["default_mapping_id"], self.mapping.id)
         self.assertEqual(ctx["default_source_value"], self.revenue.code)
         form = Form(
-            self.env["finance.connect.mapping.line"].with_user(self.manager).with_context(ctx),
+            self.env["finance.connect.mapping.line"].with_user(self.manager).with_context(ctx),  # pylint: disable=context-overridden
             view="finance_connect.finance_connect_mapping_line_view_form_fix",
         )
         self.assertEqual(
@@ -158,7 +158,7 @@ class TestMappingAtSync(MappingCase):
         other = self.env["finance.connect.mapping"].create({"name": "Unused set"})
         ctx = exc.with_user(self.manager).action_open_fix()["context"]
         with self.refused("not used by", UserError):
-            self.env["finance.connect.mapping.line"].with_user(self.manager).with_context(
+            self.env["finance.connect.mapping.line"].with_user(self.manager).with_context(  # pylint: disable=context-overridden
                 ctx
             ).create({"mapping_id": other.id, "external_code": "8400"})
 
@@ -220,7 +220,7 @@ class TestMappingAtSync(MappingCase):
             (ctx["default_partner_key"], ctx["default_source_value"]), ("vat", "NL000099998B57")
         )
         with self.run_jobs():
-            self.env["finance.connect.mapping.line"].with_context(ctx).create(
+            self.env["finance.connect.mapping.line"].with_context(ctx).create(  # pylint: disable=context-overridden
                 {"external_code": "DEB-NL"}
             )
         self.assertEqual(self.messages_of(invoice).state, "done")
@@ -606,7 +606,7 @@ class TestMappingAccessAndCache(MappingCase):
                     "ROLLED-BACK",
                 )
                 raise RuntimeError("roll back")
-        except RuntimeError:
+        except RuntimeError:  # pylint: disable=except-pass
             pass
         self.env.invalidate_all()
         self.assertEqual(

@@ -237,7 +237,7 @@ class TestBankPayments(BankCase):
         # The payout delivered twice (new message, same event id): booked once.
         event("payout.settled", "evt_3", payout_id="po_1", fee="2.50")
         replay = event("payout.settled", "evt_3-again", payout_id="po_1", fee="2.50")
-        replay.payload  # noqa: B018
+        replay.payload  # noqa: B018  # pylint: disable=pointless-statement
         self.env["finance.connect.bank.status"]._apply_payout(replay, "evt_3", {"fee": "2.50"})
         self.assertEqual(
             len(
