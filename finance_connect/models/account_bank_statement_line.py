@@ -32,18 +32,23 @@ class AccountBankStatementLine(models.Model):
             "reconciled_move_names": sorted((counterparts - self.move_id).mapped("name")),
         }
 
+    def _fc_is_matched(self):
+        """Reconciled and matched with its counterpart items (not only re-accounted)."""
+        self.ensure_one()
+        lines = self.move_id.line_ids
+        return bool(self.is_reconciled and (lines.matched_debit_ids or lines.matched_credit_ids))
+
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
 
     def reconcile(self):
-        # EXTENDS account: a statement line that becomes reconciled is an event.
+        # EXTENDS account: a statement line that becomes matched is an event.
         st_lines = self.move_id.statement_line_id
-        before = {line.id: line.is_reconciled for line in st_lines}
+        before = {line.id: line._fc_is_matched() for line in st_lines}
         res = super().reconcile()
         if st_lines:
-            st_lines.invalidate_recordset(["is_reconciled"])
-            newly = st_lines.filtered(lambda st: st.is_reconciled and not before.get(st.id))
+            newly = st_lines.filtered(lambda st: st._fc_is_matched() and not before.get(st.id))
             if newly:
                 newly._fc_emit("statement_line.reconciled")
         return res

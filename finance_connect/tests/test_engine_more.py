@@ -143,3 +143,44 @@ class TestEngineMore(FinanceConnectCase):
         with self.run_jobs():
             self.messages_of(invoice)._enqueue_send(1)
         self.assertEqual(self.messages_of(invoice).state, "done")
+
+
+@tagged("post_install", "-at_install")
+class TestStatementLineEvent(FinanceConnectCase):
+    def test_reconciled_statement_line_is_delivered_once(self):
+        from odoo import Command
+
+        self.env["finance.connect.subscription"].create(
+            {"connection_id": self.connection.id, "event_type": "statement_line.reconciled"}
+        )
+        invoice = self.post_invoice(150.0)
+        st_line = self.env["account.bank.statement.line"].create(
+            {
+                "journal_id": self.company_data["default_journal_bank"].id,
+                "date": "2019-01-10",
+                "amount": invoice.amount_total,
+                "payment_ref": invoice.name,
+                "partner_id": self.partner_a.id,
+            }
+        )
+        receivable = invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        _liquidity, suspense, _other = st_line._seek_for_lines()
+        with self.run_jobs():
+            st_line.move_id.with_context(skip_readonly_check=True).write(
+                {
+                    "line_ids": [
+                        Command.update(suspense.id, {"account_id": receivable.account_id.id})
+                    ]
+                }
+            )
+            (suspense | receivable).reconcile()
+        self.assertTrue(st_line.is_reconciled)
+        message = self.messages_of(st_line)
+        self.assertEqual(message.event_type, "statement_line.reconciled")
+        self.assertEqual(message.state, "done")
+        body = json.loads(self.sandbox.deliveries("/events")[-1]["body"])
+        self.assertTrue(body["data"]["is_reconciled"])
+        self.assertEqual(body["data"]["reconciled_move_names"], [invoice.name])
+        self.assertEqual(st_line.fc_state, "synced")
