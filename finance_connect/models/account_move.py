@@ -18,10 +18,15 @@ class AccountMove(models.Model):
     def _post(self, soft=True):
         # EXTENDS account
         posted = super()._post(soft=soft)
+        # One emit per event type: payloads are built with prefetching and the
+        # messages stored in batches, not move by move.
+        by_event = {}
         for move in posted:
             event = MOVE_EVENTS.get(move.move_type)
             if event:
-                move._fc_emit(event)
+                by_event.setdefault(event, []).append(move.id)
+        for event, move_ids in by_event.items():
+            posted.browse(move_ids)._fc_emit(event)
         return posted
 
     def _fc_prepare_payload(self, event_type):

@@ -257,36 +257,17 @@ class FinanceConnectMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _enqueue_outbound(
-        self,
-        connection,
-        event_type,
-        payload,
-        record=None,
-        idempotency_key=None,
-        subscription=None,
-        schema_version=None,
-        res_name=None,
-    ):
+    def _enqueue_outbound(self, connection, event_type, payload, **options):
         """Validate ``payload`` and queue it for ``connection``.
 
-        Returns the message (the existing one when the same event was already
-        queued). A payload that does not validate is not sent: the message is
-        stored as failed and a schema exception is opened.
+        ``options`` are the keyword arguments of ``_prepare_outbound`` (record,
+        idempotency_key, subscription, schema_version, res_name). Returns the
+        message (the existing one when the same event was already queued). A
+        payload that does not validate is not sent: the message is stored as
+        failed and a schema exception is opened.
         """
         return self._enqueue_outbound_many(
-            [
-                {
-                    "connection": connection,
-                    "event_type": event_type,
-                    "payload": payload,
-                    "record": record,
-                    "idempotency_key": idempotency_key,
-                    "subscription": subscription,
-                    "schema_version": schema_version,
-                    "res_name": res_name,
-                }
-            ]
+            [dict(options, connection=connection, event_type=event_type, payload=payload)]
         )
 
     @api.model
