@@ -10,6 +10,27 @@ from decimal import Decimal
 
 from .currency import convert, format_rate, rate_kind
 
+# Every row ends with its amounts, conversion and lineage.
+_LINEAGE_COLUMNS = ("rate", "rate_kind", "rate_date", "rate_source", "provisional", "delivery")
+_MOVEMENT_COLUMNS = (
+    "debit",
+    "credit",
+    "balance",
+    "currency",
+    "feed_currency",
+    "feed_debit",
+    "feed_credit",
+    "feed_balance",
+) + _LINEAGE_COLUMNS
+_BALANCE_COLUMNS = (
+    "debit",
+    "credit",
+    "balance",
+    "currency",
+    "feed_currency",
+    "feed_balance",
+) + _LINEAGE_COLUMNS
+
 JOURNAL_ITEM_COLUMNS = (
     "line_id",
     "move_id",
@@ -24,21 +45,8 @@ JOURNAL_ITEM_COLUMNS = (
     "group_account",
     "partner_id",
     "intercompany",
-    "debit",
-    "credit",
-    "balance",
-    "currency",
-    "feed_currency",
-    "feed_debit",
-    "feed_credit",
-    "feed_balance",
-    "rate",
-    "rate_kind",
-    "rate_date",
-    "rate_source",
-    "provisional",
-    "delivery",
-)
+) + _MOVEMENT_COLUMNS
+
 AGGREGATE_COLUMNS = (
     "company_id",
     "company",
@@ -48,21 +56,8 @@ AGGREGATE_COLUMNS = (
     "group_account",
     "analytic",
     "line_count",
-    "debit",
-    "credit",
-    "balance",
-    "currency",
-    "feed_currency",
-    "feed_debit",
-    "feed_credit",
-    "feed_balance",
-    "rate",
-    "rate_kind",
-    "rate_date",
-    "rate_source",
-    "provisional",
-    "delivery",
-)
+) + _MOVEMENT_COLUMNS
+
 OPEN_ITEM_COLUMNS = (
     "line_id",
     "move_name",
@@ -75,19 +70,8 @@ OPEN_ITEM_COLUMNS = (
     "intercompany",
     "date",
     "expected_date",
-    "debit",
-    "credit",
-    "balance",
-    "currency",
-    "feed_currency",
-    "feed_balance",
-    "rate",
-    "rate_kind",
-    "rate_date",
-    "rate_source",
-    "provisional",
-    "delivery",
-)
+) + _BALANCE_COLUMNS
+
 BANK_BALANCE_COLUMNS = (
     "company_id",
     "company",
@@ -95,19 +79,8 @@ BANK_BALANCE_COLUMNS = (
     "account_code",
     "group_account",
     "date",
-    "debit",
-    "credit",
-    "balance",
-    "currency",
-    "feed_currency",
-    "feed_balance",
-    "rate",
-    "rate_kind",
-    "rate_date",
-    "rate_source",
-    "provisional",
-    "delivery",
-)
+) + _BALANCE_COLUMNS
+
 COLUMNS = {
     "journal_items": JOURNAL_ITEM_COLUMNS,
     "trial_balance": AGGREGATE_COLUMNS,
