@@ -258,3 +258,70 @@ def test_writers_on_no_rows():
     out = io.BytesIO()
     writers.write_csv([], out, ["a", "b"])
     assert out.getvalue() == b"a,b\r\n"
+
+
+def test_sqltext_builds_sorted_objects_and_refuses_bad_fields():
+    from odoo.addons.finance_connect_reporting.lib import sqltext
+
+    sql = sqltext.json_object_sql([("b", "int", "x.b"), ("a", "text", "x.a")])
+    assert sql.index("'{\"a\":'") < sql.index("',\"b\":'")
+    assert sql.startswith("concat(") and sql.endswith("'}')")
+    # a key with a quote or a percent sign stays a literal the driver leaves alone
+    odd = sqltext.json_object_sql([("it's 100%", "plain", "x.v")])
+    assert "'{\"it''s 100%%\":'" in odd
+    csv_sql = sqltext.csv_line_sql([("a", "bool", "x.a"), ("b", "text", "x.b")], ["b", "a"])
+    assert csv_sql.index("x.b") < csv_sql.index("x.a")
+    with pytest.raises(ValueError):
+        sqltext.json_object_sql([("a", "int", "1"), ("a", "int", "2")])
+    with pytest.raises(ValueError):
+        sqltext.json_object_sql([("a", "float", "1")])
+
+
+def test_convert_is_exact_and_never_negative_zero():
+    from odoo.addons.finance_connect_reporting.lib import currency
+
+    # 28 significant digits would round the product up to 0.005 first (then 0.01)
+    rate = Decimal("0.004999999999999999999999999999999")
+    assert currency.convert("1.00", rate) == Decimal("0.00")
+    assert str(currency.convert("-0.001", "1")) == "0.00"
+
+
+def test_copy_sinks_unescape_and_cross_write_boundaries():
+    from odoo.addons.finance_connect_reporting.lib import copystream
+
+    rows_ = [
+        {"a": 'x "y"\n\\z\t', "debit": "1.00", "credit": "0"},
+        {"a": "plain", "debit": "0", "credit": "1.00"},
+    ]
+    lines = [canonical_row(r).encode() for r in rows_]
+    csv_lines = [b'"x ""y""\n\\z\t",1.00', b"plain,0"]
+
+    def copy_text(field):  # what COPY's text format sends for one field
+        return (
+            field.replace(b"\\", b"\\\\")
+            .replace(b"\n", b"\\n")
+            .replace(b"\r", b"\\r")
+            .replace(b"\t", b"\\t")
+        )
+
+    out = io.BytesIO()
+    sink = copystream.JsonLinesSink(out)
+    data = b"".join(copy_text(line) + b"\n" for line in lines)
+    for i in range(0, len(data), 7):  # rows cut anywhere between writes
+        sink.write(data[i : i + 7])
+    totals = sink.close()
+    assert out.getvalue() == b"\n".join(lines) + b"\n"
+    assert totals.row_count == 2
+    assert totals.sha256 == ControlTotals.of(rows_).sha256
+
+    out = io.BytesIO()
+    sink = copystream.CsvSink(out, ["a", "debit"])
+    for line, csv_line in zip(lines, csv_lines, strict=True):
+        sink.write(copy_text(line) + b"\t" + copy_text(csv_line) + b"\n")
+    assert sink.close().sha256 == ControlTotals.of(rows_).sha256
+    assert out.getvalue() == b"a,debit\r\n" + b"\r\n".join(csv_lines) + b"\r\n"
+
+    sink = copystream.JsonLinesSink(io.BytesIO())
+    sink.write(b'{"half":')
+    with pytest.raises(ValueError):
+        sink.close()

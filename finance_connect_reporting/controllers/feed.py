@@ -41,7 +41,7 @@ class FinanceConnectFeedController(http.Controller):
         if not feed:
             return request.make_json_response({"error": "not_found"}, status=404)
         try:
-            page = feed._fc_pull_page(cursor, limit or 1000, date_from, date_to)
+            page = feed._fc_pull_page_json(cursor, limit or 1000, date_from, date_to)
         except InvalidCursor as exc:
             return request.make_json_response(
                 {"error": "invalid_cursor", "message": str(exc)}, status=400
@@ -56,7 +56,7 @@ class FinanceConnectFeedController(http.Controller):
             return request.make_json_response(
                 {"error": "bad_request", "message": str(exc)}, status=400
             )
-        return request.make_json_response(page)
+        return request.make_response(page, headers=[("Content-Type", "application/json")])
 
     @http.route(
         "/finance_connect/feed/<string:token>/ack",

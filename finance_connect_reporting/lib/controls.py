@@ -58,6 +58,15 @@ def _dec(value):
         raise ValueError(f"not an amount: {value!r}") from exc
 
 
+def _sum(amounts):
+    """The exact sum of a sequence of decimal strings from the database
+    (``None`` counts as zero)."""
+    try:
+        return sum(map(Decimal, amounts), _ZERO)  # the common case, in C
+    except (InvalidOperation, TypeError):
+        return sum(map(_dec, amounts), _ZERO)  # NULLs, or a clear error
+
+
 class ControlTotals:
     """Running control totals; feed rows (or canonical lines) in delivery order."""
 
@@ -85,18 +94,37 @@ class ControlTotals:
 
         Returns the bytes hashed: the JSON Lines text of the rows.
         """
+        data = self._add(lines)
+        self.debit += sum((_dec(row.get("debit")) for row in rows), _ZERO)
+        self.credit += sum((_dec(row.get("credit")) for row in rows), _ZERO)
+        return data
+
+    def add_texts(self, lines, debit_texts, credit_texts):
+        """Count rows given as canonical texts, with their debit and credit as
+        the database wrote them (decimal strings). Returns the bytes hashed."""
+        data = self._add(lines)
+        self.debit += _sum(debit_texts)
+        self.credit += _sum(credit_texts)
+        return data
+
+    def _add(self, lines):
         if not lines:
             return b""
         data = ("\n".join(lines) + "\n").encode("utf-8")
         self._hash.update(data)
         self.row_count += len(lines)
-        dec = _dec
-        debit, credit = self.debit, self.credit
-        for row in rows:
-            debit += dec(row.get("debit"))
-            credit += dec(row.get("credit"))
-        self.debit, self.credit = debit, credit
         return data
+
+    def add_block(self, data, row_count):
+        """Count ``row_count`` rows whose JSON Lines text is ``data`` (bytes);
+        their amounts are added apart (:meth:`add_amounts`)."""
+        self._hash.update(data)
+        self.row_count += row_count
+
+    def add_amounts(self, debit, credit):
+        """Add debit and credit totals (decimal strings or ``Decimal``)."""
+        self.debit += _dec(debit)
+        self.credit += _dec(credit)
 
     def extend(self, rows, presorted=False, chunk_rows=2000):
         """Count every row; ``presorted``: rows built with sorted keys (faster)."""

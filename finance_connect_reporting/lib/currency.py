@@ -12,7 +12,7 @@ own currency with:
 unless its policy says closing (or average) for all.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 POLICIES = ("closing_average", "closing", "average")
 PL_PREFIXES = ("income", "expense")
@@ -53,9 +53,16 @@ def quantizer(decimal_places):
 
 
 def convert(amount, rate, decimal_places=2):
-    """``amount`` × ``rate`` rounded half-up to the target currency's places."""
-    value = Decimal(amount) * Decimal(rate)
-    return value.quantize(quantizer(decimal_places), rounding=ROUND_HALF_UP)
+    """``amount`` × ``rate`` rounded half-up to the target currency's places.
+
+    The product is exact before the one rounding (as PostgreSQL's ``round(numeric)``
+    of the journal item rows), and a zero is never negative.
+    """
+    with localcontext() as ctx:
+        ctx.prec = 200
+        value = Decimal(amount) * Decimal(rate)
+        value = value.quantize(quantizer(decimal_places), rounding=ROUND_HALF_UP)
+    return abs(value) if value.is_zero() else value
 
 
 def format_rate(rate, places=10):

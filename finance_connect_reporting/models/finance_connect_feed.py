@@ -16,6 +16,7 @@ import contextlib
 import hmac
 import io
 import itertools
+import json
 import logging
 import secrets
 from datetime import timedelta
@@ -27,9 +28,10 @@ from odoo.addons.finance_connect.models.finance_connect_message import MappingMi
 from odoo.exceptions import UserError
 
 from ..lib import controls as lib_controls
-from ..lib import currency as lib_currency
+from ..lib import copystream as lib_copystream
 from ..lib import cursor as lib_cursor
 from ..lib import rows as lib_rows
+from ..lib import sqltext as lib_sqltext
 from ..lib import writers as lib_writers
 
 _logger = logging.getLogger(__name__)
@@ -140,9 +142,7 @@ class FinanceConnectFeed(models.Model):
     delivery_ids = fields.One2many("finance.connect.feed.delivery", "feed_id")
     delivery_count = fields.Integer(compute="_compute_delivery_count")
 
-    _sql_constraints = [
-        ("pull_token_uniq", "unique(pull_token)", "Pull tokens are unique."),
-    ]
+    _sql_constraints = [("pull_token_uniq", "unique(pull_token)", "Pull tokens are unique.")]
 
     @api.depends("pull_token")
     def _compute_pull_url(self):
@@ -244,11 +244,13 @@ class FinanceConnectFeed(models.Model):
     def _fc_params(self, **kw):
         return dict(companies=self.company_ids.ids, **kw)
 
-    def _fc_journal_item_batches(
-        self, low=None, high=None, date_from=None, date_to=None, after_id=0, limit=None, batch=5000
-    ):
-        """Raw journal item tuples in id order, by keyset pages of ``batch``."""
-        cr = self.env.cr
+    # Journal items are written as text by PostgreSQL (lib/sqltext.py): the
+    # rates and mapped codes, decided in Python, join the query as arrays.
+    _PERIOD = "left(aml.date::text, 7)"
+    _MONTH_END = "(date_trunc('month', aml.date::timestamp) + interval '1 month - 1 day')::date"
+
+    def _fc_window_sql(self, low=None, high=None, date_from=None, date_to=None):
+        """The conditions selecting the journal items of a pull window or period."""
         where = []
         if low is not None:
             where.append("COALESCE(m.fc_post_xid, 0) >= %(low)s")
@@ -258,54 +260,261 @@ class FinanceConnectFeed(models.Model):
             where.append("aml.date >= %(date_from)s")
         if date_to:
             where.append("aml.date <= %(date_to)s")
-        query = f"""
-            SELECT aml.id, aml.move_id, m.name, aml.date::text, aml.company_id, c.name,
-                   aml.journal_id, {self._CODE}, acc.account_type, aml.partner_id,
-                   aml.debit::text, aml.credit::text, aml.balance::text, cur.name,
-                   {self._PROVISIONAL}
-            {self._fc_base_sql()}
-            {"".join(" AND " + w for w in where)}
-               AND aml.id > %(after)s
-             ORDER BY aml.id
-             LIMIT %(limit)s
-        """
-        params = self._fc_params(low=low, high=high, date_from=date_from, date_to=date_to)
-        if limit is None:
-            # Whole exports: one server-side cursor read in batches (one plan,
-            # one sort) instead of a keyset query per batch.
-            name = f"fc_feed_rows_{next(_CURSOR_SEQ)}"
-            cr.execute(
-                # The cursor name is generated here and the query built from
-                # constants: values are parameters.
-                f"DECLARE {name} NO SCROLL CURSOR FOR {query}",  # pylint: disable=sql-injection
-                dict(params, after=after_id, limit=None),
+        where.append("aml.id > %(after)s")
+        return "".join(" AND " + w for w in where)
+
+    def _fc_rate_kind_sql(self):
+        """SQL of :func:`..lib.currency.rate_kind` for the feed's policy."""
+        if self.rate_policy == "closing_average":
+            return (
+                "CASE WHEN acc.account_type LIKE 'income%%' OR acc.account_type LIKE 'expense%%'"
+                " THEN 'average' ELSE 'closing' END"
             )
-            try:
-                while True:
-                    cr.execute(f"FETCH {int(batch)} FROM {name}")  # pylint: disable=sql-injection
-                    records = cr.fetchall()
-                    if records:
-                        yield records
-                    if len(records) < batch:
-                        return
-            finally:
-                with contextlib.suppress(Exception):
-                    cr.execute(f"CLOSE {name}")  # pylint: disable=sql-injection
-        left = limit
-        while True:
-            size = batch if left is None else min(batch, left)
-            if size <= 0:
-                return
-            cr.execute(query, dict(params, after=after_id, limit=size))
+        return "%(fc_policy)s::text"
+
+    def _fc_journal_item_fields(self, delivery_ref, fx, gm):
+        """The fields ``(key, kind, sql)`` of a journal item row (see lib/sqltext.py).
+
+        ``fx``: the rates join is present (companies in another currency than
+        the feed's); ``gm``: the mapped group codes join is present. Account
+        types, currency codes and dates never need escaping ("plain").
+        """
+
+        def feed_amount(col):
+            sql = f"aml.{col}"
+            if fx:
+                sql = (
+                    f"CASE WHEN fx.rate IS NULL THEN {sql}"
+                    f" ELSE round({sql} * fx.rate, %(fc_places)s) END"
+                )
+            return ("feed_" + col, "plain", sql)
+
+        return [
+            ("account_code", "text", self._CODE),
+            ("account_type", "plain", "acc.account_type"),
+            ("balance", "plain", "aml.balance"),
+            ("company", "text", "c.name"),
+            ("company_id", "int", "aml.company_id"),
+            ("credit", "plain", "aml.credit"),
+            ("currency", "plain", "cur.name"),
+            ("date", "plain", "aml.date"),
+            ("debit", "plain", "aml.debit"),
+            ("delivery", "const", delivery_ref),
+            feed_amount("balance"),
+            feed_amount("credit"),
+            feed_amount("debit"),
+            ("feed_currency", "const", self.currency_id.name),
+            ("group_account", "text", "gm.target") if gm else ("group_account", "const", None),
+            ("intercompany", "bool", "COALESCE(aml.partner_id = ANY(%(fc_ic)s), FALSE)"),
+            ("journal", "int", "aml.journal_id"),
+            ("line_id", "int", "aml.id"),
+            ("move_id", "int", "aml.move_id"),
+            ("move_name", "text", "m.name"),
+            ("partner_id", "int", "aml.partner_id"),
+            ("period", "plain", self._PERIOD),
+            ("provisional", "bool", self._PROVISIONAL),
+            ("rate", "plain", "COALESCE(fx.rate_text, '1')") if fx else ("rate", "const", "1"),
+            (
+                "rate_date",
+                "plain",
+                f"COALESCE(fx.rate_date, {self._MONTH_END}::text)" if fx else self._MONTH_END,
+            ),
+            ("rate_kind", "plain", self._fc_rate_kind_sql()),
+            ("rate_source", "text", "COALESCE(fx.source, 'same currency')")
+            if fx
+            else ("rate_source", "const", "same currency"),
+        ]
+
+    def _fc_journal_item_plan(self, where, params, mapper, limit=None):
+        """Joins and parameters carrying the rates and group codes of the rows.
+
+        Rates are looked up (:meth:`_fc_rate_book`) for the (company, month,
+        rate kind) of the rows of companies kept in another currency than the
+        feed's; group codes (``mapper``) for their (account code, month end).
+        Raises :class:`MappingMissing` for an unmapped code. Returns
+        ``(joins, params, fx, gm)``.
+        """
+        foreign = self.company_ids.filtered(lambda c: c.currency_id != self.currency_id)
+        if not foreign and not mapper:
+            return "", {}, False, False
+        page = " ORDER BY aml.id LIMIT %(limit)s" if limit else ""
+        self.env.cr.execute(
+            f"""
+            SELECT DISTINCT company_id, period, month_end::text, code, account_type
+              FROM (SELECT aml.company_id, {self._PERIOD} AS period,
+                           {self._MONTH_END} AS month_end, COALESCE({self._CODE}, '') AS code,
+                           acc.account_type
+                    {self._fc_base_sql()} {where}{page}) rows
+            """,
+            dict(params, limit=limit),
+        )
+        found = self.env.cr.fetchall()
+        book, currencies = self._fc_rate_book(), {c.id: c.currency_id.name for c in foreign}
+        rates, codes = {}, {}
+        for company_id, period, month_end, code, account_type in found:
+            if company_id in currencies:
+                rate = book.get(
+                    company_id, currencies[company_id], account_type, period + "-01", month_end
+                )
+                rates[company_id, period, rate.kind] = rate
+            if mapper:
+                codes[code, month_end] = mapper(code, month_end)
+        joins, extra = "", {}
+        if foreign:
+            keys = list(rates)
+            joins += f"""
+              LEFT JOIN unnest(%(fx_company)s::int[], %(fx_period)s::text[], %(fx_kind)s::text[],
+                               %(fx_rate)s::numeric[], %(fx_text)s::text[], %(fx_date)s::text[],
+                               %(fx_source)s::text[])
+                     AS fx(company_id, period, kind, rate, rate_text, rate_date, source)
+                     ON fx.company_id = aml.company_id AND fx.period = {self._PERIOD}
+                    AND fx.kind = {self._fc_rate_kind_sql()}"""
+            extra.update(
+                fx_company=[k[0] for k in keys],
+                fx_period=[k[1] for k in keys],
+                fx_kind=[k[2] for k in keys],
+                fx_rate=[str(rates[k].rate) for k in keys],
+                fx_text=[rates[k].text for k in keys],
+                fx_date=[rates[k].date for k in keys],
+                fx_source=[rates[k].source for k in keys],
+            )
+        if mapper:
+            keys = list(codes)
+            joins += f"""
+              LEFT JOIN unnest(%(gm_code)s::text[], %(gm_date)s::date[], %(gm_target)s::text[])
+                     AS gm(code, month_end, target)
+                     ON gm.code = COALESCE({self._CODE}, '') AND gm.month_end = {self._MONTH_END}"""
+            extra.update(
+                gm_code=[k[0] for k in keys],
+                gm_date=[k[1] for k in keys],
+                gm_target=[None if codes[k] is None else str(codes[k]) for k in keys],
+            )
+        return joins, extra, bool(foreign), bool(mapper)
+
+    def _fc_journal_item_query(
+        self,
+        delivery_ref,
+        mapper=None,
+        low=None,
+        high=None,
+        date_from=None,
+        date_to=None,
+        after_id=0,
+        limit=None,
+        columns=("id", "debit", "credit", "json"),
+    ):
+        """``(query, params)`` of the journal items of a window or period in id
+        order, selecting ``columns`` among ``id``, ``debit``, ``credit`` (texts),
+        ``json`` (the canonical row) and ``csv`` (its CSV line).
+
+        ``limit``: a keyset page of that many rows after ``after_id``.
+        """
+        where = self._fc_window_sql(low, high, date_from, date_to)
+        params = self._fc_params(
+            low=low, high=high, date_from=date_from, date_to=date_to, after=after_id
+        )
+        joins, extra, fx, gm = self._fc_journal_item_plan(where, params, mapper, limit)
+        fields_ = self._fc_journal_item_fields(delivery_ref, fx, gm)
+        sql = {
+            "id": "aml.id",
+            "debit": "aml.debit::text",
+            "credit": "aml.credit::text",
+            "json": lib_sqltext.json_object_sql(fields_),
+            "csv": lib_sqltext.csv_line_sql(fields_, lib_rows.JOURNAL_ITEM_COLUMNS),
+        }
+        params.update(
+            extra,
+            limit=limit,
+            fc_places=self.currency_id.decimal_places,
+            fc_policy=self.rate_policy,
+            fc_ic=list(self._fc_company_partner_ids()),
+        )
+        query = (
+            f"SELECT {', '.join(sql[c] for c in columns)} {self._fc_base_sql(joins)} {where}"
+            f" ORDER BY aml.id{' LIMIT %(limit)s' if limit else ''}"
+        )
+        return query, params
+
+    def _fc_journal_item_texts(self, delivery_ref, mapper=None, batch=5000, **window):
+        """Journal items in id order, written by PostgreSQL, in batches of tuples
+        ``(line_id, debit, credit, canonical JSON text[, CSV line])``.
+
+        ``window``: see :meth:`_fc_journal_item_query` (and ``with_csv``).
+        With ``limit``, one keyset query (a pull page); without it, the whole
+        window or period through a server-side cursor.
+        """
+        cr = self.env.cr
+        columns = ("id", "debit", "credit", "json") + (
+            ("csv",) if window.pop("with_csv", False) else ()
+        )
+        query, params = self._fc_journal_item_query(delivery_ref, mapper, columns=columns, **window)
+        if window.get("limit"):
+            cr.execute(query, params)
             records = cr.fetchall()
-            if not records:
-                return
-            yield records
-            after_id = records[-1][0]
-            if left is not None:
-                left -= len(records)
-            if len(records) < size:
-                return
+            if records:
+                yield records
+            return
+        name = f"fc_feed_rows_{next(_CURSOR_SEQ)}"
+        # The cursor name is generated here and the query built from constants:
+        # values are parameters.
+        cr.execute(f"DECLARE {name} NO SCROLL CURSOR FOR {query}", params)  # pylint: disable=sql-injection
+        try:
+            while True:
+                cr.execute(f"FETCH {int(batch)} FROM {name}")  # pylint: disable=sql-injection
+                records = cr.fetchall()
+                if records:
+                    yield records
+                if len(records) < batch:
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                cr.execute(f"CLOSE {name}")  # pylint: disable=sql-injection
+
+    def _fc_journal_item_export(self, out, file_format, date_from, date_to, delivery_ref, mapper):
+        """Stream the period's journal items to ``out`` with ``COPY ... TO STDOUT``.
+
+        PostgreSQL writes the rows (lib/sqltext.py) and sends them while this
+        process hashes and writes them (lib/copystream.py): no Python object
+        per row. The debit and credit totals are summed by PostgreSQL over the
+        same rows in the same snapshot (the cursor is REPEATABLE READ), and the
+        row counts of both must agree.
+        """
+        cr = self.env.cr
+        columns = ("json", "csv") if file_format == "csv" else ("json",)
+        query, params = self._fc_journal_item_query(
+            delivery_ref, mapper, date_from=date_from, date_to=date_to, columns=columns
+        )
+        if file_format == "csv":
+            sink = lib_copystream.CsvSink(out, lib_rows.JOURNAL_ITEM_COLUMNS)
+        else:
+            sink = lib_copystream.JsonLinesSink(out)
+        # The query is built from constants, its values bound by mogrify.
+        cr._obj.copy_expert(f"COPY ({cr.mogrify(query, params).decode()}) TO STDOUT", sink)
+        totals = sink.close()
+        where = self._fc_window_sql(date_from=date_from, date_to=date_to)
+        cr.execute(
+            "SELECT count(*), COALESCE(sum(aml.debit), 0)::text,"
+            f" COALESCE(sum(aml.credit), 0)::text {self._fc_base_sql()} {where}",
+            self._fc_params(date_from=date_from, date_to=date_to, after=0),
+        )
+        count, debit, credit = cr.fetchone()
+        if count != totals.row_count:
+            raise UserError(
+                self.env._(
+                    "The export wrote %(n)s rows but the period has %(m)s: export it again.",
+                    n=totals.row_count,
+                    m=count,
+                )
+            )
+        totals.add_amounts(debit, credit)
+        return totals
+
+    def _fc_journal_item_rows(self, delivery_ref, mapper=None, **window):
+        """The journal item rows (dicts) of a window or period: the texts, parsed."""
+        loads = json.loads
+        for records in self._fc_journal_item_texts(delivery_ref, mapper, **window):
+            for record in records:
+                yield loads(record[3])
 
     def _fc_aggregate_records(self, date_from, date_to):
         """Tuples (company_id, company, period, code, type, analytic, count, debit,
@@ -414,74 +623,6 @@ class FinanceConnectFeed(models.Model):
             return cache[key]
 
         return resolve
-
-    def _fc_shape_journal_items(self, records, delivery_ref, book, mapper, ic_partners):
-        """Rows of journal item tuples (the hot path of pull pages and files)."""
-        feed_currency = self.currency_id.name
-        month_bounds = lib_rows.month_bounds
-        months = {}
-        get = book.get
-        places = book.places
-        convert = lib_currency.convert
-        for (
-            line_id,
-            move_id,
-            move_name,
-            day,
-            company_id,
-            company,
-            journal_id,
-            code,
-            account_type,
-            partner_id,
-            debit,
-            credit,
-            balance,
-            currency,
-            provisional,
-        ) in records:
-            period = day[:7]
-            bounds = months.get(period)
-            if bounds is None:
-                bounds = months[period] = month_bounds(day)
-            rate = get(company_id, currency, account_type, bounds[0], bounds[1])
-            if rate.identity:
-                feed_debit, feed_credit, feed_balance = debit, credit, balance
-            else:
-                feed_debit = str(convert(debit, rate.rate, places))
-                feed_credit = str(convert(credit, rate.rate, places))
-                feed_balance = str(convert(balance, rate.rate, places))
-            # Keys in sorted order (lib_rows.SORTED_COLUMNS): the canonical text
-            # of the row is then its JSON without sorting (controls.presorted_row).
-            yield {
-                "account_code": code,
-                "account_type": account_type,
-                "balance": balance,
-                "company": company,
-                "company_id": company_id,
-                "credit": credit,
-                "currency": currency,
-                "date": day,
-                "debit": debit,
-                "delivery": delivery_ref,
-                "feed_balance": feed_balance,
-                "feed_credit": feed_credit,
-                "feed_currency": feed_currency,
-                "feed_debit": feed_debit,
-                "group_account": mapper(code, bounds[1]) if mapper else None,
-                "intercompany": partner_id in ic_partners,
-                "journal": journal_id,
-                "line_id": line_id,
-                "move_id": move_id,
-                "move_name": move_name,
-                "partner_id": partner_id,
-                "period": period,
-                "provisional": provisional,
-                "rate": rate.text,
-                "rate_date": rate.date,
-                "rate_kind": rate.kind,
-                "rate_source": rate.source,
-            }
 
     def _fc_aggregate_rows(self, date_from, date_to, delivery_ref, book=None, mapper=None):
         book = book or self._fc_rate_book()
@@ -633,9 +774,9 @@ class FinanceConnectFeed(models.Model):
         self.env.flush_all()
         book = self._fc_rate_book()
         if self.kind == "journal_items":
-            ic = self._fc_company_partner_ids()
-            for records in self._fc_journal_item_batches(date_from=date_from, date_to=date_to):
-                yield from self._fc_shape_journal_items(records, delivery_ref, book, mapper, ic)
+            yield from self._fc_journal_item_rows(
+                delivery_ref, mapper, date_from=date_from, date_to=date_to
+            )
         elif self.kind in ("trial_balance", "actuals"):
             yield from self._fc_aggregate_rows(date_from, date_to, delivery_ref, book, mapper)
         elif self.kind == "open_items":
@@ -748,7 +889,7 @@ class FinanceConnectFeed(models.Model):
         delivered again only when its rows changed, with the reason.
         """
         self.ensure_one()
-        date_from, date_to = fields.Date.to_date(date_from), fields.Date.to_date(date_to)
+        date_from, date_to = (fields.Date.to_date(date_from), fields.Date.to_date(date_to))
         Delivery = self.env["finance.connect.feed.delivery"].sudo()
         if self.period_status == "formal" and not self._fc_period_locked(date_to):
             raise UserError(
@@ -830,12 +971,7 @@ class FinanceConnectFeed(models.Model):
                 )
             )
         delivery = Delivery.create(dict(vals, state="draft"))
-        book, ic = self._fc_rate_book(), self._fc_company_partner_ids()
-        rows = [
-            row
-            for records in self._fc_journal_item_batches(low=low, high=high)
-            for row in self._fc_shape_journal_items(records, delivery.name, book, mapper, ic)
-        ]
+        rows = list(self._fc_journal_item_rows(delivery.name, mapper, low=low, high=high))
         delivery._fc_send(rows, None)
         self.sudo().last_watermark = str(high)
         return delivery
@@ -892,14 +1028,23 @@ class FinanceConnectFeed(models.Model):
     def _fc_pull_page(self, cursor_token=None, limit=1000, date_from=None, date_to=None):
         """One page of pulled rows: ``{"rows", "next_cursor", "has_more", "control"}``.
 
+        The parsed :meth:`_fc_pull_page_json` (which the endpoint sends as is).
+        """
+        return json.loads(self._fc_pull_page_json(cursor_token, limit, date_from, date_to))
+
+    def _fc_pull_page_json(self, cursor_token=None, limit=1000, date_from=None, date_to=None):
+        """The JSON text of one page of pulled rows.
+
         Journal item feeds page by the cursor (exactly once per run, see
-        readme/DEVELOP.md); the other kinds answer the whole period at once.
-        Raises :class:`~..lib.cursor.InvalidCursor` and :class:`MappingMissing`.
+        readme/DEVELOP.md); their rows are the canonical texts PostgreSQL wrote,
+        joined into the page without being parsed again. The other kinds answer
+        the whole period at once. Raises :class:`~..lib.cursor.InvalidCursor`
+        and :class:`MappingMissing`.
         """
         self.ensure_one()
         limit = max(1, min(int(limit or 1000), PAGE_MAX))
         if self.kind != "journal_items":
-            return self._fc_pull_period(date_from, date_to)
+            return json.dumps(self._fc_pull_period(date_from, date_to), ensure_ascii=False)
         cur = lib_cursor.decode_cursor(cursor_token)
         Delivery = self.env["finance.connect.feed.delivery"].sudo()
         self.env.flush_all()
@@ -925,30 +1070,39 @@ class FinanceConnectFeed(models.Model):
             delivery = Delivery.browse(cur.delivery).exists()
             if not delivery or delivery.feed_id != self:
                 raise lib_cursor.InvalidCursor("cursor of another feed")
-        mapper = self._fc_mapper()
-        book, ic = self._fc_rate_book(), self._fc_company_partner_ids()
-        rows = []
-        for records in self._fc_journal_item_batches(
-            low=cur.low, high=cur.high, after_id=cur.last_id, limit=limit + 1, batch=limit + 1
+        records = []
+        for batch in self._fc_journal_item_texts(
+            delivery.name,
+            self._fc_mapper(),
+            low=cur.low,
+            high=cur.high,
+            after_id=cur.last_id,
+            limit=limit + 1,
         ):  # a single keyset query of limit + 1 rows
-            rows.extend(self._fc_shape_journal_items(records, delivery.name, book, mapper, ic))
-        has_more = len(rows) > limit
-        rows = rows[:limit]
+            records.extend(batch)
+        has_more = len(records) > limit
+        records = records[:limit]
         if has_more:
-            nxt = lib_cursor.Cursor(cur.low, cur.high, rows[-1]["line_id"], cur.delivery)
+            nxt = lib_cursor.Cursor(cur.low, cur.high, records[-1][0], cur.delivery)
         else:
             nxt = cur.next_run()
-        return {
-            "feed": self.name,
-            "kind": self.kind,
-            "delivery": delivery.name,
-            "period_status": self.period_status,
-            "currency": self.currency_id.name,
-            "rows": rows,
-            "has_more": has_more,
-            "next_cursor": lib_cursor.encode_cursor(nxt),
-            "control": lib_controls.ControlTotals.of(rows, presorted=True).as_dict(),
-        }
+        totals = lib_controls.ControlTotals()
+        lines = [r[3] for r in records]
+        totals.add_texts(lines, [r[1] for r in records], [r[2] for r in records])
+        head = json.dumps(
+            {
+                "feed": self.name,
+                "kind": self.kind,
+                "delivery": delivery.name,
+                "period_status": self.period_status,
+                "currency": self.currency_id.name,
+                "has_more": has_more,
+                "next_cursor": lib_cursor.encode_cursor(nxt),
+                "control": totals.as_dict(),
+            },
+            ensure_ascii=False,
+        )
+        return head[:-1] + ',"rows":[' + ",".join(lines) + "]}"
 
     def _fc_pull_period(self, date_from, date_to):
         today = fields.Date.context_today(self)
@@ -1003,13 +1157,16 @@ class FinanceConnectFeed(models.Model):
             raise UserError(
                 self.env._("Unmapped accounts stop the export: %(codes)s", codes=", ".join(missing))
             )
-        rows = self._fc_rows(date_from, date_to, delivery_ref, mapper)
-        presorted = self.kind == "journal_items"  # rows built with sorted keys
-        if file_format == "csv":
-            return lib_writers.write_csv(
-                rows, out, lib_rows.COLUMNS[self.kind], presorted=presorted
+        columns = lib_rows.COLUMNS[self.kind]
+        if self.kind == "journal_items":
+            self.env.flush_all()
+            return self._fc_journal_item_export(
+                out, file_format, date_from, date_to, delivery_ref, mapper
             )
-        return lib_writers.write_jsonl(rows, out, presorted=presorted)
+        rows = self._fc_rows(date_from, date_to, delivery_ref, mapper)
+        if file_format == "csv":
+            return lib_writers.write_csv(rows, out, columns)
+        return lib_writers.write_jsonl(rows, out)
 
     def action_export_file(self):
         """Export the current month as JSON Lines (CSV with context fc_format=csv)."""

@@ -106,15 +106,11 @@ class FinanceConnectFeedDelivery(models.Model):
         """Totals of a pull run: its rows in id order, as the pages served them."""
         feed = self.feed_id
         totals = lib_controls.ControlTotals()
-        mapper = feed._fc_mapper()
-        book, ic = feed._fc_rate_book(), feed._fc_company_partner_ids()
-        for records in feed._fc_journal_item_batches(
-            low=int(self.watermark_from), high=int(self.watermark_to)
+        for records in feed._fc_journal_item_texts(
+            self.name, feed._fc_mapper(), low=int(self.watermark_from), high=int(self.watermark_to)
         ):
-            totals.extend(
-                feed._fc_shape_journal_items(records, self.name, book, mapper, ic),
-                presorted=True,
-            )
+            _ids, debit_texts, credit_texts, lines = zip(*records, strict=True)
+            totals.add_texts(lines, debit_texts, credit_texts)
         return totals
 
     def _fc_payload(self, rows, totals, reason):
