@@ -244,6 +244,22 @@ def test_get_serves_the_pull_map_and_404_otherwise(server):
     assert missing.status_code == 404
 
 
+def test_pull_by_query_string_with_headers_and_the_query_recorded(server):
+    server.set_pull("/statements", b'{"files": []}', headers={"X-Next-Cursor": "c1"})
+    server.set_pull("/statements?cursor=c1", b"<Document/>", "application/xml", {"ETag": '"e2"'})
+
+    first = requests.get(server.url + "/statements", timeout=TIMEOUT)
+    second = requests.get(server.url + "/statements?cursor=c1", timeout=TIMEOUT)
+    other = requests.get(server.url + "/statements?cursor=zz", timeout=TIMEOUT)
+
+    assert (first.content, first.headers["X-Next-Cursor"]) == (b'{"files": []}', "c1")
+    assert (second.content, second.headers["ETag"]) == (b"<Document/>", '"e2"')
+    assert other.content == b'{"files": []}'  # unknown query: the bare path's document
+    assert [r["query"] for r in server.received()] == ["", "cursor=c1", "cursor=zz"]
+    with pytest.raises(ValueError):
+        server.set_pull("/statements", b"", headers={"X-Bad": "a\r\nInjected: 1"})
+
+
 # ----------------------------------------------------------------------
 # Outgoing webhooks
 # ----------------------------------------------------------------------

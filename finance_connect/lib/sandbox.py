@@ -18,7 +18,7 @@ Control endpoints (JSON in, JSON out)::
     GET  /_sandbox/faults     pending fault rules and the sticky default
     POST /_sandbox/faults     push a rule, or a list of rules; {"clear": true}
     POST /_sandbox/default    sticky default ({} turns it off)
-    POST /_sandbox/pull       {"path", "body" (text), "content_type"}
+    POST /_sandbox/pull       {"path", "body" (text), "content_type", "headers"}
     POST /_sandbox/reset      forget records, fault rules and the sticky default
 
 Run standalone: ``python finance_connect/lib/sandbox.py --port 8070``.
@@ -337,7 +337,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._answer_fault(record, rule)
                 return
         if self.command == "GET":
-            self._answer_pull(record, path)
+            self._answer_pull(record, path, record["query"])
         else:
             self._answer_delivery(record)
 
@@ -355,17 +355,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.sandbox._store(record)
         self._send(rule.status, body, content_type=content_type, headers=headers)
 
-    def _answer_pull(self, record, path):
-        pull = self.sandbox._get_pull(path)
+    def _answer_pull(self, record, path, query=""):
+        pull = self.sandbox._get_pull(path, query)
         if pull is None:
             record["status"] = 404
             self.sandbox._store(record)
             self._send_json(404, {"error": "not found", "path": path})
             return
-        payload, content_type = pull
+        payload, content_type, headers = pull
         record["status"] = 200
         self.sandbox._store(record)
-        self._send(200, payload, content_type=content_type)
+        self._send(200, payload, content_type=content_type, headers=headers)
 
     def _answer_delivery(self, record):
         sandbox = self.sandbox
@@ -459,6 +459,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             data["path"],
             body.encode() if isinstance(body, str) else body,
             data.get("content_type") or "application/json",
+            data.get("headers"),
         )
         return {"status": "ok"}
 
@@ -576,6 +577,7 @@ class SandboxServer:
             verified, error = self._check_signature(handler.headers, body)
         return {
             "path": path,
+            "query": handler._split_path()[1],
             "method": handler.command,
             "headers": headers,
             "body": body,
@@ -759,21 +761,35 @@ class SandboxServer:
     # Pull documents (GET)
     # ------------------------------------------------------------------
 
-    def set_pull(self, path, payload_bytes, content_type="application/json"):
-        """Serve ``payload_bytes`` on ``GET path``; ``None`` removes the path."""
+    def set_pull(self, path, payload_bytes, content_type="application/json", headers=None):
+        """Serve ``payload_bytes`` on ``GET path``; ``None`` removes the path.
+
+        ``path`` may carry a query string (``/statements?cursor=c1``): a GET
+        with exactly that query is answered with it rather than with the
+        document of the bare path. ``headers`` are added to the answer (e.g.
+        ``X-Next-Cursor``, ``ETag``, ``Content-Disposition``).
+        """
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError("path must start with '/'")
         if path.startswith(CONTROL_PREFIX):
             raise ValueError(f"{CONTROL_PREFIX} is reserved")
+        headers = dict(headers or {})
+        for name, value in headers.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise TypeError("pull headers are text names and values")
+            if any(c in name + value for c in "\r\n"):
+                raise ValueError("pull headers must be single lines")
         with self._lock:
             if payload_bytes is None:
                 self._pulls.pop(path, None)
             else:
-                self._pulls[path] = (_body_bytes(payload_bytes), content_type)
+                self._pulls[path] = (_body_bytes(payload_bytes), content_type, headers)
         return self
 
-    def _get_pull(self, path):
+    def _get_pull(self, path, query=""):
         with self._lock:
+            if query and f"{path}?{query}" in self._pulls:
+                return self._pulls[f"{path}?{query}"]
             return self._pulls.get(path)
 
     # ------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Bank side of payments: end-to-end id, bank status, batches."""
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 BANK_STATUSES = [
     ("none", "Not sent"),
@@ -9,18 +9,22 @@ BANK_STATUSES = [
     ("accepted", "Accepted"),
     ("settled", "Settled"),
     ("rejected", "Rejected"),
+    ("partially_refunded", "Partially refunded"),
     ("refunded", "Refunded"),
     ("disputed", "Disputed"),
+    ("dispute_won", "Dispute won"),
+    ("dispute_lost", "Dispute lost"),
 ]
-# A status only moves forward; a rejection, refund or dispute always applies.
+# A status only moves forward; a refund or dispute (a "case") always applies
+# over a settlement, and a rejection over everything.
+CASE_STATUSES = ("partially_refunded", "refunded", "disputed", "dispute_won", "dispute_lost")
 STATUS_RANK = {
     "none": 0,
     "sent": 1,
     "pending": 2,
     "accepted": 3,
     "settled": 4,
-    "refunded": 5,
-    "disputed": 5,
+    **dict.fromkeys(CASE_STATUSES, 5),
     "rejected": 9,
 }
 
@@ -51,6 +55,23 @@ class AccountPayment(models.Model):
         index=True,
     )
     fc_bank_reason = fields.Char(string="Bank reason", readonly=True, copy=False)
+    fc_refund_of_id = fields.Many2one(
+        "account.payment",
+        string="Refund of",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The payment this one refunds (booked from a PSP refund event).",
+    )
+    fc_refund_ids = fields.One2many(
+        "account.payment", "fc_refund_of_id", string="Refunds", readonly=True
+    )
+    fc_refunded_amount = fields.Monetary(
+        string="Refunded",
+        currency_field="currency_id",
+        compute="_compute_fc_refunded_amount",
+        help="The amount of this payment's booked refunds.",
+    )
     fc_batch_line_ids = fields.One2many(
         "finance.connect.payment.batch.line",
         "payment_id",
@@ -58,13 +79,27 @@ class AccountPayment(models.Model):
         readonly=True,
     )
 
+    @api.depends("fc_refund_ids.amount", "fc_refund_ids.state")
+    def _compute_fc_refunded_amount(self):
+        for payment in self:
+            payment.fc_refunded_amount = sum(
+                payment.fc_refund_ids.filtered(
+                    lambda p: p.state not in ("draft", "canceled", "rejected")
+                ).mapped("amount")
+            )
+
     def _fc_set_bank_status(self, status, reason=False):
-        """Move the bank status forward (never back); returns the payments changed."""
+        """Move the bank status forward (never back); returns the payments changed.
+
+        A refund or dispute status applies over any other but a rejection.
+        """
         changed = self.browse()
         for payment in self:
             current = STATUS_RANK.get(payment.fc_bank_status or "none", 0)
             if payment.fc_bank_status == "rejected" or (
-                STATUS_RANK[status] <= current and status != payment.fc_bank_status
+                status not in CASE_STATUSES
+                and STATUS_RANK[status] <= current
+                and status != payment.fc_bank_status
             ):
                 continue
             if payment.fc_bank_status == status and not reason:

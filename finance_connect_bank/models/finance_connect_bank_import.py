@@ -29,6 +29,7 @@ from pathlib import Path
 import psycopg2
 
 from odoo import api, models
+from odoo.addons.finance_connect.lib import mapping as lib_mapping
 from odoo.modules.module import get_module_path
 from odoo.tools import float_compare, mute_logger
 
@@ -57,23 +58,32 @@ class FinanceConnectBankImport(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _record_file(self, data, filename, connection=None, event_type="statement"):
-        """Record ``data`` as an inbound message; returns ``(message, created)``."""
+    def _record_file(
+        self, data, filename, connection=None, event_type="statement", idempotency_key=None, **vals
+    ):
+        """Record ``data`` as an inbound message; returns ``(message, created)``.
+
+        The idempotency key is the file's SHA-256 unless ``idempotency_key``
+        (e.g. the bank's file id of a pulled file) is given; ``vals`` are
+        further message values (``external_id``, ``state``).
+        """
         connection = (
             connection or self.env["finance.connect.connection"]._fc_bank_upload_connection()
         )
         payload, content_type = self._encode_payload(data, filename)
+        digest = hashlib.sha256(data).hexdigest()
         return self.env["finance.connect.message"]._create_idempotent(
             {
                 "direction": "in",
                 "connection_id": connection.id,
                 "event_type": event_type,
-                "idempotency_key": "file:" + hashlib.sha256(data).hexdigest(),
+                "idempotency_key": idempotency_key or "file:" + digest,
                 "payload": payload,
-                "payload_sha256": hashlib.sha256(data).hexdigest(),
+                "payload_sha256": digest,
                 "content_type": content_type,
                 "fc_filename": filename,
                 "res_name": filename,
+                **vals,
             }
         )
 
@@ -300,7 +310,9 @@ class FinanceConnectBankImport(models.AbstractModel):
                 ),
             }
         try:
-            journal = self._get_statement_journal(statement, journal)
+            journal = self._get_statement_journal(
+                statement, journal, connection=message.connection_id
+            )
             self._check_currency(statement, journal)
         except ParseError as exc:
             return self._refuse(label, message, "other", str(exc.message), statement)
@@ -395,7 +407,7 @@ class FinanceConnectBankImport(models.AbstractModel):
         return {"status": "refused", "new": 0, "duplicates": 0, "text": text}
 
     @api.model
-    def _get_statement_journal(self, statement, journal=None):
+    def _get_statement_journal(self, statement, journal=None, connection=None):
         """The bank journal of ``statement``: given, or found by its account."""
         account = sanitize_account(statement.account_key)
         if journal:
@@ -415,12 +427,16 @@ class FinanceConnectBankImport(models.AbstractModel):
             raise ParseError(
                 self.env._("the statement names no account: choose the journal when importing it")
             )
-        journals = self._find_journals(account)
+        on_date = statement.closing_date or max(
+            (line.date for line in statement.lines if line.date), default=None
+        )
+        journals = self._find_journals(account, connection=connection, on_date=on_date)
         if len(journals) != 1:
             raise ParseError(
                 self.env._(
                     "%(n)s bank journals have account %(acc)s (one is needed): set it as the "
-                    "bank account of exactly one bank journal",
+                    "bank account of exactly one bank journal, or map it to one (journal line, "
+                    "inbound) in a mapping set of the connection",
                     n=len(journals),
                     acc=statement.account_key,
                 )
@@ -428,10 +444,12 @@ class FinanceConnectBankImport(models.AbstractModel):
         return journals
 
     @api.model
-    def _find_journals(self, account):
+    def _find_journals(self, account, connection=None, on_date=None):
         """Bank journals of the user's companies whose account is ``account``.
 
-        EXTEND to find journals another way (e.g. through a mapping set).
+        When no journal has that account, the journal a mapping set of
+        ``connection`` maps it to (see :meth:`_find_journals_by_mapping`).
+        EXTEND to find journals another way.
         """
         domain = [("type", "=", "bank"), ("company_id", "in", self.env.companies.ids)]
         journals = self.env["account.journal"].search(
@@ -447,7 +465,53 @@ class FinanceConnectBankImport(models.AbstractModel):
                     and len(account) >= 6
                 )
             )
+        if not journals and connection:
+            journals = self._find_journals_by_mapping(account, connection, on_date)
         return journals
+
+    @api.model
+    def _find_journals_by_mapping(self, account, connection, on_date=None):
+        """The bank journal that ``connection``'s mapping sets map ``account`` to.
+
+        Journal lines read inbound: the external code is the bank account
+        (IBAN or account number, compared without spaces or punctuation, in
+        capitals), the Odoo value the journal's code. An account two lines
+        map to different journals is refused (never a guess).
+        """
+        empty = self.env["account.journal"]
+        sets = connection._fc_get_mapping_sets()
+        if not sets:
+            return empty
+        lines = sets.line_ids.filtered(
+            lambda line: line.mapping_type == "journal" and line.external_code
+        )
+        table = lib_mapping.MappingTable(
+            line._replace(source=sanitize_account(line.source))
+            for line in lines._fc_to_table_lines()
+            if line.direction == lib_mapping.INBOUND
+        )
+        try:
+            code = table.resolve("journal", account, lib_mapping.INBOUND, on_date).target
+        except lib_mapping.Ambiguous as exc:
+            raise ParseError(
+                self.env._(
+                    "the mapping sets of %(conn)s map account %(acc)s to different journals "
+                    "(mapping lines %(lines)s): keep one line",
+                    conn=connection.display_name,
+                    acc=account,
+                    lines=", ".join(str(i) for i in exc.line_ids),
+                )
+            ) from exc
+        except lib_mapping.Unmapped:
+            return empty
+        return empty.search(
+            [
+                ("type", "=", "bank"),
+                ("code", "=", code),
+                ("company_id", "=", connection.company_id.id),
+                ("company_id", "in", self.env.companies.ids),
+            ]
+        )
 
     @api.model
     def _check_currency(self, statement, journal):

@@ -27,7 +27,15 @@ class FinanceConnectConnection(models.Model):
         "account.journal",
         string="Fee journal",
         check_company=True,
-        help="Journal of the PSP fee entries (its default account is the PSP balance).",
+        help="Journal of the PSP fee and dispute entries (its default account is the PSP "
+        "balance).",
+    )
+    fc_dispute_account_id = fields.Many2one(
+        "account.account",
+        string="Disputes account",
+        check_company=True,
+        help="A disputed PSP payment (chargeback) is booked from the PSP balance to this "
+        "account; a won dispute reverses the entry, a lost one leaves it there.",
     )
 
     @api.model

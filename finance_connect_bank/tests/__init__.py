@@ -1,1 +1,7 @@
-from . import test_bank_import, test_bank_matching, test_bank_payments
+from . import (
+    test_bank_import,
+    test_bank_matching,
+    test_bank_payments,
+    test_bank_psp,
+    test_bank_pull,
+)

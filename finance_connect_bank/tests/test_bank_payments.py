@@ -192,6 +192,7 @@ class TestBankPayments(BankCase):
             {
                 "fc_fee_account_id": fee_account.id,
                 "fc_fee_journal_id": self.company_data["default_journal_bank"].id,
+                "fc_dispute_account_id": self.company_data["default_account_expense"].id,
             }
         )
         payment = self.init_payment(100.0, post=True)
