@@ -18,3 +18,4 @@ from . import finance_connect_connection_mapping
 from . import finance_connect_exception_mapping
 from . import finance_connect_webhook_rejection
 from . import finance_connect_webhook
+from . import ir_http

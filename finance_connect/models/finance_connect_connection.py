@@ -623,6 +623,95 @@ class FinanceConnectConnection(models.Model):
             conn._schedule_drain([shard])
         return f"{len(ids)} message(s): {outcomes}"
 
+    def _schedule_inbound_drain(self):
+        """Queue the job processing this connection's received messages, unless
+        one is pending already (its identity key): a flood of webhooks costs one
+        lookup each instead of one job each."""
+        self.ensure_one()
+        key = f"finance_connect-inbound-{self.id}"
+        # The common case under load, answered by queue_job's partial index
+        # without building a job (with_delay checks again when it does).
+        self.env.cr.execute(
+            "SELECT 1 FROM queue_job WHERE identity_key = %s"
+            " AND state IN ('pending', 'enqueued') LIMIT 1",
+            (key,),
+        )
+        if self.env.cr.fetchone():
+            return None
+        return (
+            self.with_context(tracking_disable=True)
+            .with_delay(
+                channel=self._get_channel(),
+                identity_key=key,
+                max_retries=0,
+                description=f"Process messages received from {self.name}",
+            )
+            ._job_drain_inbound()
+        )
+
+    def _job_drain_inbound(self, limit=DRAIN_BATCH):
+        """Process the first attempt of the messages received by this connection.
+
+        Idempotent like :meth:`_job_drain`: messages are picked with ``FOR UPDATE
+        SKIP LOCKED`` and only while queued without a job of their own (replays
+        and retries have one); each runs through its handler in a savepoint
+        (``finance.connect.handler._dispatch``), so one failing message does not
+        hold back the others. A follow-up job is queued when more wait.
+        """
+        self.ensure_one()
+        Message = self.env["finance.connect.message"].sudo()
+        Message.flush_model()
+        self.env.cr.execute(
+            """
+            SELECT id FROM finance_connect_message
+             WHERE connection_id = %s AND direction = 'in' AND state = 'queued'
+               AND job_uuid IS NULL
+             ORDER BY id
+             LIMIT %s
+               FOR UPDATE SKIP LOCKED
+            """,
+            (self.id, limit),
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        outcomes = {}
+        for message in Message.browse(ids):
+            key = (message._job_process() or "").split(":")[0]
+            outcomes[key] = outcomes.get(key, 0) + 1
+        if len(ids) == limit:
+            self._schedule_inbound_drain()
+        return f"{len(ids)} message(s): {outcomes}"
+
+    @api.model
+    def _cron_wake_queues(self, age_seconds=60):
+        """Queue drains for messages queued longer than ``age_seconds`` without a job.
+
+        A drain is not queued again while one is pending; a message stored just
+        as the pending drain started (and read the queue) waits for the next
+        message or for this cron: never lost, at most a minute late.
+        """
+        cr = self.env.cr
+        self.env["finance.connect.message"].flush_model()
+        cr.execute(
+            """
+            SELECT DISTINCT connection_id, direction
+              FROM finance_connect_message
+             WHERE state = 'queued'
+               AND create_date < (now() at time zone 'utc') - %s * interval '1 second'
+               AND ((direction = 'in' AND job_uuid IS NULL)
+                 OR (direction = 'out' AND COALESCE(attempt_count, 0) = 0 AND batch_id IS NULL))
+            """,
+            (age_seconds,),
+        )
+        woken = 0
+        for connection_id, direction in cr.fetchall():
+            conn = self.sudo().browse(connection_id)
+            if direction == "in":
+                conn._schedule_inbound_drain()
+            else:
+                conn._schedule_drain(range(max(1, conn.parallel_deliveries)))
+            woken += 1
+        return woken
+
     def _map_outbound_payload(self, event_type, payload):
         """Translate Odoo values of ``payload`` into this connection's codes.
 

@@ -103,24 +103,21 @@ class FinanceConnectMessage(models.Model):
     reference = fields.Char(required=True, readonly=True, index=True, copy=False)
     active = fields.Boolean(default=True, help="Archived by the retention cron.")
     direction = fields.Selection(
-        [("out", "Outbound"), ("in", "Inbound")], required=True, readonly=True, index=True
+        [("out", "Outbound"), ("in", "Inbound")], required=True, readonly=True
     )
     connection_id = fields.Many2one(
         "finance.connect.connection",
         required=True,
         readonly=True,
-        index=True,
-        ondelete="restrict",
+        ondelete="restrict",  # searched through the (connection, direction, key) index
     )
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     subscription_id = fields.Many2one("finance.connect.subscription", readonly=True)
-    event_type = fields.Char(required=True, readonly=True, index=True)
+    event_type = fields.Char(required=True, readonly=True)
     schema_version = fields.Integer(readonly=True)
-    external_id = fields.Char(readonly=True, index=True, help="Id at the other side.")
+    external_id = fields.Char(readonly=True, help="Id at the other side.")
     idempotency_key = fields.Char(required=True, readonly=True)
-    webhook_id = fields.Char(
-        readonly=True, index=True, help="webhook-id header: the same on every retry."
-    )
+    webhook_id = fields.Char(readonly=True, help="webhook-id header: the same on every retry.")
     correlation_id = fields.Char(readonly=True, index=True)
     content_type = fields.Char(readonly=True, default="application/json")
     payload = fields.Text(string="Raw payload", readonly=True, groups=ADMIN_GROUP)
@@ -130,8 +127,10 @@ class FinanceConnectMessage(models.Model):
         help="Sensitive values (IBANs, account numbers, tokens) are masked.",
     )
     payload_sha256 = fields.Char(string="Payload SHA-256", readonly=True)
-    res_model = fields.Char(string="Related model", readonly=True, index=True)
-    res_id = fields.Many2oneReference(model_field="res_model", readonly=True, index=True)
+    res_model = fields.Char(string="Related model", readonly=True)
+    res_id = fields.Many2oneReference(
+        model_field="res_model", readonly=True, index="btree_not_null"
+    )
     res_name = fields.Char(string="Related record", readonly=True)
     job_uuid = fields.Char(string="Queue job", readonly=True)
     attempt_ids = fields.One2many("finance.connect.message.attempt", "message_id", readonly=True)
@@ -142,13 +141,13 @@ class FinanceConnectMessage(models.Model):
     done_at = fields.Datetime(readonly=True)
     response_status = fields.Integer(readonly=True)
     response_excerpt = fields.Text(readonly=True)
-    batch_id = fields.Many2one("finance.connect.message", readonly=True, index=True)
+    batch_id = fields.Many2one("finance.connect.message", readonly=True, index="btree_not_null")
     batch_item_ids = fields.One2many("finance.connect.message", "batch_id")
     exception_ids = fields.One2many("finance.connect.exception", "message_id")
     state_log = fields.Text(readonly=True, help="Every state change: when, who, why.")
     waiting_for = fields.Char(
         readonly=True,
-        index=True,
+        index="btree_not_null",
         help="A message held for a missing mapping: '<type>:<value>'.",
     )
 

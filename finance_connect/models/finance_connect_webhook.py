@@ -291,7 +291,8 @@ class FinanceConnectConnection(models.Model):
         """``(connection, settings)`` of ``token``: the connection is empty when
         the token is unknown, or its connection archived or paused (then only
         the settings are returned)."""
-        if not isinstance(token, str) or not 16 <= len(token) <= 128:
+        if not isinstance(token, str) or not 16 <= len(token) <= 128 or not token.isprintable():
+            # No stored token has control characters (PostgreSQL refuses a NUL).
             return self.browse(), None
         connection_id = self._webhook_token_index().get(token)
         if connection_id is None:
@@ -683,26 +684,15 @@ class FinanceConnectMessage(models.Model):
         return res
 
     def _webhook_enqueue_process(self):
-        """Queue the processing job of a message the route has just created.
+        """Queue the processing of a message the route has just created.
 
-        Same job as ``_enqueue_process`` (same channel and function), without
-        its identity key: no job can exist yet for a message created in this
-        transaction, so the search for one is skipped on the hot path (replays
-        and retries go through ``_enqueue_process`` and keep their identity).
-        The message learns its job uuid when the job runs (``_job_process``).
+        First attempts are processed by the connection's inbound drain job
+        (``finance.connect.connection._job_drain_inbound``), queued unless one
+        is pending: no job per message on the hot path. Replays and retries go
+        through ``_enqueue_process`` and get a job of their own.
         """
         self.ensure_one()
-        # tracking_disable only spares the chatter work of creating the
-        # queue.job record; queue_job does not store it in the job's context.
-        return (
-            self.with_context(tracking_disable=True)
-            .with_delay(
-                channel=self.connection_id._get_channel(),
-                max_retries=0,
-                description=f"Process {self.event_type} {self.reference}",
-            )
-            ._job_process()
-        )
+        return self.connection_id._schedule_inbound_drain()
 
     def _job_process(self):
         # EXTENDS finance_connect: the route does not spend an UPDATE on the

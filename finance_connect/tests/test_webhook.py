@@ -402,6 +402,22 @@ class TestWebhookRefusals(WebhookCase):
             sorted(self.rejections().mapped("reason")), ["bad_signature", "paused", "paused"]
         )
 
+    def test_nul_and_control_characters_in_the_url_are_a_404(self):
+        """Found by the fuzz run: a NUL in the token, or in a path that matches
+        no route, made PostgreSQL refuse the lookup (a 500)."""
+        body = signing_json({"type": "x"})
+        headers = self.standard_headers(body)
+        base = self.webhook_url(self.connection)
+        for url in (
+            base + "%00",
+            base[: -len(self.connection.sudo().webhook_token)] + "abcdefghijklmnop%01qrs",
+            base + "/extra%00/part",
+        ):
+            response = self.post_raw(url, body, headers)
+            self.assertEqual(response.status_code, 404, url)
+            self.assertNotIn("Traceback", response.text)
+        self.assertFalse(self.inbound_messages())
+
     def test_regenerated_token_retires_the_old_url(self):
         old_token = self.connection.sudo().webhook_token
         self.connection.action_regenerate_webhook_token()
@@ -598,6 +614,42 @@ class TestWebhookProcessing(WebhookCase):
             self.perform_all(trap)
         self.assertEqual(message.state, "done")
         self.assertEqual(len(self.inbound_messages()), 1)
+
+    def test_a_flood_is_served_by_one_pending_drain_job(self):
+        """Each accepted webhook has a processing job queued, but one pending job
+        per connection serves them all; messages queued without a job (a drain
+        that read the queue just before they were stored) are woken by the cron."""
+        from odoo.addons.queue_job.job import Job
+
+        Job_ = self.env["queue.job"].sudo()
+        key = f"finance_connect-inbound-{self.connection.id}"
+        for n in range(3):
+            response = self.post_webhook(self.connection, {"type": "flood"}, msg_id=f"msg_fl_{n}")
+            self.assertEqual(response.status_code, 202)
+        jobs = Job_.search([("identity_key", "=", key)])
+        self.assertEqual(len(jobs), 1)
+        self.assertEqual(jobs.state, "pending")
+        self.assertEqual(jobs.channel, self.connection._get_channel())
+        Job.load(self.env(su=True), jobs.uuid).perform()
+        messages = self.inbound_messages()
+        self.assertEqual(set(messages.mapped("state")), {"done"})
+        self.assertEqual(set(messages.mapped("job_uuid")), {jobs.uuid})
+        self.assertIn("nothing to do", messages[0]._job_process())
+        jobs.write({"state": "done"})
+        # Stored while the drain was finishing: queued, no pending job.
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE finance_connect_message SET state = 'queued', job_uuid = NULL,"
+            " create_date = now() at time zone 'utc' - interval '5 minutes' WHERE id = %s",
+            (messages[0].id,),
+        )
+        self.env.invalidate_all()
+        Connection = self.env["finance.connect.connection"].sudo()
+        self.assertGreaterEqual(Connection._cron_wake_queues(), 1)
+        woken = Job_.search([("identity_key", "=", key), ("state", "=", "pending")])
+        self.assertEqual(len(woken), 1)
+        Job.load(self.env(su=True), woken.uuid).perform()
+        self.assertEqual(messages[0].state, "done")
 
     def test_transient_handler_failure_is_retried(self):
         from ..models.finance_connect_handler import HandlerRetry
