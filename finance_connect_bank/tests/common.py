@@ -17,6 +17,8 @@ MT940 = SHARED / "mt940_wolph"
 FFFS_053 = MOOV / "FI_camt_053_sample.xml.xml"
 POSTFINANCE_053 = MOOV / "camt.053_P_CH2909000000250094239_1110092698_0_2020112503071366.xml"
 BENCH = Path(__file__).resolve().parents[2] / "tests" / "bench"
+# The addon's default XSD folder, filled by setup/fetch-xsd (not committed).
+ADDON_XSD = Path(__file__).resolve().parents[1] / "schemas" / "xsd"
 
 
 def fixture(path):
@@ -27,6 +29,22 @@ def fixture(path):
             "../shared/fixtures beside the repository."
         )
     return Path(path).read_bytes()
+
+
+def use_addon_xsd_folder(env, *names):
+    """Unset the corpus XSD parameters, so that the default ``schemas/xsd`` is used.
+
+    Fails (never skips) when set-up has not fetched ``names`` into that folder.
+    """
+    missing = [name for name in names if not (ADDON_XSD / name).is_file()]
+    if missing:
+        raise AssertionError(
+            f"{ADDON_XSD} lacks {', '.join(missing)}: run setup/fetch-xsd (setup/start "
+            "and setup/test run it) to fetch the ISO 20022 XSDs there."
+        )
+    params = env["ir.config_parameter"].sudo()
+    params.set_param("finance_connect_bank.xsd_dir", False)
+    params.set_param("finance_connect_bank.pain001_xsd_dir", False)
 
 
 def generate_camt053(*args, **kwargs):

@@ -8,6 +8,7 @@ import psycopg2
 from odoo.tests import tagged
 
 from .common import (
+    ADDON_XSD,
     FFFS_053,
     MT940,
     POSTFINANCE_053,
@@ -15,6 +16,7 @@ from .common import (
     BankCase,
     fixture,
     generate_camt053,
+    use_addon_xsd_folder,
 )
 
 
@@ -306,6 +308,29 @@ class TestBankImport(BankCase):
         self.assertEqual(result["new"], 0)
         self.assertTrue(result["errors"])
         self.assertIn("camt053.v2.wrong.xml", result["errors"][0])
+
+    def test_default_xsd_folder_validates_camt053_and_refuses_an_invalid_one(self):
+        use_addon_xsd_folder(self.env, "camt.053.001.02.xsd", "camt.053.001.04.xsd")
+        self.assertEqual(self.Import._get_xsd_dir().resolve(), ADDON_XSD.resolve())
+        journal = self.bank_journal("FFFS", "FI74 3301 0001 2220 90", self.eur)
+        data = fixture(FFFS_053)
+        self.assertEqual(self.Import._validate_xsd(data), [])
+        self.assertEqual(self.Import._validate_xsd(fixture(POSTFINANCE_053)), [])
+        # The same statement without its group header's MsgId: the parser would
+        # take it, the schema does not.
+        invalid = re.sub(rb"<MsgId>[^<]*</MsgId>", b"", data, count=1)
+        result = self.Import._import_file(invalid, "no-msgid.xml")
+        self.assertEqual(result["new"], 0)
+        self.assertEqual(len(result["errors"]), 1)
+        error = result["errors"][0]
+        self.assertIn("no-msgid.xml", error)
+        self.assertIn("does not match its ISO 20022 schema", error)
+        self.assertIn("MsgId", error)
+        self.assertFalse(self.lines_of(journal))
+        self.assertEqual(len(self.exceptions("schema")), 1)
+        result = self.Import._import_file(data, FFFS_053.name)
+        self.assertFalse(result["errors"], result["summary"])
+        self.assertEqual(len(self.lines_of(journal)), 13)
 
     def test_zip_of_statements_and_unknown_account(self):
         import io

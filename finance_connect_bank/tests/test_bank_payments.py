@@ -2,12 +2,13 @@
 
 import base64
 import json
+import re
 
 from odoo.addons.finance_connect.lib import xmlsafe
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import SHARED, BankCase, fixture
+from .common import ADDON_XSD, SHARED, BankCase, fixture, use_addon_xsd_folder
 
 PAIN002 = """<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03">
@@ -164,6 +165,26 @@ class TestBankPayments(BankCase):
         batch.action_generate()
         xml = base64.b64decode(batch.xml_file)
         self.assertIn(b"pain.001.001.03", xml)
+
+    def test_pain001_generates_with_the_default_xsd_folder(self):
+        use_addon_xsd_folder(self.env, "pain.001.001.09.xsd", "pain.001.001.03.xsd")
+        Batch = self.env["finance.connect.payment.batch"]
+        self.assertEqual(Batch._get_xsd_dir().resolve(), ADDON_XSD.resolve())
+        for version in ("001.001.09", "001.001.03"):
+            _bill, payment = self.pay_bill(80.0)
+            batch = Batch._create_from_payments(
+                payment, connection=self.connection, version=version
+            )
+            batch.action_generate()
+            xml = base64.b64decode(batch.xml_file)
+            self.assertIn(f"urn:iso:std:iso:20022:tech:xsd:pain.{version}".encode(), xml)
+            self.assertEqual(batch._validate_xml(xml), [])
+            # The schema is really applied: without the group header's MsgId the
+            # file is invalid.
+            broken = re.sub(rb"<MsgId>[^<]*</MsgId>", b"", xml, count=1)
+            errors = batch._validate_xml(broken)
+            self.assertTrue(errors)
+            self.assertIn("MsgId", errors[0])
 
     def test_missing_xsd_is_a_clear_error(self):
         self.env["ir.config_parameter"].sudo().set_param(
