@@ -2,6 +2,7 @@ from . import finance_connect_audit
 from . import finance_connect_secret
 from . import finance_connect_http
 from . import finance_connect_connection
+from . import finance_connect_record_link_mixin
 from . import finance_connect_message
 from . import finance_connect_message_attempt
 from . import finance_connect_exception

@@ -4,6 +4,7 @@ import base64
 import json
 import secrets as pysecrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -12,6 +13,7 @@ from ..lib import signing
 from ..lib.secretbox import mask
 
 ADMIN_GROUP = "finance_connect.group_administrator"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 # Secret fields shown (masked) on the form: field name -> secret name.
 SECRET_FIELDS = {
@@ -23,6 +25,14 @@ SECRET_FIELDS = {
 }
 MASK_PREFIX = "••••"
 DRAIN_BATCH = 100
+
+
+def _is_loopback_url(url):
+    """Whether ``url`` names this machine (where the sandbox counterparty runs)."""
+    try:
+        return urlsplit(url).hostname in LOOPBACK_HOSTS
+    except ValueError:
+        return False
 
 
 class FinanceConnectConnection(models.Model):
@@ -736,16 +746,35 @@ class FinanceConnectConnection(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
+    def _demo_sync_sandbox_url(self):
+        """Point the demo connection at the sandbox counterparty of the server
+        configuration (``finance_connect_sandbox_url``): at install, and on every
+        ``setup/start``, whose sandbox may listen on another port than last time.
+
+        Only the demo connection, and only while it still points at a loopback
+        address: a demo connection someone pointed at a real system is left
+        alone. Returns the connection when its base URL changed.
+        """
+        from odoo import tools
+
+        url = tools.config.get("finance_connect_sandbox_url")
+        connection = self.env.ref(
+            "finance_connect.demo_connection_sandbox", raise_if_not_found=False
+        )
+        if not url or not connection or connection.base_url == url:
+            return self.browse()
+        if connection.base_url and not _is_loopback_url(connection.base_url):
+            return self.browse()
+        connection.base_url = url
+        return connection
+
+    @api.model
     def _demo_setup(self):
         """Demo data that XML cannot express: a second company with its chart of
         accounts, a bank journal with an IBAN, the sandbox URL from the server
         configuration and a webhook secret (when an encryption key is set)."""
-        from odoo import tools
-
         connection = self.env.ref("finance_connect.demo_connection_sandbox")
-        url = tools.config.get("finance_connect_sandbox_url")
-        if url:
-            connection.base_url = url
+        self._demo_sync_sandbox_url()
         main = self.env.ref("base.main_company")
         Journal = self.env["account.journal"]
         if main.chart_template and not Journal.search(

@@ -19,7 +19,7 @@ MANAGER_GROUP = "finance_connect.group_manager"
 class FinanceConnectException(models.Model):
     _name = "finance.connect.exception"
     _description = "Finance Connect exception"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "finance.connect.record.link.mixin"]
     _order = "priority desc, id desc"
 
     name = fields.Char(string="Summary", required=True, tracking=True)
@@ -125,9 +125,7 @@ class FinanceConnectException(models.Model):
     @api.model
     def _open_for_message(self, message, category, description, **extra):
         """Open (or count) the exception of one failed message."""
-        record = None
-        if message.res_model and message.res_id and message.res_model in self.env:
-            record = self.env[message.res_model].browse(message.res_id).exists() or None
+        record = message._fc_get_linked_record()
         summary = f"{dict(CATEGORIES)[category]}: {message.event_type} {message.reference}"
         return self._open(
             category,
@@ -213,17 +211,6 @@ class FinanceConnectException(models.Model):
         for exc in self:
             exc.sudo().write({"state": "ignored", "ignore_reason": reason})
             self.env["finance.connect.audit"]._log(exc, "ignore", reason)
-
-    def action_open_record(self):
-        self.ensure_one()
-        if not self.res_model or not self.res_id:
-            raise UserError(self.env._("This exception has no related record."))
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
-            "view_mode": "form",
-        }
 
     def action_open_message(self):
         self.ensure_one()

@@ -23,10 +23,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from lxml import etree
-
 from ...finance_connect.lib import xmlsafe  # sibling core addon, ORM-free
-from .model import ParseError, Statement, StatementLine, parse_iso_datetime
+from .model import ParseError, Statement, StatementLine, parse_iso20022, parse_iso_datetime
 
 _NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d{2})")
 _AMOUNT = re.compile(r"^\d{1,18}(\.\d{1,5})?$")
@@ -348,15 +346,8 @@ def _statement(record, message, version, header, filename):
 
 
 def _root(data, filename):
-    try:
-        root = xmlsafe.parse_xml(data)
-    except ValueError as exc:
-        raise ParseError(str(exc), filename) from exc
-    namespace = etree.QName(root).namespace or ""
-    match = _NAMESPACE.fullmatch(namespace)
-    if not match:
-        raise ParseError(f"not a camt.052/053/054 document (namespace {namespace!r})", filename)
-    return xmlsafe.strip_namespaces(root), match.group(1), match.group(2)
+    root, match = parse_iso20022(data, filename, _NAMESPACE, "camt.052/053/054")
+    return root, match.group(1), match.group(2)
 
 
 def parse_camt(data, filename=""):

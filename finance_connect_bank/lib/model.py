@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from lxml import etree
+
+from ...finance_connect.lib import xmlsafe  # sibling core addon, ORM-free
+
 BOOKED_STATUSES = (None, "", "BOOK")
 _ISO_DATETIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$"
@@ -47,6 +51,24 @@ class ParseError(ValueError):
         if line is not None:
             where = f"{where}, line {line}"
         super().__init__(f"{where}: {message}")
+
+
+def parse_iso20022(data, filename, namespace_re, label):
+    """Parse an ISO 20022 XML file (bytes) safely and check its namespace.
+
+    Return the root with namespaces stripped and the ``namespace_re.fullmatch``
+    of the document namespace. Raise :class:`ParseError` for unsafe or malformed
+    XML, and for a document that is not a ``label`` (another namespace).
+    """
+    try:
+        root = xmlsafe.parse_xml(data)
+    except ValueError as exc:
+        raise ParseError(str(exc), filename) from exc
+    namespace = etree.QName(root).namespace or ""
+    match = namespace_re.fullmatch(namespace)
+    if not match:
+        raise ParseError(f"not a {label} document (namespace {namespace!r})", filename)
+    return xmlsafe.strip_namespaces(root), match
 
 
 @dataclass(kw_only=True)

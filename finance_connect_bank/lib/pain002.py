@@ -11,10 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lxml import etree
-
-from ...finance_connect.lib import xmlsafe  # sibling core addon, ORM-free
-from .model import ParseError, parse_iso_datetime
+from .model import ParseError, parse_iso20022, parse_iso_datetime
 
 _NAMESPACE = re.compile(
     r"(?:urn:iso:std:iso:20022:tech:xsd:|http://www\.six-interbank-clearing\.com/\w+/)"
@@ -156,15 +153,8 @@ def _parse_datetime(text):
 
 def parse_pain002(data, filename=""):
     """Parse a pain.002 file (bytes) into a :class:`StatusReport`."""
-    try:
-        root = xmlsafe.parse_xml(data)
-    except ValueError as exc:
-        raise ParseError(str(exc), filename) from exc
-    namespace = etree.QName(root).namespace or ""
-    match = _NAMESPACE.fullmatch(namespace)
-    if not match:
-        raise ParseError(f"not a pain.002 document (namespace {namespace!r})", filename)
-    report = xmlsafe.strip_namespaces(root).find("CstmrPmtStsRpt")
+    root, match = parse_iso20022(data, filename, _NAMESPACE, "pain.002")
+    report = root.find("CstmrPmtStsRpt")
     if report is None:
         raise ParseError("pain.002 document without <CstmrPmtStsRpt>", filename)
     group = report.find("OrgnlGrpInfAndSts")
