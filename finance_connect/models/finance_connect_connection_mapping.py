@@ -54,6 +54,8 @@ class FinanceConnectConnection(models.Model):
     def _map_outbound_payload(self, event_type, payload):
         # EXTENDS finance_connect
         payload = super()._map_outbound_payload(event_type, payload)
+        if event_type == "batch":
+            return payload  # its items were mapped one by one when they were stored
         table = self._fc_get_mapping_table()
         if table is None or not any(
             table.has_type(t, lib_mapping.OUTBOUND) for t in ("account", "partner")

@@ -118,52 +118,27 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
             if subs:
                 payload = record._fc_prepare_payload(event_type)
                 prepared.append((record, subs, payload, record.display_name))
-        realtime = []
+        items = []
         for record, subs, payload, name in prepared:
             key = record._fc_idempotency_key(event_type, payload)
             for sub in subs:
-                if sub.mode == "batch":
-                    messages |= record._fc_store_batch_item(sub, event_type, payload, key)
-                else:
-                    realtime.append(
-                        {
-                            "connection": sub.connection_id,
-                            "event_type": event_type,
-                            "payload": payload,
-                            "record": record,
-                            "idempotency_key": key,
-                            "subscription": sub,
-                            "res_name": name,
-                        }
-                    )
-        for start in range(0, len(realtime), 500):
-            messages |= Message._enqueue_outbound_many(realtime[start : start + 500])
+                # Batch items are mapped, validated and held like any message;
+                # they then wait for their subscription's batch cron.
+                items.append(
+                    {
+                        "connection": sub.connection_id,
+                        "event_type": event_type,
+                        "payload": payload,
+                        "record": record,
+                        "idempotency_key": key,
+                        "subscription": sub,
+                        "res_name": name,
+                        "batch_item": sub.mode == "batch",
+                    }
+                )
+        for start in range(0, len(items), 500):
+            messages |= Message._enqueue_outbound_many(items[start : start + 500])
         return messages
-
-    def _fc_store_batch_item(self, sub, event_type, payload, key):
-        """Store one event that waits for its subscription's batch cron."""
-        registry = self.env["finance.connect.message"]._get_schema_registry()
-        version = registry.latest_version(event_type) or 1
-        payload = dict(payload, event_type=event_type, schema_version=version)
-        body = lib_payloads.canonical_json(payload).decode()
-        message, created = self.env["finance.connect.message"]._create_idempotent(
-            {
-                "direction": "out",
-                "connection_id": sub.connection_id.id,
-                "event_type": event_type,
-                "schema_version": version,
-                "idempotency_key": key,
-                "payload": body,
-                "subscription_id": sub.id,
-                "res_model": self._name,
-                "res_id": self.id,
-                "res_name": self.display_name,
-                "state": "new",
-            }
-        )
-        if created:
-            message._update_record_state()
-        return message
 
     def _fc_idempotency_key(self, event_type, payload):
         """Stable key of a business event: the same content gives the same key."""
@@ -184,6 +159,12 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
                 },
             )
         raise UserError(self.env._("No payload for %(event)s.", event=event_type))
+
+    def _fc_rebuild_payload(self, event_type, stored_payload):
+        """The payload of an event stored before, prepared again from the record
+        (a replay after a fix); ``stored_payload`` is the one stored. EXTEND when
+        a payload carries what the record no longer knows (a previous state)."""
+        return self._fc_prepare_payload(event_type)
 
     def _fc_prepare_data(self):
         """Natural data of the record for a record.synced message. EXTEND per model."""

@@ -96,6 +96,7 @@ def _cached_registries(directories):
 
 class FinanceConnectMessage(models.Model):
     _name = "finance.connect.message"
+    _inherit = ["finance.connect.record.link.mixin"]
     _description = "Finance Connect integration message"
     _order = "id desc"
     _rec_name = "reference"
@@ -260,10 +261,10 @@ class FinanceConnectMessage(models.Model):
         """Validate ``payload`` and queue it for ``connection``.
 
         ``options`` are the keyword arguments of ``_prepare_outbound`` (record,
-        idempotency_key, subscription, schema_version, res_name). Returns the
-        message (the existing one when the same event was already queued). A
-        payload that does not validate is not sent: the message is stored as
-        failed and a schema exception is opened.
+        idempotency_key, subscription, schema_version, res_name, batch_item).
+        Returns the message (the existing one when the same event was already
+        queued). A payload that does not validate is not sent: the message is
+        stored as failed and a schema exception is opened.
         """
         return self._enqueue_outbound_many(
             [dict(options, connection=connection, event_type=event_type, payload=payload)]
@@ -274,11 +275,14 @@ class FinanceConnectMessage(models.Model):
         """Queue many events at once (the keyword arguments of ``_enqueue_outbound``
         per item); returns the messages. Stores them in one insert when none is a
         duplicate, updates the records' state in one statement and schedules the
-        drain jobs once."""
+        drain jobs once. Batch items (``batch_item=True``) are mapped, validated
+        and held the same way, then wait as "new" for their subscription's batch
+        cron instead of being sent."""
         prepared = [self._prepare_outbound(**item) for item in items]
         results = self._create_idempotent_many([p["vals"] for p in prepared])
         messages = self.browse()
         ready = self.browse()
+        batch_items = self.browse()
         for prep, (message, created) in zip(prepared, results, strict=True):
             messages |= message
             if not created:
@@ -287,9 +291,11 @@ class FinanceConnectMessage(models.Model):
                 message._hold_for_mapping(prep["missing"])
             elif prep["errors"]:
                 message._open_schema_exception(prep["errors"])
+            elif prep["batch_item"]:
+                batch_items |= message
             else:
                 ready |= message
-        ready._mark_records_pending()
+        (ready | batch_items)._mark_records_pending()
         ready._enqueue_send(attempt=1)
         return messages
 
@@ -304,8 +310,13 @@ class FinanceConnectMessage(models.Model):
         subscription=None,
         schema_version=None,
         res_name=None,
+        batch_item=False,
     ):
-        """Map, validate and serialise one outbound event into message values."""
+        """Map, validate and serialise one outbound event into message values.
+
+        A ``batch_item`` is stored as "new" (its subscription's batch cron sends
+        it) instead of "queued".
+        """
         registry = self._get_schema_registry()
         version = schema_version or registry.latest_version(event_type) or 1
         key = (
@@ -334,7 +345,7 @@ class FinanceConnectMessage(models.Model):
             "res_model": record._name if record else False,
             "res_id": record.id if record else False,
             "res_name": (res_name or record.display_name) if record else False,
-            "state": "failed" if errors else "queued",
+            "state": "failed" if errors else ("new" if batch_item else "queued"),
             "error": "\n".join(errors) if errors else False,
         }
         if missing:
@@ -343,7 +354,7 @@ class FinanceConnectMessage(models.Model):
                 error=str(missing),
                 waiting_for=f"{missing.mapping_type}:{missing.value}",
             )
-        return {"vals": vals, "missing": missing, "errors": errors}
+        return {"vals": vals, "missing": missing, "errors": errors, "batch_item": batch_item}
 
     def _open_schema_exception(self, errors):
         """A payload that does not match its schema: failed, and one exception."""
@@ -632,8 +643,7 @@ class FinanceConnectMessage(models.Model):
                     # Never sent (invalid or unmapped): rebuild it from the record.
                     if not msg._rebuild_payload():
                         continue
-                msg._set_state("queued", "replayed", error=False)
-                msg._enqueue_send(msg.attempt_count + 1)
+                msg._requeue_outbound("replayed")
             else:
                 msg._set_state("queued", "replayed", error=False)
                 msg._enqueue_process()
@@ -682,9 +692,30 @@ class FinanceConnectMessage(models.Model):
         for msg in waiting:
             if not msg._rebuild_payload():
                 continue
-            msg._set_state("queued", "mapping created")
-            msg._enqueue_send(msg.attempt_count + 1)
+            msg._requeue_outbound("mapping created")
         return waiting
+
+    def _is_batch_item(self):
+        """An outbound event that waits for its subscription's batch cron (and
+        is in no batch yet), rather than being sent on its own."""
+        self.ensure_one()
+        return (
+            self.direction == "out"
+            and self.event_type != "batch"
+            and not self.batch_id
+            and self.subscription_id.mode == "batch"
+        )
+
+    def _requeue_outbound(self, note):
+        """Put a fixed or replayed outbound message back in line: a batch item
+        waits for the next batch, any other message is queued for delivery."""
+        self.ensure_one()
+        if self._is_batch_item():
+            self._set_state("new", f"{note}: waits for the next batch", error=False)
+            self._update_record_state()
+            return
+        self._set_state("queued", note, error=False)
+        self._enqueue_send(self.attempt_count + 1)
 
     def _rebuild_payload(self):
         """Rebuild and re-validate an outbound payload from its record (after a fix).
@@ -695,7 +726,11 @@ class FinanceConnectMessage(models.Model):
         record = self.env[self.res_model].browse(self.res_id).exists() if self.res_model else None
         if not record or not hasattr(record, "_fc_prepare_payload"):
             return not self.waiting_for and not self.error
-        payload = record._fc_prepare_payload(self.event_type)
+        if hasattr(record, "_fc_rebuild_payload"):
+            stored = json.loads(self.sudo().payload or "{}")
+            payload = record._fc_rebuild_payload(self.event_type, stored)
+        else:
+            payload = record._fc_prepare_payload(self.event_type)
         try:
             payload = self.connection_id._map_outbound_payload(self.event_type, payload)
         except MappingMissing as exc:
@@ -724,17 +759,6 @@ class FinanceConnectMessage(models.Model):
             msg._set_state("cancelled", "cancelled by user")
             self.env["finance.connect.audit"]._log(msg, "cancel")
             msg._update_record_state()
-
-    def action_open_record(self):
-        self.ensure_one()
-        if not self.res_model or not self.res_id:
-            raise UserError(self.env._("This message has no related record."))
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
-            "view_mode": "form",
-        }
 
     # ------------------------------------------------------------------
     # Inbound processing (handlers: see finance.connect.handler)

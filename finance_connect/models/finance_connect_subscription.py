@@ -76,7 +76,11 @@ class FinanceConnectSubscription(models.Model):
 
     @api.model
     def _cron_send_batches(self):
-        """Collect waiting batch events into one message per subscription."""
+        """Collect waiting batch events into one message per subscription.
+
+        Items held for a missing mapping (``waiting_for``) stay out: they join a
+        later batch once the mapping is created and they are replayed.
+        """
         Message = self.env["finance.connect.message"].sudo()
         for sub in self.sudo().search([("mode", "=", "batch")]):
             items = Message.search(
@@ -85,6 +89,7 @@ class FinanceConnectSubscription(models.Model):
                     ("state", "=", "new"),
                     ("direction", "=", "out"),
                     ("batch_id", "=", False),
+                    ("waiting_for", "=", False),
                 ],
                 order="id",
                 limit=5000,
