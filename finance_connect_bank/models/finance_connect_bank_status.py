@@ -288,7 +288,7 @@ class FinanceConnectBankStatus(models.Model):
                 what=what,
                 code=code or "-",
                 words=words,
-                text=f" ({text})" if text else "",
+                text=" (" + str(text) + ")" if text else "",
             )
             summary = self.env._(
                 "PSP payment failed %(what)s: %(code)s %(words)s",
@@ -308,7 +308,7 @@ class FinanceConnectBankStatus(models.Model):
                 what=what,
                 code=code or "-",
                 words=words,
-                text=f" ({text})" if text else "",
+                text=" (" + str(text) + ")" if text else "",
                 done=self.env._(
                     "The payment was cancelled, so its bills are open again. Correct "
                     "the cause (e.g. the vendor's bank account), then pay again."
@@ -648,7 +648,7 @@ class FinanceConnectBankStatus(models.Model):
                 "Refunded %(refunded)s of %(total)s%(reason)s",
                 refunded=self._psp_format(refunded, currency),
                 total=self._psp_format(original.amount, currency),
-                reason=f" ({reason})" if reason else "",
+                reason=" (" + str(reason) + ")" if reason else "",
             )
             original._fc_set_bank_status(status, words)
             if refund:
