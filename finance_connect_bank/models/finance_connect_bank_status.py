@@ -580,18 +580,16 @@ class FinanceConnectBankStatus(models.Model):
             )
         else:
             return
-        self.env["finance.connect.exception"]._open(
-            "remote_rejected",
+        self._psp_open_case(
+            message,
+            target,
+            None,
             self.env._(
                 "PSP payment failed %(ref)s: %(reason)s",
                 ref=transaction.reference,
                 reason=reason,
-            )[:200],
+            ),
             description,
-            connection=message.connection_id,
-            message=message,
-            record=target.record,
-            company=target.company,
             fingerprint=f"rjct:{target.key}:{code}",
         )
 
@@ -1033,7 +1031,10 @@ class FinanceConnectBankStatus(models.Model):
     # Exceptions of PSP cases --------------------------------------------
 
     @api.model
-    def _psp_open_case(self, message, target, case, summary, description, category=None):
+    def _psp_open_case(
+        self, message, target, case, summary, description, category=None, fingerprint=None
+    ):
+        """Open (or count) the exception of a PSP case on the target's record."""
         return self.env["finance.connect.exception"]._open(
             category or "remote_rejected",
             summary[:200],
@@ -1042,7 +1043,7 @@ class FinanceConnectBankStatus(models.Model):
             message=message,
             record=target.record,
             company=target.company,
-            fingerprint=f"pspcase:{case}",
+            fingerprint=fingerprint or f"pspcase:{case}",
         )
 
     @api.model
