@@ -4,7 +4,8 @@ from odoo import api, fields, models
 
 
 class FinanceConnectConnection(models.Model):
-    _inherit = "finance.connect.connection"
+    _name = "finance.connect.connection"
+    _inherit = ["finance.connect.connection", "finance.connect.bank.pull.mixin"]
 
     fc_bank_upload = fields.Boolean(
         string="Manual uploads",

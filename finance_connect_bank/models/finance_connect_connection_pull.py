@@ -42,8 +42,12 @@ class PullFailed(Exception):
         self.error = error
 
 
-class FinanceConnectConnection(models.Model):
-    _inherit = "finance.connect.connection"
+class FinanceConnectBankPull(models.AbstractModel):
+    """The statement pull of a bank connection (inherited by
+    ``finance.connect.connection``, see finance_connect_connection.py)."""
+
+    _name = "finance.connect.bank.pull.mixin"
+    _description = "Finance Connect scheduled statement pull"
 
     fc_pull_enabled = fields.Boolean(
         string="Scheduled statement pull",

@@ -7,7 +7,7 @@ from unittest.mock import patch
 
 from odoo import Command
 from odoo.addons.finance_connect_bank.models.finance_connect_connection_pull import (
-    FinanceConnectConnection as PullConnection,
+    FinanceConnectBankPull as PullConnection,
 )
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
