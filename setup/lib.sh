@@ -339,6 +339,12 @@ fc_write_conf() {
         "$FC_PY" -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())' >"$key_file"
         chmod 600 "$key_file"
     fi
+    if [[ ! -s "$FC_STATE/sandbox.secret" ]]; then
+        # The Standard Webhooks secret the demo connection and the sandbox share.
+        "$FC_PY" -c 'import base64, os; print("whsec_" + base64.b64encode(os.urandom(32)).decode())' \
+            >"$FC_STATE/sandbox.secret"
+        chmod 600 "$FC_STATE/sandbox.secret"
+    fi
     if [[ ! -s "$FC_STATE/admin.passwd" ]]; then
         "$FC_PY" -c 'import secrets; print(secrets.token_urlsafe(18))' >"$FC_STATE/admin.passwd"
         chmod 600 "$FC_STATE/admin.passwd"
@@ -365,6 +371,7 @@ log_level = ${FC_LOG_LEVEL:-info}
 admin_passwd = $(cat "$FC_STATE/admin.passwd")
 finance_connect_secret_key = $(cat "$key_file")
 finance_connect_sandbox_url = http://127.0.0.1:${FC_SANDBOX_PORT:-8070}
+finance_connect_sandbox_secret = $(cat "$FC_STATE/sandbox.secret")
 
 [queue_job]
 channels = root:2,root.finance_connect:2

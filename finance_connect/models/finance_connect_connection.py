@@ -769,6 +769,38 @@ class FinanceConnectConnection(models.Model):
         return connection
 
     @api.model
+    def _demo_sync_sandbox_secret(self):
+        """Give the demo connection the webhook secret of the sandbox counterparty
+        (``finance_connect_sandbox_secret``, which ``setup/start`` also hands to the
+        sandbox), so that the sandbox verifies the demo's signatures. Same rules as
+        :meth:`_demo_sync_sandbox_url`; needs the encryption key. Returns the
+        connection when its secret changed.
+        """
+        from odoo import tools
+
+        secret = tools.config.get("finance_connect_sandbox_secret")
+        connection = self.env.ref(
+            "finance_connect.demo_connection_sandbox", raise_if_not_found=False
+        )
+        if not secret or not connection:
+            return self.browse()
+        if connection.base_url and not _is_loopback_url(connection.base_url):
+            return self.browse()
+        Secret = self.env["finance.connect.secret"]
+        try:
+            Secret._get_box()
+        except UserError:
+            return self.browse()  # no key configured: the demo runs without signatures
+        try:
+            current = Secret._reveal_uncached(connection, "webhook_secret")
+        except UserError:  # stored with another key: replaced below
+            current = None
+        if current == secret:
+            return self.browse()
+        Secret._store(connection, "webhook_secret", secret)
+        return connection
+
+    @api.model
     def _demo_setup(self):
         """Demo data that XML cannot express: a second company with its chart of
         accounts, a bank journal with an IBAN, the sandbox URL from the server
@@ -806,7 +838,7 @@ class FinanceConnectConnection(models.Model):
             self.env["finance.connect.secret"]._get_box()
         except UserError:
             return  # no key configured: the demo runs without signatures
-        if not connection.has_webhook_secret:
+        if not self._demo_sync_sandbox_secret() and not connection.has_webhook_secret:
             self.env["finance.connect.secret"]._store(
                 connection, "webhook_secret", signing.generate_secret(32)
             )
