@@ -746,6 +746,24 @@ class FinanceConnectConnection(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
+    def _demo_sandbox_setting(self, key):
+        """``(value, demo connection)`` of server configuration ``key`` for the
+        sandbox counterparty; the connection is empty when there is nothing to
+        sync: no value, no demo connection, or a demo connection someone pointed
+        at a real system (not a loopback address)."""
+        from odoo import tools
+
+        value = tools.config.get(key)
+        connection = self.env.ref(
+            "finance_connect.demo_connection_sandbox", raise_if_not_found=False
+        )
+        if not value or not connection:
+            return value, self.browse()
+        if connection.base_url and not _is_loopback_url(connection.base_url):
+            return value, self.browse()
+        return value, connection
+
+    @api.model
     def _demo_sync_sandbox_url(self):
         """Point the demo connection at the sandbox counterparty of the server
         configuration (``finance_connect_sandbox_url``): at install, and on every
@@ -755,15 +773,8 @@ class FinanceConnectConnection(models.Model):
         address: a demo connection someone pointed at a real system is left
         alone. Returns the connection when its base URL changed.
         """
-        from odoo import tools
-
-        url = tools.config.get("finance_connect_sandbox_url")
-        connection = self.env.ref(
-            "finance_connect.demo_connection_sandbox", raise_if_not_found=False
-        )
-        if not url or not connection or connection.base_url == url:
-            return self.browse()
-        if connection.base_url and not _is_loopback_url(connection.base_url):
+        url, connection = self._demo_sandbox_setting("finance_connect_sandbox_url")
+        if not connection or connection.base_url == url:
             return self.browse()
         connection.base_url = url
         return connection
@@ -776,15 +787,8 @@ class FinanceConnectConnection(models.Model):
         :meth:`_demo_sync_sandbox_url`; needs the encryption key. Returns the
         connection when its secret changed.
         """
-        from odoo import tools
-
-        secret = tools.config.get("finance_connect_sandbox_secret")
-        connection = self.env.ref(
-            "finance_connect.demo_connection_sandbox", raise_if_not_found=False
-        )
-        if not secret or not connection:
-            return self.browse()
-        if connection.base_url and not _is_loopback_url(connection.base_url):
+        secret, connection = self._demo_sandbox_setting("finance_connect_sandbox_secret")
+        if not connection:
             return self.browse()
         Secret = self.env["finance.connect.secret"]
         try:

@@ -260,7 +260,6 @@ class FinanceConnectFeed(models.Model):
             where.append("aml.date >= %(date_from)s")
         if date_to:
             where.append("aml.date <= %(date_to)s")
-        where.append("aml.id > %(after)s")
         return "".join(" AND " + w for w in where)
 
     def _fc_rate_kind_sql(self):
@@ -409,7 +408,7 @@ class FinanceConnectFeed(models.Model):
 
         ``limit``: a keyset page of that many rows after ``after_id``.
         """
-        where = self._fc_window_sql(low, high, date_from, date_to)
+        where = self._fc_window_sql(low, high, date_from, date_to) + " AND aml.id > %(after)s"
         params = self._fc_params(
             low=low, high=high, date_from=date_from, date_to=date_to, after=after_id
         )
@@ -495,7 +494,7 @@ class FinanceConnectFeed(models.Model):
         cr.execute(
             "SELECT count(*), COALESCE(sum(aml.debit), 0)::text,"
             f" COALESCE(sum(aml.credit), 0)::text {self._fc_base_sql()} {where}",
-            self._fc_params(date_from=date_from, date_to=date_to, after=0),
+            self._fc_params(date_from=date_from, date_to=date_to),
         )
         count, debit, credit = cr.fetchone()
         if count != totals.row_count:
@@ -787,15 +786,7 @@ class FinanceConnectFeed(models.Model):
     def _fc_account_codes(self, date_from=None, date_to=None, low=None, high=None):
         """The distinct account codes a delivery would carry (for the mapping check)."""
         self.env.flush_all()
-        where = ""
-        if date_from:
-            where += " AND aml.date >= %(date_from)s"
-        if date_to:
-            where += " AND aml.date <= %(date_to)s"
-        if low is not None:
-            where += " AND COALESCE(m.fc_post_xid, 0) >= %(low)s"
-        if high is not None:
-            where += " AND COALESCE(m.fc_post_xid, 0) < %(high)s"
+        where = self._fc_window_sql(low, high, date_from, date_to)
         self.env.cr.execute(
             f"SELECT DISTINCT {self._CODE} {self._fc_base_sql()} {where}",
             self._fc_params(date_from=date_from, date_to=date_to, low=low, high=high),

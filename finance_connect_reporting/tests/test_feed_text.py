@@ -53,18 +53,7 @@ class TestFeedText(ReportingCase):
             }
         )
         feed = self.make_feed(kind="journal_items", mapping_id=mapping.id)
-        self.env.flush_all()
-        records = [
-            r
-            for batch in feed._fc_journal_item_texts(
-                "FCD-T",
-                feed._fc_mapper(),
-                date_from="2024-01-01",
-                date_to="2024-02-29",
-                with_csv=True,
-            )
-            for r in batch
-        ]
+        records = self._texts(feed, date_from="2024-01-01", date_to="2024-02-29", with_csv=True)
         self.assertEqual(len(records), 10)  # 5 entries of 2 lines
         names = set()
         for line_id, debit, credit, text, csv_line in records:
