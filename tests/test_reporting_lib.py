@@ -205,7 +205,11 @@ def test_csv_writer_quotes_and_counts():
     assert parsed[0] == ["line_id", "debit", "note", "missing"]
     assert len(parsed) == 2501
     assert parsed[1] == ["0", "0.01", 'a,"b"\nc', ""]
-    assert totals.sha256 == ControlTotals.of(_gen(2500)).sha256
+    # A file's totals: its own SHA-256 (what sha256sum prints), the rows' amounts.
+    assert totals.sha256 == hashlib.sha256(out.getvalue()).hexdigest()
+    assert totals.row_count == 2500
+    assert totals.debit == sum(Decimal(f"{i}.01") for i in range(2500))
+    assert totals.credit == 0
 
 
 class _CountingSink:
@@ -237,18 +241,13 @@ def test_presorted_rows_encode_to_the_canonical_text():
     )
 
 
-def test_writers_presorted_give_the_same_bytes_and_totals():
+def test_jsonl_writer_presorted_gives_the_same_bytes_and_totals():
     data = [{k: r[k] for k in sorted(r)} for r in _gen(2500)]
     for presorted in (False, True):
         out = io.BytesIO()
         totals = writers.write_jsonl(iter(data), out, chunk_rows=1000, presorted=presorted)
         assert totals.as_dict() == ControlTotals.of(_gen(2500)).as_dict()
         assert hashlib.sha256(out.getvalue()).hexdigest() == totals.sha256
-        csv_out = io.BytesIO()
-        csv_totals = writers.write_csv(
-            iter(data), csv_out, ["line_id", "note"], chunk_rows=1000, presorted=presorted
-        )
-        assert csv_totals.sha256 == totals.sha256
 
 
 def test_writers_on_no_rows():
@@ -256,8 +255,10 @@ def test_writers_on_no_rows():
     assert writers.write_jsonl([], out).as_dict()["row_count"] == 0
     assert out.getvalue() == b""
     out = io.BytesIO()
-    writers.write_csv([], out, ["a", "b"])
+    totals = writers.write_csv([], out, ["a", "b"])
     assert out.getvalue() == b"a,b\r\n"
+    assert totals.row_count == 0
+    assert totals.sha256 == hashlib.sha256(b"a,b\r\n").hexdigest()
 
 
 def test_sqltext_builds_sorted_objects_and_refuses_bad_fields():
@@ -314,12 +315,16 @@ def test_copy_sinks_unescape_and_cross_write_boundaries():
     assert totals.row_count == 2
     assert totals.sha256 == ControlTotals.of(rows_).sha256
 
-    out = io.BytesIO()
-    sink = copystream.CsvSink(out, ["a", "debit"])
-    for line, csv_line in zip(lines, csv_lines, strict=True):
-        sink.write(copy_text(line) + b"\t" + copy_text(csv_line) + b"\n")
-    assert sink.close().sha256 == ControlTotals.of(rows_).sha256
-    assert out.getvalue() == b"a,debit\r\n" + b"\r\n".join(csv_lines) + b"\r\n"
+    for plain in (False, True):  # with and without escapes in the block
+        out = io.BytesIO()
+        sink = copystream.CsvSink(out, ["a", "debit"])
+        for csv_line in csv_lines[1:] if plain else csv_lines:
+            sink.write(copy_text(csv_line) + b"\n")
+        totals = sink.close()
+        expected = b"a,debit\r\n" + b"\r\n".join(csv_lines[plain:]) + b"\r\n"
+        assert out.getvalue() == expected
+        assert totals.sha256 == hashlib.sha256(expected).hexdigest()
+        assert totals.row_count == 2 - plain
 
     sink = copystream.JsonLinesSink(io.BytesIO())
     sink.write(b'{"half":')

@@ -12,6 +12,8 @@ non-ASCII kept (UTF-8). The control totals of a sequence of rows are:
 - ``sha256``: the SHA-256 of the canonical rows in delivery order, each
   followed by ``"\\n"``. It is therefore also the SHA-256 of the JSON Lines
   export of the same rows, so a consumer can check a file with ``sha256sum``.
+  (A CSV file export carries the SHA-256 of its own bytes instead: see
+  :mod:`.writers`.)
 """
 
 import hashlib
@@ -95,9 +97,13 @@ class ControlTotals:
         Returns the bytes hashed: the JSON Lines text of the rows.
         """
         data = self._add(lines)
+        self.add_row_amounts(rows)
+        return data
+
+    def add_row_amounts(self, rows):
+        """Add the ``debit`` and ``credit`` of ``rows`` (dicts) to the totals."""
         self.debit += sum((_dec(row.get("debit")) for row in rows), _ZERO)
         self.credit += sum((_dec(row.get("credit")) for row in rows), _ZERO)
-        return data
 
     def add_texts(self, lines, debit_texts, credit_texts):
         """Count rows given as canonical texts, with their debit and credit as
@@ -116,8 +122,8 @@ class ControlTotals:
         return data
 
     def add_block(self, data, row_count):
-        """Count ``row_count`` rows whose JSON Lines text is ``data`` (bytes);
-        their amounts are added apart (:meth:`add_amounts`)."""
+        """Count ``row_count`` rows written as ``data`` (bytes of the file: JSON
+        Lines text, or CSV lines); their amounts are added apart."""
         self._hash.update(data)
         self.row_count += row_count
 

@@ -2,13 +2,14 @@
 
 psycopg2's ``copy_expert`` hands the data to a file-like object's ``write``,
 one row at a time, while PostgreSQL keeps producing rows on its own core. The
-sinks here gather rows into blocks of a few thousand and, per block, hash the
-canonical JSON lines (the control totals' ``sha256``) and write the file:
+sinks here gather rows into blocks of a few thousand and, per block, hash and
+write the file (the control totals' ``sha256`` is the SHA-256 of the file):
 
-- :class:`JsonLinesSink`: the query selects the canonical JSON text only; the
-  JSON Lines file is that text, one row per line.
-- :class:`CsvSink`: the query selects the JSON text and the CSV line; the
-  JSON is hashed, the CSV line written with ``\\r\\n`` after a header line.
+- :class:`JsonLinesSink`: the query selects the canonical JSON text; the JSON
+  Lines file is that text, one row per line, so the file's hash is also the
+  rows' hash of a delivery (:mod:`.controls`).
+- :class:`CsvSink`: the query selects the CSV line; the file is a header line
+  then the lines, each ended by ``\\r\\n``.
 
 COPY's text format escapes a backslash as ``\\\\`` and the control characters
 backspace, form feed, LF, CR, tab and vertical tab as ``\\b \\f \\n \\r \\t \\v``
@@ -89,23 +90,22 @@ class JsonLinesSink(_CopySink):
 
 
 class CsvSink(_CopySink):
-    """Two columns, the JSON text (hashed) and the CSV line (written)."""
+    """One column, the CSV line: the file is the header then the lines."""
 
     def __init__(self, out, columns):
         super().__init__(out)
         header = io.StringIO()
         csv.writer(header, lineterminator="\r\n").writerow(columns)
-        out.write(header.getvalue().encode("utf-8"))
+        data = header.getvalue().encode("utf-8")
+        self.totals.add_block(data, 0)
+        out.write(data)
 
     def _block(self, block):
-        lines = block.split(b"\n")
-        lines.pop()  # the block ends with a row end
+        rows = block.count(b"\n")
         if b"\\" in block:
-            pairs = [[unescape(f) for f in line.split(b"\t")] for line in lines]
+            # Unescaped fields may hold a raw LF: end the rows first.
+            block = b"\r\n".join(map(unescape, block[:-1].split(b"\n"))) + b"\r\n"
         else:
-            pairs = [line.split(b"\t") for line in lines]
-        if any(len(p) != 2 for p in pairs):
-            raise ValueError("a CSV export row does not have two columns")
-        jsons, csvs = zip(*pairs, strict=True)
-        self.totals.add_block(b"\n".join(jsons) + b"\n", len(jsons))
-        self.out.write(b"\r\n".join(csvs) + b"\r\n")
+            block = block.replace(b"\n", b"\r\n")
+        self.totals.add_block(block, rows)
+        self.out.write(block)

@@ -1,8 +1,9 @@
 """CSV and JSON Lines writers that stream rows from an iterator.
 
 Both write to a binary file object (anything with ``write(bytes)``) in
-chunks and return the :class:`~.controls.ControlTotals` of what they wrote,
-so memory stays flat whatever the number of rows.
+chunks and return the :class:`~.controls.ControlTotals` of what they wrote
+(row count, debit and credit totals, and the SHA-256 of the file: what
+``sha256sum`` prints for it), so memory stays flat whatever the number of rows.
 """
 
 import csv
@@ -40,15 +41,13 @@ def write_jsonl(rows, out, chunk_rows=CHUNK_ROWS, presorted=False):
     return totals
 
 
-def write_csv(rows, out, columns, chunk_rows=CHUNK_ROWS, presorted=False):
+def write_csv(rows, out, columns, chunk_rows=CHUNK_ROWS):
     """A header line then one line per row (RFC 4180, UTF-8, ``\\r\\n``).
 
-    ``columns`` fixes the order; a row's key not in ``columns`` is ignored
-    in the file (it still counts in the hash, which is over canonical rows).
-    ``None`` is written as an empty field.
+    ``columns`` fixes the order; a row's key not in ``columns`` is not written.
+    ``None`` is written as an empty field. The totals' hash is the file's.
     """
     totals = ControlTotals()
-    encode = row_encoder(presorted)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(columns)
@@ -67,12 +66,20 @@ def write_csv(rows, out, columns, chunk_rows=CHUNK_ROWS, presorted=False):
         except KeyError:
             return [row.get(c) for c in columns]
 
+    def flush(row_count):
+        data = text.getvalue().encode("utf-8")
+        text.seek(0)
+        text.truncate()
+        totals.add_block(data, row_count)
+        out.write(data)
+
+    pending = 0
     for chunk in _chunks(rows, chunk_rows):
-        totals.add_lines(chunk, list(map(encode, chunk)))
         writer.writerows(map(values, chunk))
-        if len(chunk) >= chunk_rows:
-            out.write(text.getvalue().encode("utf-8"))
-            text.seek(0)
-            text.truncate()
-    out.write(text.getvalue().encode("utf-8"))
+        totals.add_row_amounts(chunk)
+        pending += len(chunk)
+        if pending >= chunk_rows:
+            flush(pending)
+            pending = 0
+    flush(pending)
     return totals

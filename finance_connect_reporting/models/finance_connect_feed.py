@@ -472,14 +472,14 @@ class FinanceConnectFeed(models.Model):
     def _fc_journal_item_export(self, out, file_format, date_from, date_to, delivery_ref, mapper):
         """Stream the period's journal items to ``out`` with ``COPY ... TO STDOUT``.
 
-        PostgreSQL writes the rows (lib/sqltext.py) and sends them while this
-        process hashes and writes them (lib/copystream.py): no Python object
-        per row. The debit and credit totals are summed by PostgreSQL over the
-        same rows in the same snapshot (the cursor is REPEATABLE READ), and the
-        row counts of both must agree.
+        PostgreSQL writes the rows (lib/sqltext.py: the canonical JSON text, or
+        the CSV line) and sends them while this process hashes and writes them
+        (lib/copystream.py): no Python object per row. The debit and credit
+        totals are summed by PostgreSQL over the same rows in the same snapshot
+        (the cursor is REPEATABLE READ), and the row counts of both must agree.
         """
         cr = self.env.cr
-        columns = ("json", "csv") if file_format == "csv" else ("json",)
+        columns = ("csv",) if file_format == "csv" else ("json",)
         query, params = self._fc_journal_item_query(
             delivery_ref, mapper, date_from=date_from, date_to=date_to, columns=columns
         )
@@ -1140,7 +1140,12 @@ class FinanceConnectFeed(models.Model):
     # ------------------------------------------------------------------
 
     def _fc_export(self, out, file_format, date_from, date_to, delivery_ref=None):
-        """Stream the period's rows to ``out`` (binary) as CSV or JSON Lines."""
+        """Stream the period's rows to ``out`` (binary) as CSV or JSON Lines.
+
+        Returns the file's :class:`~..lib.controls.ControlTotals`: row count,
+        debit and credit totals, and the SHA-256 of the file as written (for
+        JSON Lines, also the hash of the canonical rows).
+        """
         self.ensure_one()
         codes = self._fc_account_codes(date_from, date_to)
         missing, mapper = self._fc_check_mapping(codes, date_to)
@@ -1180,7 +1185,12 @@ class FinanceConnectFeed(models.Model):
         )
         self.message_post(
             body=self.env._(
-                "Exported %(n)s rows, sha256 %(sha)s.", n=totals.row_count, sha=totals.sha256
+                "Exported %(n)s rows (debit %(debit)s, credit %(credit)s); SHA-256 of the"
+                " file: %(sha)s.",
+                n=totals.row_count,
+                debit=totals.debit,
+                credit=totals.credit,
+                sha=totals.sha256,
             ),
             attachment_ids=attachment.ids,
         )

@@ -112,5 +112,30 @@ class TestFeedTotals(ReportingCase):
         self.assertEqual(totals.credit, sum(v[1] for v in expected.values()))
         csv_out = io.BytesIO()
         csv_totals = feed._fc_export(csv_out, "csv", *self.jan)
-        self.assertEqual(csv_totals.as_dict(), totals.as_dict())
+        # Same rows and amounts; each file carries its own SHA-256 (sha256sum).
+        self.assertEqual(
+            (csv_totals.row_count, csv_totals.debit, csv_totals.credit),
+            (totals.row_count, totals.debit, totals.credit),
+        )
+        self.assertEqual(csv_totals.sha256, hashlib.sha256(csv_out.getvalue()).hexdigest())
         self.assertEqual(csv_out.getvalue().count(b"\r\n"), totals.row_count + 1)
+
+    def test_export_buttons_attach_the_file_and_post_its_sha256(self):
+        """What a user checks after *Export CSV* / *Export JSON Lines*: the
+        attachment's ``sha256sum`` is the hash posted beside it."""
+        import base64
+        import hashlib
+
+        feed = self.make_feed(kind="journal_items")
+        for file_format in ("csv", "jsonl"):
+            action = feed.with_context(
+                fc_format=file_format, fc_date_from=self.jan[0], fc_date_to=self.jan[1]
+            ).action_export_file()
+            attachment_id = int(action["url"].split("/")[3].split("?")[0])
+            attachment = self.env["ir.attachment"].browse(attachment_id)
+            self.assertTrue(attachment.name.endswith("." + file_format))
+            data = base64.b64decode(attachment.datas)
+            message = feed.message_ids[0]
+            self.assertEqual(message.attachment_ids, attachment)
+            self.assertIn(hashlib.sha256(data).hexdigest(), message.body)
+            self.assertIn("Exported 8 rows (debit 690.00, credit 690.00)", message.body)
