@@ -25,4 +25,9 @@
         "views/finance_connect_payment_batch_views.xml",
         "views/finance_connect_bank_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "finance_connect_bank/static/tests/tours/*.js",
+        ],
+    },
 }

@@ -1,5 +1,6 @@
 from . import (
     test_bank_import,
+    test_bank_import_tour,
     test_bank_matching,
     test_bank_payments,
     test_bank_psp,

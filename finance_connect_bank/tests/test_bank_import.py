@@ -5,6 +5,7 @@ import re
 
 import psycopg2
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import (
@@ -382,6 +383,28 @@ class TestBankImport(BankCase):
         self.assertIn("junk.bin", wizard.result)
         self.assertIn("unknown format", wizard.result)
         self.assertEqual(wizard.line_ids, self.lines_of(journal))
+
+    def test_upload_wizard_without_bank_rights_says_so_and_stores_nothing(self):
+        """A Finance Connect manager without Odoo's bank rights is told which
+        right is missing before anything is read or logged."""
+        self.bank_journal("WIZR", "DE89370400440532013000")
+        good, _o, _c = generate_camt053(2, currency=self.company.currency_id.name, stmt_id="WR")
+        attachment = (
+            self.env["ir.attachment"]
+            .with_user(self.manager)
+            .create({"name": "good.xml", "datas": base64.b64encode(good)})
+        )
+        self.assertFalse(self.manager.has_group("account.group_account_basic"))
+        wizard = (
+            self.env["finance.connect.bank.import.wizard"]
+            .with_user(self.manager)
+            .create({"attachment_ids": [(6, 0, attachment.ids)]})
+        )
+        messages_before = self.env["finance.connect.message"].search_count([])
+        with self.assertRaisesRegex(UserError, "Show Full Accounting Features"):
+            wizard.with_user(self.manager).action_import()
+        self.assertEqual(self.env["finance.connect.message"].search_count([]), messages_before)
+        self.assertEqual(wizard.state, "upload")
 
     def test_csv_with_a_column_profile(self):
         journal = self.bank_journal("CSVJ", "DE89370400440532013000")
