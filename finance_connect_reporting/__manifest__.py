@@ -17,4 +17,9 @@
         "views/finance_connect_feed_views.xml",
         "views/finance_connect_reporting_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "finance_connect_reporting/static/tests/tours/*.js",
+        ],
+    },
 }

@@ -794,18 +794,53 @@ class FinanceConnectFeed(models.Model):
         return sorted(r[0] or "" for r in self.env.cr.fetchall())
 
     def _fc_check_mapping(self, codes, on_date):
-        """Open one mapping exception per unmapped code; return the unmapped codes."""
+        """Open one mapping exception per unmapped code, resolve the feed's open
+        ones whose code maps now; return ``(unmapped codes, mapper)``."""
         mapper = self._fc_mapper()
         if mapper is None:
             return [], None
-        missing = []
+        missing, mapped = [], []
         for code in codes:
             try:
                 mapper(code, str(on_date))
             except MappingMissing as exc:
                 missing.append(exc.value)
                 self._fc_open_mapping_exception(exc)
+            else:
+                mapped.append(code)
+        self._fc_resolve_mapping_exceptions(mapped)
         return missing, mapper
+
+    def _fc_resolve_mapping_exceptions(self, codes):
+        """Resolve this feed's open mapping exceptions of ``codes`` (mapped now):
+        the accountant mapped the account and the feed used it without a gap."""
+        if not codes:
+            return
+        found = (
+            self.env["finance.connect.exception"]
+            .sudo()
+            .search(
+                [
+                    ("category", "=", "mapping"),
+                    ("state", "in", ("open", "in_progress")),
+                    ("res_model", "=", self._name),
+                    ("res_id", "=", self.id),
+                    ("mapping_value", "in", [str(c) for c in codes]),
+                ]
+            )
+        )
+        for exc in found:
+            exc.write({"state": "resolved", "resolved_at": fields.Datetime.now()})
+            exc.message_post(
+                body=self.env._(
+                    "Account %(code)s is mapped now: the feed %(feed)s used it without a gap.",
+                    code=exc.mapping_value,
+                    feed=self.name,
+                ),
+                message_type="notification",
+                subtype_xmlid="mail.mt_note",
+            )
+            self.env["finance.connect.audit"]._log(exc, "resolve", "account mapped; feed used it")
 
     def _fc_open_mapping_exception(self, exc):
         return self.env["finance.connect.exception"]._open(

@@ -134,8 +134,12 @@ class TestFeedPush(ReportingCase):
                     "external_code": f"G{code}",
                 }
             )
+        self.assertEqual(set(excs.mapped("state")), {"open"})  # mapping alone decides nothing
         delivery = feed._fc_deliver_period(*self.jan)
         self.assertEqual(delivery.state, "delivered")
         rows = json.loads(delivery.message_id.sudo().payload)["rows"]
         self.assertTrue(all(r["group_account"] for r in rows))
         self.assertIn("G4000", {r["group_account"] for r in rows})
+        # The delivery that used the accounts closes their exceptions, with a note.
+        self.assertEqual(set(excs.mapped("state")), {"resolved"})
+        self.assertIn("is mapped now", excs[0].message_ids[0].body)
