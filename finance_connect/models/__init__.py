@@ -12,6 +12,7 @@ from . import finance_connect_integration_mixin
 from . import account_move
 from . import account_payment
 from . import account_bank_statement_line
+from . import account_move_line
 from . import finance_connect_mapping_line
 from . import finance_connect_mapping
 from . import finance_connect_mapping_try

@@ -37,18 +37,3 @@ class AccountBankStatementLine(models.Model):
         self.ensure_one()
         lines = self.move_id.line_ids
         return bool(self.is_reconciled and (lines.matched_debit_ids or lines.matched_credit_ids))
-
-
-class AccountMoveLine(models.Model):
-    _inherit = "account.move.line"
-
-    def reconcile(self):
-        # EXTENDS account: a statement line that becomes matched is an event.
-        st_lines = self.move_id.statement_line_id
-        before = {line.id: line._fc_is_matched() for line in st_lines}
-        res = super().reconcile()
-        if st_lines:
-            newly = st_lines.filtered(lambda st: st._fc_is_matched() and not before.get(st.id))
-            if newly:
-                newly._fc_emit("statement_line.reconciled")
-        return res

@@ -131,20 +131,3 @@ class AccountPayment(models.Model):
             "end_to_end_id": None,
             "reconciled_invoice_names": self.reconciled_invoice_ids.mapped("name"),
         }
-
-
-class AccountMoveLine(models.Model):
-    _inherit = "account.move.line"
-
-    def reconcile(self):
-        # EXTENDS account: a payment reconciled with a statement line or an
-        # invoice becomes "paid" through its compute, not through write().
-        res = super().reconcile()
-        self.env["account.payment"]._fc_emit_state_changes()
-        return res
-
-    def remove_move_reconcile(self):
-        # EXTENDS account: unreconciled, a paid payment is "in process" again.
-        res = super().remove_move_reconcile()
-        self.env["account.payment"]._fc_emit_state_changes()
-        return res
