@@ -1,6 +1,9 @@
 """Pull endpoint of reporting feeds (thin: verify, hand off, answer JSON).
 
 - ``GET  /finance_connect/feed/<token>/rows?cursor=&limit=`` one page of rows;
+- ``GET  /finance_connect/feed/<token>/rows?cursor=&format=jsonl`` the rest of
+  the run as one JSON Lines download, its control totals and next cursor in
+  ``X-Finance-Connect-*`` headers;
 - ``POST /finance_connect/feed/<token>/ack`` ``{"delivery", "control"}``.
 
 The token is the feed's secret (compared in constant time); an unknown
@@ -9,11 +12,14 @@ token is a 404, a bad cursor a 400, an unmapped account a 409.
 
 import json
 import logging
+import tempfile
+
+from werkzeug.wsgi import wrap_file
 
 from odoo import SUPERUSER_ID, http
 from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
 from odoo.exceptions import UserError
-from odoo.http import request
+from odoo.http import Response, request
 
 from ..lib.cursor import InvalidCursor
 
@@ -35,12 +41,14 @@ class FinanceConnectFeedController(http.Controller):
         readonly=False,
     )
     def finance_connect_feed_rows(
-        self, token, cursor=None, limit=None, date_from=None, date_to=None, **_kw
+        self, token, cursor=None, limit=None, date_from=None, date_to=None, **kw
     ):
         feed = self._feed(token)
         if not feed:
             return request.make_json_response({"error": "not_found"}, status=404)
         try:
+            if kw.get("format") == "jsonl":
+                return self._run_jsonl_response(feed, cursor)
             page = feed._fc_pull_page_json(cursor, limit or 1000, date_from, date_to)
         except InvalidCursor as exc:
             return request.make_json_response(
@@ -57,6 +65,33 @@ class FinanceConnectFeedController(http.Controller):
                 {"error": "bad_request", "message": str(exc)}, status=400
             )
         return request.make_response(page, headers=[("Content-Type", "application/json")])
+
+    def _run_jsonl_response(self, feed, cursor):
+        """The rest of the run as JSON Lines, spooled to a temporary file (memory
+        stays flat) and sent from it; the body's SHA-256 is the control hash."""
+        spool = tempfile.TemporaryFile()
+        try:
+            delivery, totals, next_cursor = feed._fc_pull_run_jsonl(spool, cursor)
+        except Exception:
+            spool.close()
+            raise
+        size = spool.tell()
+        spool.seek(0)
+        headers = [
+            ("Content-Length", str(size)),
+            ("X-Finance-Connect-Delivery", delivery.name),
+            ("X-Finance-Connect-Next-Cursor", next_cursor),
+            ("X-Finance-Connect-Row-Count", str(totals.row_count)),
+            ("X-Finance-Connect-Total-Debit", str(totals.debit)),
+            ("X-Finance-Connect-Total-Credit", str(totals.credit)),
+            ("X-Finance-Connect-SHA256", totals.sha256),
+        ]
+        return Response(
+            wrap_file(request.httprequest.environ, spool),
+            headers=headers,
+            mimetype="application/jsonl",
+            direct_passthrough=True,
+        )
 
     @http.route(
         "/finance_connect/feed/<string:token>/ack",

@@ -469,8 +469,9 @@ class FinanceConnectFeed(models.Model):
             with contextlib.suppress(Exception):
                 cr.execute(f"CLOSE {name}")  # pylint: disable=sql-injection
 
-    def _fc_journal_item_export(self, out, file_format, date_from, date_to, delivery_ref, mapper):
-        """Stream the period's journal items to ``out`` with ``COPY ... TO STDOUT``.
+    def _fc_journal_item_export(self, out, file_format, delivery_ref, mapper, **window):
+        """Stream the journal items of a period or pull run to ``out`` with
+        ``COPY ... TO STDOUT``; ``window``: see :meth:`_fc_journal_item_query`.
 
         PostgreSQL writes the rows (lib/sqltext.py: the canonical JSON text, or
         the CSV line) and sends them while this process hashes and writes them
@@ -480,9 +481,7 @@ class FinanceConnectFeed(models.Model):
         """
         cr = self.env.cr
         columns = ("csv",) if file_format == "csv" else ("json",)
-        query, params = self._fc_journal_item_query(
-            delivery_ref, mapper, date_from=date_from, date_to=date_to, columns=columns
-        )
+        query, params = self._fc_journal_item_query(delivery_ref, mapper, columns=columns, **window)
         if file_format == "csv":
             sink = lib_copystream.CsvSink(out, lib_rows.JOURNAL_ITEM_COLUMNS)
         else:
@@ -490,11 +489,12 @@ class FinanceConnectFeed(models.Model):
         # The query is built from constants, its values bound by mogrify.
         cr._obj.copy_expert(f"COPY ({cr.mogrify(query, params).decode()}) TO STDOUT", sink)
         totals = sink.close()
-        where = self._fc_window_sql(date_from=date_from, date_to=date_to)
+        after = window.pop("after_id", 0)
+        where = self._fc_window_sql(**window) + " AND aml.id > %(after)s"
         cr.execute(
             "SELECT count(*), COALESCE(sum(aml.debit), 0)::text,"
             f" COALESCE(sum(aml.credit), 0)::text {self._fc_base_sql()} {where}",
-            self._fc_params(date_from=date_from, date_to=date_to),
+            self._fc_params(after=after, **window),
         )
         count, debit, credit = cr.fetchone()
         if count != totals.row_count:
@@ -1058,19 +1058,13 @@ class FinanceConnectFeed(models.Model):
         """
         return json.loads(self._fc_pull_page_json(cursor_token, limit, date_from, date_to))
 
-    def _fc_pull_page_json(self, cursor_token=None, limit=1000, date_from=None, date_to=None):
-        """The JSON text of one page of pulled rows.
+    def _fc_pull_run(self, cursor_token):
+        """``(cursor, delivery)`` of the pull run a cursor belongs to.
 
-        Journal item feeds page by the cursor (exactly once per run, see
-        readme/DEVELOP.md); their rows are the canonical texts PostgreSQL wrote,
-        joined into the page without being parsed again. The other kinds answer
-        the whole period at once. Raises :class:`~..lib.cursor.InvalidCursor`
-        and :class:`MappingMissing`.
+        A cursor of a finished run (or none) starts the next run: its window
+        ends at the snapshot watermark, its accounts must all be mapped, and a
+        delivery records it. A cursor inside a run continues that run.
         """
-        self.ensure_one()
-        limit = max(1, min(int(limit or 1000), PAGE_MAX))
-        if self.kind != "journal_items":
-            return json.dumps(self._fc_pull_period(date_from, date_to), ensure_ascii=False)
         cur = lib_cursor.decode_cursor(cursor_token)
         Delivery = self.env["finance.connect.feed.delivery"].sudo()
         self.env.flush_all()
@@ -1096,6 +1090,22 @@ class FinanceConnectFeed(models.Model):
             delivery = Delivery.browse(cur.delivery).exists()
             if not delivery or delivery.feed_id != self:
                 raise lib_cursor.InvalidCursor("cursor of another feed")
+        return cur, delivery
+
+    def _fc_pull_page_json(self, cursor_token=None, limit=1000, date_from=None, date_to=None):
+        """The JSON text of one page of pulled rows.
+
+        Journal item feeds page by the cursor (exactly once per run, see
+        readme/DEVELOP.md); their rows are the canonical texts PostgreSQL wrote,
+        joined into the page without being parsed again. The other kinds answer
+        the whole period at once. Raises :class:`~..lib.cursor.InvalidCursor`
+        and :class:`MappingMissing`.
+        """
+        self.ensure_one()
+        limit = max(1, min(int(limit or 1000), PAGE_MAX))
+        if self.kind != "journal_items":
+            return json.dumps(self._fc_pull_period(date_from, date_to), ensure_ascii=False)
+        cur, delivery = self._fc_pull_run(cursor_token)
         records = []
         for batch in self._fc_journal_item_texts(
             delivery.name,
@@ -1129,6 +1139,36 @@ class FinanceConnectFeed(models.Model):
             ensure_ascii=False,
         )
         return head[:-1] + ',"rows":[' + ",".join(lines) + "]}"
+
+    def _fc_pull_run_jsonl(self, out, cursor_token=None):
+        """Stream the rest of a pull run to ``out`` (binary) as JSON Lines.
+
+        The rows the pages would serve from ``cursor_token`` to the end of its
+        run (the whole run for a cursor between runs), one canonical row per
+        line, written by ``COPY`` (lib/copystream.py: no Python object per
+        row). Returns ``(delivery, totals, next_cursor)``: the totals are of
+        the streamed rows (``sha256`` is the hash of what was written) and are
+        the delivery's when the stream covered its whole run; ``next_cursor``
+        starts the next run. Raises like :meth:`_fc_pull_page_json`.
+        """
+        self.ensure_one()
+        if self.kind != "journal_items":
+            raise UserError(
+                self.env._("Only journal item feeds stream runs: ask for a page instead.")
+            )
+        cur, delivery = self._fc_pull_run(cursor_token)
+        totals = self._fc_journal_item_export(
+            out,
+            "jsonl",
+            delivery.name,
+            self._fc_mapper(),
+            low=cur.low,
+            high=cur.high,
+            after_id=cur.last_id,
+        )
+        if not cur.last_id:
+            delivery._fc_store_totals(totals)
+        return delivery, totals, lib_cursor.encode_cursor(cur.next_run())
 
     def _fc_pull_period(self, date_from, date_to):
         today = fields.Date.context_today(self)
@@ -1192,7 +1232,7 @@ class FinanceConnectFeed(models.Model):
         if self.kind == "journal_items":
             self.env.flush_all()
             return self._fc_journal_item_export(
-                out, file_format, date_from, date_to, delivery_ref, mapper
+                out, file_format, delivery_ref, mapper, date_from=date_from, date_to=date_to
             )
         rows = self._fc_rows(date_from, date_to, delivery_ref, mapper)
         if file_format == "csv":

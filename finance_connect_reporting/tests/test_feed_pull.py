@@ -94,6 +94,83 @@ class TestFeedPull(ReportingCase):
         self.assertEqual(delivery.mapped("watermark_to"), ["150", "250", "300"])
         self.assertTrue(all(d.mode == "pull" for d in delivery))
 
+    def test_run_as_json_lines_stream_exactly_once(self):
+        """The stream serves what the pages serve: the rest of a run from a page
+        cursor, the whole next run from a run cursor, each row once."""
+        import hashlib
+        import io
+
+        feed = self.make_feed(kind="journal_items", mode="pull")
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE account_move SET fc_post_xid = 100 WHERE state = 'posted'")
+        clock = {"marker": 200, "snapshot": 150}
+        with (
+            patch.object(FinanceConnectFeed, "_fc_post_marker", lambda self: clock["marker"]),
+            patch.object(
+                FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: clock["snapshot"]
+            ),
+        ):
+            expected = self._feed_line_ids(feed, 0, 150)
+            first = feed._fc_pull_page(None, 3)
+            out = io.BytesIO()
+            delivery, totals, cursor = feed._fc_pull_run_jsonl(out, first["next_cursor"])
+            streamed = [json.loads(line) for line in out.getvalue().decode().splitlines()]
+            ids = [r["line_id"] for r in first["rows"]] + [r["line_id"] for r in streamed]
+            self.assertEqual(len(ids), len(set(ids)), "a row came twice")
+            self.assertEqual(set(ids), expected, "every row of the run exactly once")
+            self.assertEqual(delivery.name, first["delivery"])
+            self.assertEqual({r["delivery"] for r in streamed}, {delivery.name})
+            self.assertEqual(totals.as_dict(), ControlTotals.of(streamed).as_dict())
+            self.assertEqual(totals.sha256, hashlib.sha256(out.getvalue()).hexdigest())
+            # A stream from the middle of a run leaves the run's totals to a recount.
+            self.assertEqual(delivery._fc_control()["row_count"], len(expected))
+            self.assertEqual(decode_cursor(cursor).low, 150)
+
+            late = self.init_invoice(
+                "out_invoice", invoice_date="2024-01-05", amounts=[5.0], post=True
+            )
+            clock["snapshot"] = 250
+            out = io.BytesIO()
+            run2, totals2, cursor2 = feed._fc_pull_run_jsonl(out, cursor)
+            rows2 = [json.loads(line) for line in out.getvalue().decode().splitlines()]
+            self.assertEqual(sorted(r["line_id"] for r in rows2), sorted(late.line_ids.ids))
+            # A whole run: its totals are the delivery's, ready for the acknowledgement.
+            self.assertEqual(run2._fc_control(), totals2.as_dict())
+            self.assertEqual(run2.watermark_to, "250")
+            clock["snapshot"] = 300
+            out = io.BytesIO()
+            _run3, totals3, _cursor3 = feed._fc_pull_run_jsonl(out, cursor2)
+            self.assertEqual((totals3.row_count, out.getvalue()), (0, b""))
+
+    def test_stream_is_for_journal_items_and_refuses_unmapped_runs(self):
+        import io
+
+        from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
+        from odoo.exceptions import UserError
+
+        with self.assertRaises(UserError):
+            self.make_feed(kind="trial_balance")._fc_pull_run_jsonl(io.BytesIO())
+        mapping = self.env["finance.connect.mapping"].create(
+            {"name": "Revenue only", "company_id": self.company_a.id}
+        )
+        self.env["finance.connect.mapping.line"].create(
+            {
+                "mapping_id": mapping.id,
+                "mapping_type": "account",
+                "account_id": self.company_data["default_account_revenue"].id,
+                "external_code": "G4000",
+            }
+        )
+        feed = self.make_feed(kind="journal_items", mapping_id=mapping.id)
+        out = io.BytesIO()
+        with (
+            patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62),
+            self.assertRaises(MappingMissing),
+        ):
+            feed._fc_pull_run_jsonl(out)
+        self.assertEqual(out.getvalue(), b"")
+        self.assertFalse(feed.delivery_ids)
+
 
 @tagged("post_install", "-at_install")
 class TestFeedPullHttp(ReportingCase, HttpCase):
@@ -130,3 +207,45 @@ class TestFeedPullHttp(ReportingCase, HttpCase):
         self.assertGreater(len(rows), 8)
         feed.action_regenerate_token()
         self.assertEqual(self._get(token).status_code, 404)
+
+    def test_endpoint_streams_a_run_as_json_lines(self):
+        """``format=jsonl``: the run as one download whose ``sha256sum`` is the
+        control hash in the headers; the headers' totals acknowledge it."""
+        import hashlib
+
+        feed = self.make_feed(kind="journal_items", mode="pull")
+        token = feed.pull_token
+        with patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62):
+            resp = self._get(token, format="jsonl")
+            self.assertEqual(resp.status_code, 200, resp.text)
+            self.assertEqual(resp.headers["Content-Type"].split(";")[0], "application/jsonl")
+            body = resp.content
+            self.assertEqual(int(resp.headers["Content-Length"]), len(body))
+            rows = [json.loads(line) for line in body.decode().splitlines()]
+            self.assertGreater(len(rows), 8)
+            control = {
+                "row_count": int(resp.headers["X-Finance-Connect-Row-Count"]),
+                "total_debit": resp.headers["X-Finance-Connect-Total-Debit"],
+                "total_credit": resp.headers["X-Finance-Connect-Total-Credit"],
+                "sha256": resp.headers["X-Finance-Connect-SHA256"],
+            }
+            self.assertEqual(control, ControlTotals.of(rows).as_dict())
+            self.assertEqual(control["sha256"], hashlib.sha256(body).hexdigest())
+            delivery = resp.headers["X-Finance-Connect-Delivery"]
+            self.assertEqual({r["delivery"] for r in rows}, {delivery})
+            # The pages of the same rows carry the same line ids, in the same order.
+            page = self._get(token, limit=1000).json()
+            self.assertEqual([r["line_id"] for r in page["rows"]], [r["line_id"] for r in rows])
+            resp = self.url_open(
+                f"/finance_connect/feed/{token}/ack",
+                data=json.dumps({"delivery": delivery, "control": control}),
+                headers={"Content-Type": "application/json"},
+            )
+            self.assertEqual(resp.json()["state"], "acknowledged", resp.text)
+            # The next cursor starts the next run: nothing new posted, nothing sent.
+            nxt = self._get(token, format="jsonl", cursor=page["next_cursor"])
+            self.assertEqual(nxt.status_code, 200)
+            self.assertEqual(nxt.content, b"")
+            self.assertEqual(nxt.headers["X-Finance-Connect-Row-Count"], "0")
+        self.assertEqual(self._get(token, format="jsonl", cursor="!!").status_code, 400)
+        self.assertEqual(self._get("not-the-token", format="jsonl").status_code, 404)

@@ -8,8 +8,10 @@ with ``--conf`` and ``--db``). What it does:
    seconds instead of the minutes the ORM would take. The entries carry the
    posting marker 0 (posted "before" any pull run).
 2. Exports them through a ``journal_items`` feed (flash, feed currency = company
-   currency): the pull pages (``_fc_pull_page``, JSON-encoded as the endpoint
-   answers), the JSON Lines and the CSV file exports (streamed to a sink).
+   currency): the pull pages (``_fc_pull_page_json``, the text the endpoint
+   answers), the pull run as one JSON Lines stream (``format=jsonl``: spooled to
+   a temporary file and read back, as the endpoint sends it), the JSON Lines and
+   the CSV file exports (streamed to a sink).
 3. Runs ``COPY (SELECT <the same columns> ...) TO STDOUT`` of the same rows
    through psycopg2's ``copy_expert``.
 
@@ -22,6 +24,7 @@ import argparse
 import json
 import resource
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -127,6 +130,17 @@ def bench_pull(feed, page_size):
             return rows, pages, size
 
 
+def bench_pull_stream(feed):
+    """A whole run as the endpoint streams it (``format=jsonl``): spooled to a
+    temporary file, then read back in the chunks the server would send."""
+    with tempfile.TemporaryFile() as spool:
+        _delivery, totals, _cursor = feed._fc_pull_run_jsonl(spool)
+        spool.seek(0)
+        while spool.read(1 << 20):
+            pass
+    return totals.row_count
+
+
 def bench_copy(env, feed):
     """COPY of the same columns as the feed's journal item query."""
     base = feed._fc_base_sql()
@@ -193,6 +207,13 @@ def main():
         )
         cr.commit()
         timed(
+            "pull run as one JSON Lines stream",
+            lambda: bench_pull_stream(feed),
+            lambda n: n,
+            results,
+        )
+        cr.commit()
+        timed(
             "file export JSON Lines",
             lambda: feed._fc_export(Sink(), "jsonl", d_from, d_to),
             lambda t: t.row_count,
@@ -226,6 +247,7 @@ def main():
             print("\npeak Python heap during each export (tracemalloc; slower, not timed):")
             for label, fn in (
                 ("pull pages", lambda: bench_pull(feed, args.page)),
+                ("pull run stream", lambda: bench_pull_stream(feed)),
                 ("file export JSON Lines", lambda: feed._fc_export(Sink(), "jsonl", d_from, d_to)),
                 ("file export CSV", lambda: feed._fc_export(Sink(), "csv", d_from, d_to)),
             ):
