@@ -793,12 +793,19 @@ class FinanceConnectFeed(models.Model):
         )
         return sorted(r[0] or "" for r in self.env.cr.fetchall())
 
-    def _fc_check_mapping(self, codes, on_date):
+    def _fc_check_mapping(self, on_date, codes=None, **window):
         """Open one mapping exception per unmapped code, resolve the feed's open
-        ones whose code maps now; return ``(unmapped codes, mapper)``."""
+        ones whose code maps now; return ``(unmapped codes, mapper)``.
+
+        ``codes``: the account codes to check; by default those of the rows of
+        ``window`` (:meth:`_fc_account_codes`), read only when the feed maps
+        accounts at all.
+        """
         mapper = self._fc_mapper()
         if mapper is None:
             return [], None
+        if codes is None:
+            codes = self._fc_account_codes(**window)
         missing, mapped = [], []
         for code in codes:
             try:
@@ -929,8 +936,9 @@ class FinanceConnectFeed(models.Model):
         self.env["account.move.line"].flush_model()
         self.env["account.move"].flush_model()
         with_dates = self.kind in ("journal_items", "trial_balance", "actuals")
-        codes = self._fc_account_codes(date_from if with_dates else None, date_to)
-        missing, mapper = self._fc_check_mapping(codes, date_to)
+        missing, mapper = self._fc_check_mapping(
+            date_to, date_from=date_from if with_dates else None, date_to=date_to
+        )
         vals = {
             "feed_id": self.id,
             "company_id": self.company_id.id,
@@ -987,7 +995,7 @@ class FinanceConnectFeed(models.Model):
             "watermark_to": str(high),
             "period_status": self.period_status,
         }
-        missing, mapper = self._fc_check_mapping(codes, fields.Date.context_today(self))
+        missing, mapper = self._fc_check_mapping(fields.Date.context_today(self), codes)
         if missing:
             return Delivery.create(
                 dict(
@@ -1070,8 +1078,9 @@ class FinanceConnectFeed(models.Model):
         self.env.flush_all()
         if cur.high is None:
             high = self._fc_snapshot_watermark()
-            codes = self._fc_account_codes(low=cur.low, high=high)
-            missing, _mapper = self._fc_check_mapping(codes, fields.Date.context_today(self))
+            missing, _mapper = self._fc_check_mapping(
+                fields.Date.context_today(self), low=cur.low, high=high
+            )
             if missing:
                 raise MappingMissing("account", missing[0], "unmapped")
             delivery = Delivery.create(
@@ -1176,8 +1185,7 @@ class FinanceConnectFeed(models.Model):
         date_from = fields.Date.to_date(date_from) if date_from else date_to.replace(day=1)
         if self.period_status == "formal" and not self._fc_period_locked(date_to):
             raise UserError(self.env._("The period is not locked."))
-        codes = self._fc_account_codes(date_from, date_to)
-        missing, mapper = self._fc_check_mapping(codes, date_to)
+        missing, mapper = self._fc_check_mapping(date_to, date_from=date_from, date_to=date_to)
         if missing:
             raise MappingMissing("account", missing[0], "unmapped")
         delivery = (
@@ -1222,8 +1230,7 @@ class FinanceConnectFeed(models.Model):
         JSON Lines, also the hash of the canonical rows).
         """
         self.ensure_one()
-        codes = self._fc_account_codes(date_from, date_to)
-        missing, mapper = self._fc_check_mapping(codes, date_to)
+        missing, mapper = self._fc_check_mapping(date_to, date_from=date_from, date_to=date_to)
         if missing:
             raise UserError(
                 self.env._("Unmapped accounts stop the export: %(codes)s", codes=", ".join(missing))
