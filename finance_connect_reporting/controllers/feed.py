@@ -46,8 +46,13 @@ class FinanceConnectFeedController(http.Controller):
         feed = self._feed(token)
         if not feed:
             return request.make_json_response({"error": "not_found"}, status=404)
+        answer = kw.get("format") or "json"
+        if answer not in ("json", "jsonl"):
+            return request.make_json_response(
+                {"error": "bad_request", "message": "format is json or jsonl"}, status=400
+            )
         try:
-            if kw.get("format") == "jsonl":
+            if answer == "jsonl":
                 return self._run_jsonl_response(feed, cursor)
             page = feed._fc_pull_page_json(cursor, limit or 1000, date_from, date_to)
         except InvalidCursor as exc:

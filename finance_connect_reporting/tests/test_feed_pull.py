@@ -1,6 +1,7 @@
 """Pull: exactly once per run with a posting in the middle; the HTTP endpoint."""
 
 import json
+from contextlib import contextmanager
 from unittest.mock import patch
 
 from odoo.addons.finance_connect_reporting.lib import ControlTotals, decode_cursor
@@ -23,6 +24,22 @@ class TestFeedPull(ReportingCase):
             (feed.company_ids.ids, low, high),
         )
         return {r[0] for r in self.env.cr.fetchall()}
+
+    @contextmanager
+    def _posting_clock(self):
+        """Everything posted so far was posted "long ago" (marker 100); new
+        postings get ``clock["marker"]``, the snapshot watermark is
+        ``clock["snapshot"]``: the test moves time."""
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE account_move SET fc_post_xid = 100 WHERE state = 'posted'")
+        clock = {"marker": 200, "snapshot": 150}
+        with (
+            patch.object(FinanceConnectFeed, "_fc_post_marker", lambda self: clock["marker"]),
+            patch.object(
+                FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: clock["snapshot"]
+            ),
+        ):
+            yield clock
 
     def _pull_all(self, feed, cursor, limit):
         ids, pages = [], 0
@@ -49,16 +66,7 @@ class TestFeedPull(ReportingCase):
 
     def test_pages_exactly_once_with_a_posting_in_the_middle(self):
         feed = self.make_feed(kind="journal_items", mode="pull")
-        self.env.flush_all()
-        # Everything posted so far was posted "long ago" (marker 100).
-        self.env.cr.execute("UPDATE account_move SET fc_post_xid = 100 WHERE state = 'posted'")
-        clock = {"marker": 200, "snapshot": 150}
-        with (
-            patch.object(FinanceConnectFeed, "_fc_post_marker", lambda self: clock["marker"]),
-            patch.object(
-                FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: clock["snapshot"]
-            ),
-        ):
+        with self._posting_clock() as clock:
             expected = self._feed_line_ids(feed, 0, 150)
             self.assertGreater(len(expected), 6)
             late = []
@@ -101,15 +109,7 @@ class TestFeedPull(ReportingCase):
         import io
 
         feed = self.make_feed(kind="journal_items", mode="pull")
-        self.env.flush_all()
-        self.env.cr.execute("UPDATE account_move SET fc_post_xid = 100 WHERE state = 'posted'")
-        clock = {"marker": 200, "snapshot": 150}
-        with (
-            patch.object(FinanceConnectFeed, "_fc_post_marker", lambda self: clock["marker"]),
-            patch.object(
-                FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: clock["snapshot"]
-            ),
-        ):
+        with self._posting_clock() as clock:
             expected = self._feed_line_ids(feed, 0, 150)
             first = feed._fc_pull_page(None, 3)
             out = io.BytesIO()
@@ -248,4 +248,5 @@ class TestFeedPullHttp(ReportingCase, HttpCase):
             self.assertEqual(nxt.content, b"")
             self.assertEqual(nxt.headers["X-Finance-Connect-Row-Count"], "0")
         self.assertEqual(self._get(token, format="jsonl", cursor="!!").status_code, 400)
+        self.assertEqual(self._get(token, format="csv").status_code, 400)
         self.assertEqual(self._get("not-the-token", format="jsonl").status_code, 404)
