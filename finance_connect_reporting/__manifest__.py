@@ -17,6 +17,7 @@
         "views/finance_connect_feed_views.xml",
         "views/finance_connect_reporting_menus.xml",
     ],
+    "demo": ["demo/finance_connect_reporting_demo.xml"],
     "assets": {
         "web.assets_tests": [
             "finance_connect_reporting/static/tests/tours/*.js",
