@@ -189,6 +189,14 @@ class FinanceConnectException(models.Model):
         for exc in self:
             self.env["finance.connect.audit"]._log(exc, "resolve")
 
+    def _fc_resolve(self, note, detail):
+        """Resolve what the system saw go away (no manager check: nobody clicked),
+        with ``note`` posted on each exception and ``detail`` in the audit trail."""
+        for exc in self:
+            exc.write({"state": "resolved", "resolved_at": fields.Datetime.now()})
+            exc.message_post(body=note, message_type="notification", subtype_xmlid="mail.mt_note")
+            self.env["finance.connect.audit"]._log(exc, "resolve", detail)
+
     def action_reopen(self):
         self._check_manager()
         self.write({"state": "open", "resolved_at": False})

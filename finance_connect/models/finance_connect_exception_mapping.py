@@ -1,6 +1,6 @@
 """Mapping exceptions: "create mapping and replay"."""
 
-from odoo import fields, models
+from odoo import models
 
 from .finance_connect_mapping_line import PARTNER_KEYS, TYPE_RECORDS
 
@@ -73,9 +73,8 @@ class FinanceConnectException(models.Model):
             )
             if still:
                 continue
-            exc.write({"state": "resolved", "resolved_at": fields.Datetime.now()})
-            exc.message_post(
-                body=self.env._(
+            exc._fc_resolve(
+                self.env._(
                     "%(type)s %(value)s is mapped now (by %(user)s): %(n)s waiting message(s) "
                     "replayed.",
                     type=exc.mapping_type,
@@ -83,9 +82,5 @@ class FinanceConnectException(models.Model):
                     user=self.env.user.name,
                     n=len(replayed),
                 ),
-                message_type="notification",
-                subtype_xmlid="mail.mt_note",
-            )
-            self.env["finance.connect.audit"]._log(
-                exc, "resolve", f"mapping created; {len(replayed)} message(s) replayed"
+                f"mapping created; {len(replayed)} message(s) replayed",
             )

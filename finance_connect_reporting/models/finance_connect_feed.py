@@ -469,7 +469,7 @@ class FinanceConnectFeed(models.Model):
             with contextlib.suppress(Exception):
                 cr.execute(f"CLOSE {name}")  # pylint: disable=sql-injection
 
-    def _fc_journal_item_export(self, out, file_format, delivery_ref, mapper, **window):
+    def _fc_journal_item_export(self, out, file_format, delivery_ref, mapper, after_id=0, **window):
         """Stream the journal items of a period or pull run to ``out`` with
         ``COPY ... TO STDOUT``; ``window``: see :meth:`_fc_journal_item_query`.
 
@@ -481,7 +481,9 @@ class FinanceConnectFeed(models.Model):
         """
         cr = self.env.cr
         columns = ("csv",) if file_format == "csv" else ("json",)
-        query, params = self._fc_journal_item_query(delivery_ref, mapper, columns=columns, **window)
+        query, params = self._fc_journal_item_query(
+            delivery_ref, mapper, after_id=after_id, columns=columns, **window
+        )
         if file_format == "csv":
             sink = lib_copystream.CsvSink(out, lib_rows.JOURNAL_ITEM_COLUMNS)
         else:
@@ -489,12 +491,11 @@ class FinanceConnectFeed(models.Model):
         # The query is built from constants, its values bound by mogrify.
         cr._obj.copy_expert(f"COPY ({cr.mogrify(query, params).decode()}) TO STDOUT", sink)
         totals = sink.close()
-        after = window.pop("after_id", 0)
         where = self._fc_window_sql(**window) + " AND aml.id > %(after)s"
         cr.execute(
             "SELECT count(*), COALESCE(sum(aml.debit), 0)::text,"
             f" COALESCE(sum(aml.credit), 0)::text {self._fc_base_sql()} {where}",
-            self._fc_params(after=after, **window),
+            self._fc_params(after=after_id, **window),
         )
         count, debit, credit = cr.fetchone()
         if count != totals.row_count:
@@ -837,17 +838,14 @@ class FinanceConnectFeed(models.Model):
             )
         )
         for exc in found:
-            exc.write({"state": "resolved", "resolved_at": fields.Datetime.now()})
-            exc.message_post(
-                body=self.env._(
+            exc._fc_resolve(
+                self.env._(
                     "Account %(code)s is mapped now: the feed %(feed)s used it without a gap.",
                     code=exc.mapping_value,
                     feed=self.name,
                 ),
-                message_type="notification",
-                subtype_xmlid="mail.mt_note",
+                "account mapped; feed used it",
             )
-            self.env["finance.connect.audit"]._log(exc, "resolve", "account mapped; feed used it")
 
     def _fc_open_mapping_exception(self, exc):
         return self.env["finance.connect.exception"]._open(

@@ -7,6 +7,7 @@ comparison screen: Odoo ledger totals, delivered and acknowledged totals.
 """
 
 import json
+import os
 import uuid
 from decimal import Decimal
 
@@ -103,15 +104,18 @@ class FinanceConnectFeedDelivery(models.Model):
         }
 
     def _fc_recount(self):
-        """Totals of a pull run: its rows in id order, as the pages served them."""
+        """Totals of a pull run: its rows in id order, as the pages served them
+        (the run's JSON Lines download, hashed and discarded)."""
         feed = self.feed_id
-        totals = lib_controls.ControlTotals()
-        for records in feed._fc_journal_item_texts(
-            self.name, feed._fc_mapper(), low=int(self.watermark_from), high=int(self.watermark_to)
-        ):
-            _ids, debit_texts, credit_texts, lines = zip(*records, strict=True)
-            totals.add_texts(lines, debit_texts, credit_texts)
-        return totals
+        with open(os.devnull, "wb") as discard:
+            return feed._fc_journal_item_export(
+                discard,
+                "jsonl",
+                self.name,
+                feed._fc_mapper(),
+                low=int(self.watermark_from),
+                high=int(self.watermark_to),
+            )
 
     def _fc_payload(self, rows, totals, reason):
         feed = self.feed_id
