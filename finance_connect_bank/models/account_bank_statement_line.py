@@ -6,24 +6,24 @@ search, is what keeps a line from being imported twice.
 
 Creating a statement line through the ORM costs tens of milliseconds (an
 ``account.move`` with two journal items, posted one by one), far too slow for
-bank files of 10,000 entries. :meth:`_fc_create_bulk` therefore creates the
-first line of each group (same month, same sign, with or without partner)
-through the ORM, checks that it can reproduce that line's database rows
-exactly from its own inputs, and then writes the other lines of the group as
-the same rows with their own values (ids, number, date, amount, partner,
-label, references). When the check fails (another addon stores something per
-line that is not understood here, a foreign currency, a zero amount...), the
-whole group goes through the ORM: slower, never different.
+bank files of 10,000 entries. :meth:`_fc_create_bulk` creates the first line of
+each group (same month, sign and partner) through the ORM and writes the next
+ones as copies of its rows with their own values, numbered in Odoo's order;
+followers, the creation note, analytic lines, events and the statement's
+totals are then made by Odoo's own methods. Whatever it cannot reproduce goes
+through the ORM: slower, never different. The equivalence harness
+(``finance_connect_bank/tests/test_bank_equivalence.py``) compares both paths
+row by row in every table they write.
 """
 
 import io
 import json
 import logging
-from collections import defaultdict
 from datetime import date, datetime
 from xmlrpc.client import MAXINT
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
@@ -129,95 +129,266 @@ class AccountBankStatementLine(models.Model):
 
     @api.model
     def _fc_create_bulk(self, vals_list):
-        """Create statement lines like ``create`` does, much faster for many lines.
+        """Create statement lines exactly as ``create`` does, much faster for many lines.
 
         ``vals_list`` items need ``journal_id``, ``date`` and ``amount`` and may
         hold ``statement_id``, ``partner_id``, ``payment_ref`` and any other
         plain column of the statement line (references, import id...). All
         lines must belong to one journal and one statement (or none).
         Returns the lines in the order of ``vals_list``.
+
+        The lines are walked in the order Odoo numbers a batch (accounting
+        date, then file order). The first line of each group (same month,
+        sign and partner) goes through the ORM; the next lines of the group
+        are written as copies of its rows with their own values, numbered
+        after whatever the journal holds at that moment. What Odoo does
+        around the rows (followers, creation note, analytic lines, the
+        ``move.posted`` event, the statement's totals) is done by Odoo's own
+        methods for the copies too. Lines the copy cannot reproduce (a locked
+        period, a foreign currency, a secured journal, a group whose first
+        line's rows cannot be rebuilt from its values) go through the ORM, in
+        batches, in their place. ``tests/test_bank_equivalence.py`` proves
+        the result equal, table by table, to one plain ``create``.
         """
         if not vals_list:
             return self.browse()
         journal = self.env["account.journal"].browse(vals_list[0]["journal_id"])
-        company_currency = journal.company_id.currency_id
+        company = journal.company_id
+        currency = journal.currency_id or company.currency_id
         # Same keys on every line: a value one line lacks is empty, never copied.
         keys = set().union(*vals_list)
         vals_list = [{key: vals.get(key, False) for key in keys} for vals in vals_list]
-        groups = defaultdict(list)
-        for index, vals in enumerate(vals_list):
-            date = fields.Date.to_date(vals["date"])
-            amount = vals.get("amount") or 0.0
-            sign = (amount > 0) - (amount < 0)
-            groups[(date.year, date.month, sign, bool(vals.get("partner_id")))].append(index)
-        bulk_ok = (not journal.currency_id or journal.currency_id == company_currency) and not any(
-            v.get("foreign_currency_id") for v in vals_list
+        bulk_ok = (
+            currency == company.currency_id
+            and not journal.restrict_mode_hash_table
+            and not any(v.get("foreign_currency_id") for v in vals_list)
         )
-        # One ORM create for the first line of each group (and the groups that
-        # cannot be cloned), before any row is cloned: the ORM then never
-        # recomputes anything over the cloned lines.
-        through_orm, clones = [], []
-        for (_year, _month, sign, _partner), indexes in groups.items():
-            if not bulk_ok or sign == 0 or len(indexes) < 3:
-                through_orm += indexes
-                continue
-            first = min(indexes, key=lambda i: fields.Date.to_date(vals_list[i]["date"]))
-            through_orm.append(first)
-            clones.append((first, [i for i in indexes if i != first]))
+        walk, forced = self._fc_walk_order(vals_list, journal, currency)
         ids = [None] * len(vals_list)
-        for index, line in zip(
-            through_orm, self.create([vals_list[i] for i in through_orm]), strict=True
-        ):
-            ids[index] = line.id
-        counters = {}  # sequence prefix -> last number given
-        for first, rest in clones:
-            created = self.browse(ids[first])._fc_clone_rows([vals_list[i] for i in rest], counters)
-            if created is None:
-                created = self.create([vals_list[i] for i in rest]).ids
-            for index, line_id in zip(rest, created, strict=True):
-                ids[index] = line_id
-        statements = self.env["account.bank.statement"].browse(
-            {v["statement_id"] for v in vals_list if v.get("statement_id")}
-        )
-        if statements:
-            self._fc_update_statements(statements)
+        groups = {}  # group key -> _RowBuilder, or None: through the ORM
+        orm_pending, clone_pending = [], []
+
+        def flush_orm():
+            if orm_pending:
+                lines = self.create([vals_list[i] for i in orm_pending])
+                for index, line in zip(orm_pending, lines, strict=True):
+                    ids[index] = line.id
+                orm_pending.clear()
+
+        def flush_clones():
+            if clone_pending:
+                created = self._fc_write_copies(
+                    [(groups[key], vals_list[i]) for i, key in clone_pending], currency
+                )
+                for (index, _key), line_id in zip(clone_pending, created, strict=True):
+                    ids[index] = line_id
+                clone_pending.clear()
+
+        for index in walk:
+            vals = vals_list[index]
+            amount = currency.round(vals.get("amount") or 0.0)
+            day = fields.Date.to_date(vals["date"])
+            key = (
+                day.year,
+                day.month,
+                (amount > 0) - (amount < 0),
+                vals.get("partner_id") or False,
+            )
+            if not bulk_ok or index in forced or not amount:
+                flush_clones()
+                orm_pending.append(index)
+                continue
+            if key not in groups:
+                # The group's first line: through the ORM, its rows the template.
+                flush_clones()
+                orm_pending.append(index)
+                groups[key] = index
+                continue
+            if isinstance(groups[key], int):
+                flush_orm()
+                first = groups[key]
+                groups[key] = self.browse(ids[first])._fc_row_builder(vals_list[first], currency)
+            if groups[key] is None:
+                flush_clones()
+                orm_pending.append(index)
+                continue
+            flush_orm()
+            clone_pending.append((index, key))
+        flush_orm()
+        flush_clones()
         return self.browse(ids)
 
     @api.model
-    def _fc_update_statements(self, statements):
-        """Set the statements' totals and dates (what the ORM would recompute).
+    def _fc_walk_order(self, vals_list, journal, currency):
+        """(indexes in the order Odoo numbers them, indexes to create through the ORM).
 
-        Same values as ``_compute_date_index``, ``_compute_balance_end`` and
-        ``_compute_is_complete``, in one query instead of loading every line.
+        Odoo numbers a batch by accounting date, then creation order. A line
+        dated in a locked period is posted on the first open date Odoo finds
+        for it (``_get_accounting_date``): it goes through the ORM, in the
+        place of that date.
         """
-        self.env.flush_all()
-        cr = self.env.cr
-        cr.execute(
-            """SELECT l.statement_id, min(l.internal_index),
-                      (array_agg(m.date ORDER BY l.internal_index DESC)
-                          FILTER (WHERE m.state = 'posted'))[1],
-                      coalesce(sum(l.amount) FILTER (WHERE m.state = 'posted'), 0),
-                      count(*) FILTER (WHERE m.state = 'posted')
-                 FROM account_bank_statement_line l
-                 JOIN account_move m ON m.id = l.move_id
-                WHERE l.statement_id = ANY(%s)
-                GROUP BY l.statement_id""",
-            [statements.ids],
+        company = journal.company_id
+        dates, forced = [], set()
+        probe = None
+        for index, vals in enumerate(vals_list):
+            day = fields.Date.to_date(vals["date"])
+            if company._get_violated_lock_dates(day, False, journal):
+                if probe is None:
+                    probe = self.env["account.move"].new(
+                        {"move_type": "entry", "journal_id": journal.id, "date": day}
+                    )
+                day = probe._get_accounting_date(day, False)
+                forced.add(index)
+            dates.append(day)
+        return sorted(range(len(vals_list)), key=lambda i: (dates[i], i)), forced
+
+    def _fc_row_builder(self, vals, currency):
+        """A row builder copying this line, or None when its rows cannot be rebuilt.
+
+        ``vals`` are the values this line was created with.
+        """
+        self.ensure_one()
+        st_row, move_row, aml_rows = self._fc_read_rows()
+        if len(aml_rows) != 2 or not st_row["amount"]:
+            return None
+        keys = self._fc_row_inputs(vals, currency)["columns"]
+        template = {
+            "date": move_row["date"],
+            "amount": st_row["amount"],
+            "rounded": currency.round(st_row["amount"]),
+            "partner_id": st_row["partner_id"],
+            "payment_ref": st_row["payment_ref"],
+            "statement_id": st_row["statement_id"],
+            "sequence": st_row["sequence"],
+            "columns": {key: st_row[key] for key in keys},
+        }
+        builder = _RowBuilder(self, st_row, move_row, aml_rows, self._fc_partner_info(template))
+        rebuilt = builder.build(
+            template,
+            {
+                "st": st_row["id"],
+                "move": move_row["id"],
+                "amls": [r["id"] for r in aml_rows],
+                "seq": move_row["sequence_number"],
+                "name": move_row["name"],
+            },
         )
-        for statement_id, first_index, last_date, total, posted in cr.fetchall():
-            statement = statements.browse(statement_id)
-            currency = statement.currency_id
-            balance_end = currency.round((statement.balance_start or 0.0) + total)
-            complete = bool(posted) and not currency.compare_amounts(
-                balance_end, statement.balance_end_real
+        reason = builder.check(rebuilt, template)
+        if reason:
+            _logger.info("finance_connect_bank: bulk creation not used (%s)", reason)
+            return None
+        return builder
+
+    @api.model
+    def _fc_write_copies(self, builders_vals, currency):
+        """Write statement lines as copies of their group's first line; their ids.
+
+        ``builders_vals`` is a list of (row builder, creation values), in the
+        order Odoo numbers them. Numbers follow the highest number the
+        journal holds now, per sequence prefix.
+        """
+        cr = self.env.cr
+        self.env.flush_all()
+        count = len(builders_vals)
+        cr.execute(
+            SQL(
+                """SELECT nextval('account_bank_statement_line_id_seq'),
+                          nextval('account_move_id_seq'),
+                          nextval('account_move_line_id_seq'),
+                          nextval('account_move_line_id_seq')
+                     FROM generate_series(1, %s)""",
+                count,
             )
-            cr.execute(
-                """UPDATE account_bank_statement
-                      SET first_line_index = %s, date = %s, balance_end = %s, is_complete = %s
-                    WHERE id = %s""",
-                [first_index, last_date, balance_end, complete, statement_id],
+        )
+        allocated = cr.fetchall()
+        counters = {}
+        inputs = [self._fc_row_inputs(vals, currency) for _builder, vals in builders_vals]
+        partners = self._fc_partner_info(*inputs)
+        st_rows, move_rows, aml_rows = [], [], []
+        for (builder, _vals), values, (st_id, move_id, aml1, aml2) in zip(
+            builders_vals, inputs, allocated, strict=True
+        ):
+            prefix = builder.move_row["sequence_prefix"]
+            journal_id = builder.move_row["journal_id"]
+            if (journal_id, prefix) not in counters:
+                cr.execute(
+                    SQL(
+                        """SELECT max(sequence_number) FROM account_move
+                            WHERE journal_id = %s AND sequence_prefix = %s""",
+                        journal_id,
+                        prefix,
+                    )
+                )
+                counters[journal_id, prefix] = cr.fetchone()[0] or 0
+            counters[journal_id, prefix] += 1
+            seq = counters[journal_id, prefix]
+            builder.partners = partners
+            st, move, amls = builder.build(
+                values,
+                {
+                    "st": st_id,
+                    "move": move_id,
+                    "amls": [aml1, aml2],
+                    "seq": seq,
+                    "name": builder.sequence_format.format(
+                        **dict(builder.sequence_values, seq=seq)
+                    ),
+                },
             )
-        statements.invalidate_recordset()
+            move["statement_line_id"] = None  # set once the statement lines exist
+            st_rows.append(st)
+            move_rows.append(move)
+            aml_rows.extend(amls)
+        # Moves first, then the lines pointing at them; moves point back last.
+        _insert(cr, "account_move", move_rows)
+        _insert(cr, "account_bank_statement_line", st_rows)
+        _insert(cr, "account_move_line", aml_rows)
+        cr.execute(
+            SQL(
+                """UPDATE account_move m SET statement_line_id = l.id
+                     FROM account_bank_statement_line l
+                    WHERE l.move_id = m.id AND l.id = ANY(%s)""",
+                [row["id"] for row in st_rows],
+            )
+        )
+        self.env.invalidate_all()
+        lines = self.browse([row["id"] for row in st_rows])
+        lines._fc_after_copy()
+        return lines.ids
+
+    def _fc_after_copy(self):
+        """What Odoo does around the rows of a created and posted statement line.
+
+        The same calls, on the copied lines, as ``mail.thread.create`` (the
+        creator follows, the creation note) and ``account.move._post`` (the
+        partner follows, analytic lines, the posted event) make; what depends
+        on new records elsewhere (the statement's totals) is marked to be
+        recomputed as ``create`` marks it.
+        """
+        moves = self.move_id
+        user = self.env.user
+        if not self.env.context.get("mail_create_nosubscribe") and user.active:
+            self.env["mail.followers"]._insert_followers(
+                moves._name,
+                moves.ids,
+                user.partner_id.ids,
+                subtypes=None,
+                customer_ids=[],
+                check_existing=False,
+            )
+        if not self.env.context.get("mail_create_nolog"):
+            moves._message_log_batch(bodies={move.id: move._creation_message() for move in moves})
+        for partner, partner_moves in moves.grouped("partner_id").items():
+            if partner:
+                partner_moves.message_subscribe(partner.ids)
+        moves.line_ids.filtered("analytic_distribution")._create_analytic_lines()
+        # EXTENDS finance_connect: the event account.move._post emits.
+        moves._fc_emit("move.posted")
+        # What the ORM marks to recompute elsewhere when it creates records
+        # (the statement's totals, dates and completeness...).
+        for records in (self, moves, moves.line_ids):
+            records.modified(list(records._fields), create=True)
+        self.env.flush_all()
 
     def _fc_read_rows(self):
         """The database rows of this line: statement line, move, journal items."""
@@ -237,99 +408,13 @@ class AccountBankStatementLine(models.Model):
         )
         return st_row, move_row, aml_rows
 
-    def _fc_clone_rows(self, vals_list, counters):
-        """Write ``vals_list`` as copies of this line's rows; None if not safe.
-
-        Safe means: rebuilding this line's own rows from its own values gives
-        exactly its rows, and no copied column holds a per-line value.
-        """
-        self.ensure_one()
-        st_row, move_row, aml_rows = self._fc_read_rows()
-        if len(aml_rows) != 2 or not st_row["amount"]:
-            return None
-        inputs = [self._fc_row_inputs(vals) for vals in vals_list]
-        keys = set(inputs[0]["columns"])
-        template = {
-            "date": move_row["date"],
-            "amount": st_row["amount"],
-            "partner_id": st_row["partner_id"],
-            "payment_ref": st_row["payment_ref"],
-            "statement_id": st_row["statement_id"],
-            "sequence": st_row["sequence"],
-            "columns": {key: st_row[key] for key in keys},
-        }
-        sequence_format, sequence_values = self.move_id._get_sequence_format_param(move_row["name"])
-        builder = _RowBuilder(self.env, st_row, move_row, aml_rows, self._fc_partner_info(template))
-        rebuilt = builder.build(
-            template,
-            {
-                "st": st_row["id"],
-                "move": move_row["id"],
-                "amls": [r["id"] for r in aml_rows],
-                "seq": move_row["sequence_number"],
-                "name": move_row["name"],
-            },
-        )
-        reason = builder.check(rebuilt, template)
-        if reason:
-            _logger.info("finance_connect_bank: bulk creation not used (%s)", reason)
-            return None
-        cr = self.env.cr
-        cr.execute(
-            """SELECT nextval('account_bank_statement_line_id_seq'),
-                      nextval('account_move_id_seq'),
-                      nextval('account_move_line_id_seq'),
-                      nextval('account_move_line_id_seq')
-                 FROM generate_series(1, %s)""",
-            [len(inputs)],
-        )
-        allocated = cr.fetchall()
-        prefix = move_row["sequence_prefix"]
-        if prefix not in counters:
-            cr.execute(
-                """SELECT max(sequence_number) FROM account_move
-                    WHERE journal_id = %s AND sequence_prefix = %s""",
-                [move_row["journal_id"], prefix],
-            )
-            counters[prefix] = cr.fetchone()[0] or 0
-        builder.partners = self._fc_partner_info(*inputs)
-        st_rows, move_rows, aml_rows_out = [], [], []
-        for position, (values, (st_id, move_id, aml1, aml2)) in enumerate(
-            zip(inputs, allocated, strict=True), 1
-        ):
-            seq = counters[prefix] + position
-            name = sequence_format.format(**dict(sequence_values, seq=seq))
-            st, move, amls = builder.build(
-                values,
-                {
-                    "st": st_id,
-                    "move": move_id,
-                    "amls": [aml1, aml2],
-                    "seq": seq,
-                    "name": name,
-                },
-            )
-            move["statement_line_id"] = None  # set once the statement lines exist
-            st_rows.append(st)
-            move_rows.append(move)
-            aml_rows_out.extend(amls)
-        counters[prefix] += len(inputs)
-        # Moves first, then the lines pointing at them; moves point back last.
-        _insert(cr, "account_move", move_rows)
-        _insert(cr, "account_bank_statement_line", st_rows)
-        _insert(cr, "account_move_line", aml_rows_out)
-        cr.execute(
-            """UPDATE account_move m SET statement_line_id = l.id
-                 FROM account_bank_statement_line l
-                WHERE l.move_id = m.id AND l.id = ANY(%s)""",
-            [[row["id"] for row in st_rows]],
-        )
-        self.env.invalidate_all()
-        return [row["id"] for row in st_rows]
-
     @api.model
-    def _fc_row_inputs(self, vals):
-        """Normalise creation values: the per-line inputs of a row build."""
+    def _fc_row_inputs(self, vals, currency):
+        """Normalise creation values: the per-line inputs of a row build.
+
+        The statement line keeps the amount as given (so does the ORM); the
+        move and its items get it rounded to the currency.
+        """
         columns = {}
         for key, value in vals.items():
             field = self._fields.get(key)
@@ -345,6 +430,7 @@ class AccountBankStatementLine(models.Model):
         return {
             "date": fields.Date.to_date(vals["date"]),
             "amount": float(vals["amount"]),
+            "rounded": currency.round(float(vals["amount"])),
             "partner_id": vals.get("partner_id") or None,
             "payment_ref": vals.get("payment_ref") or None,
             "statement_id": vals.get("statement_id") or None,
@@ -363,7 +449,12 @@ class AccountBankStatementLine(models.Model):
 class _RowBuilder:
     """Builds the three kinds of rows of a statement line from a template line."""
 
-    def __init__(self, env, st_row, move_row, aml_rows, partners):
+    def __init__(self, line, st_row, move_row, aml_rows, partners):
+        env = line.env
+        self.currency = line.currency_id
+        self.sequence_format, self.sequence_values = line.move_id._get_sequence_format_param(
+            move_row["name"]
+        )
         self.model_fields = {
             "st": env["account.bank.statement.line"]._fields,
             "move": env["account.move"]._fields,
@@ -373,13 +464,13 @@ class _RowBuilder:
         self.move_row = move_row
         self.aml_rows = aml_rows
         self.partners = partners
-        amount = st_row["amount"]
+        amount = self.currency.round(st_row["amount"])
         self.residual_ratio = (st_row["amount_residual"] or 0.0) / amount
         self.aml_factors = [(row["balance"] or 0.0) / amount for row in aml_rows]
 
     def build(self, values, ids):
         """(statement line row, move row, [journal item rows]) for ``values``."""
-        amount = values["amount"]
+        amount = values["rounded"]
         partner_id = values["partner_id"]
         commercial_id, display_name = self.partners.get(
             partner_id, (None, self.move_row["invoice_partner_display_name"])
@@ -395,7 +486,7 @@ class _RowBuilder:
             statement_id=values["statement_id"],
             partner_id=partner_id,
             payment_ref=values["payment_ref"],
-            amount=amount,
+            amount=values["amount"],
             sequence=values["sequence"],
             amount_residual=amount * self.residual_ratio,
             internal_index=f"{date:%Y%m%d}{MAXINT - values['sequence']:0>10}{ids['st']:0>10}",
@@ -463,8 +554,12 @@ class _RowBuilder:
             template["statement_id"],
         } - {None, False}
         own = {template["date"], template["payment_ref"], self.move_row["name"]} - {None, ""}
-        amount = template["amount"]
-        numbers = {amount, -amount}
+        numbers = {
+            template["amount"],
+            -template["amount"],
+            template["rounded"],
+            -template["rounded"],
+        }
         handled = {
             "st": {
                 "id",
@@ -565,5 +660,9 @@ def _insert(cr, table, rows):
         buffer.write("\t".join(_copy_value(row[c]) for c in columns))
         buffer.write("\n")
     buffer.seek(0)
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    cr._obj.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", buffer)
+    query = SQL(
+        "COPY %s (%s) FROM STDIN",
+        SQL.identifier(table),
+        SQL(", ").join(SQL.identifier(column) for column in columns),
+    )
+    cr._obj.copy_expert(query.code, buffer)

@@ -1,4 +1,5 @@
 from . import (
+    test_bank_equivalence,
     test_bank_import,
     test_bank_import_tour,
     test_bank_matching,

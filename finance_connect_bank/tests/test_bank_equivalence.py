@@ -1,0 +1,292 @@
+"""The bank import writes what Odoo writes: the equivalence harness.
+
+Each scenario imports the same generated camt.053 files twice on the same
+starting state (each run in a savepoint, rolled back): once with every
+statement line made by one plain ``account.bank.statement.line.create`` (the
+ORM), once through the product's path (``_fc_create_bulk``). Then it applies
+the same later operation to a line the fast path copied (edit, reverse,
+delete, undo, lock date) in both runs. Every row of every table each run
+inserted or updated is compared, column by column (see ``equivalence.py``):
+the differences must be none, and the fast path must really have copied rows.
+"""
+
+import logging
+from datetime import date, timedelta
+from decimal import Decimal
+from unittest.mock import patch
+
+from odoo import Command
+from odoo.exceptions import RedirectWarning
+from odoo.tests import tagged
+
+from .common import BankCase
+from .equivalence import Harness
+
+_logger = logging.getLogger(__name__)
+
+IBAN = "DE89370400440532013000"
+HEADER = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>MSG-{stmt}</MsgId><CreDtTm>2024-03-01T18:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>{stmt}</Id><CreDtTm>2024-03-01T18:00:00</CreDtTm>
+<Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>{ccy}</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="{ccy}">{opening}</Amt><CdtDbtInd>{osign}</CdtDbtInd><Dt><Dt>{first}</Dt></Dt></Bal>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="{ccy}">{closing}</Amt><CdtDbtInd>{csign}</CdtDbtInd><Dt><Dt>{last}</Dt></Dt></Bal>
+"""  # noqa: E501
+ENTRY = """<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy="{ccy}">{amount}</Amt><CdtDbtInd>{sign}</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>{ref}</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><RltdPties><{party}><Nm>{name}</Nm></{party}><{party}Acct><Id><IBAN>{party_iban}</IBAN></Id></{party}Acct></RltdPties><RmtInf><Ustrd>Payment {ref}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+"""  # noqa: E501
+FOOTER = "</Stmt></BkToCstmrStmt></Document>\n"
+
+
+def camt053(stmt, entries, opening=Decimal("0.00"), ccy="USD"):
+    """A balancing camt.053 of ``entries``: (day, Decimal amount, name, iban) tuples."""
+    total = sum((amount for _d, amount, _n, _i in entries), Decimal(0))
+    closing = opening + total
+    days = [day for day, *_rest in entries]
+    body = "".join(
+        ENTRY.format(
+            ref=f"{stmt}-{i:05d}",
+            amount=f"{abs(amount):.2f}",
+            sign="CRDT" if amount > 0 else "DBIT",
+            day=day.isoformat(),
+            party="Dbtr" if amount > 0 else "Cdtr",
+            name=name,
+            party_iban=iban,
+            ccy=ccy,
+        )
+        for i, (day, amount, name, iban) in enumerate(entries)
+    )
+    head = HEADER.format(
+        stmt=stmt,
+        iban=IBAN,
+        opening=f"{abs(opening):.2f}",
+        osign="CRDT" if opening >= 0 else "DBIT",
+        closing=f"{abs(closing):.2f}",
+        csign="CRDT" if closing >= 0 else "DBIT",
+        first=min(days).isoformat(),
+        last=max(days).isoformat(),
+        ccy=ccy,
+    )
+    return (head + body + FOOTER).encode()
+
+
+@tagged("post_install", "-at_install")
+class TestBankEquivalence(BankCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.journal = cls.bank_journal("EQV", IBAN)
+        fiscal = cls.env["account.fiscal.position"].create(
+            {"name": "Intra-EU", "company_id": cls.company.id}
+        )
+        cls.partners = cls.env["res.partner"].create(
+            [
+                {
+                    "name": f"Counterparty {i:02d}",
+                    "is_company": True,
+                    "property_account_position_id": fiscal.id if i % 4 == 0 else False,
+                    "bank_ids": [
+                        Command.create(
+                            {
+                                "acc_number": f"NL{10 + i:02d}RABO{i:010d}",
+                                "allow_out_payment": i % 2,
+                            }
+                        )
+                    ]
+                    if i % 3
+                    else [],
+                }
+                for i in range(20)
+            ]
+        )
+        # the company's "Manual upload" connection exists before the runs
+        cls.env["finance.connect.connection"]._fc_bank_upload_connection()
+        cls.harness = Harness(cls.env)
+        cls.files = 0
+        cls.rows = 0
+
+    # ------------------------------------------------------------------
+    # Files
+
+    def entries(self, start, days, per_day, seed=0):
+        """Entries over ``days`` days from ``start``: many partners, 1.00 and -1.00."""
+        out = []
+        for d in range(days):
+            day = start + timedelta(days=d)
+            for k in range(per_day):
+                i = (d * per_day + k + seed) % 23
+                amount = Decimal((i * 37 + d * 11 + k) % 5000 + 100) / 100
+                if (d + k) % 3 == 0:
+                    amount = -amount
+                if k == 0 and d % 5 == 0:
+                    amount = Decimal("1.00") if d % 2 else Decimal("-1.00")
+                if i < 20:
+                    partner = self.partners[i]
+                    iban = partner.bank_ids[:1].acc_number or f"NL{50 + i:02d}INGB{i:010d}"
+                    name = partner.name if not partner.bank_ids else f"Other name {i}"
+                else:
+                    name, iban = f"Walk-in {i}", f"NL{60 + i:02d}ABNA{i:010d}"
+                out.append((day, amount, name, iban))
+        return out
+
+    # ------------------------------------------------------------------
+    # Runs
+
+    def import_both(self, files, then=None, pick=None):
+        """Import ``files`` through the ORM and through ours; compare; return the copies."""
+        Line = type(self.env["account.bank.statement.line"])
+        copy_writer = Line._fc_write_copies
+        copied = []
+
+        def spy(line_model, builders_vals, currency):
+            ids = copy_writer(line_model, builders_vals, currency)
+            copied.extend(ids)
+            return ids
+
+        def orm(line_model, vals_list):
+            return line_model.create(vals_list)
+
+        def do_import():
+            for name, data in files:
+                self.Import._import_file(data, name, journal=self.journal)
+
+        def later():
+            line = pick() if pick else None
+            self.picked_copy = bool(line) and line.id in copied
+            then(line)
+
+        steps = [do_import] + ([later] if then else [])
+        with patch.object(Line, "_fc_create_bulk", orm):
+            theirs = self.harness.run(*steps)
+        with patch.object(Line, "_fc_write_copies", spy):
+            ours = self.harness.run(*steps)
+        problems = []
+        for step, (a, b) in enumerate(zip(theirs, ours, strict=True)):
+            problems += [
+                f"after {'the import' if step == 0 else 'the later operation'}: {d}"
+                for d in Harness.differences(a, b)
+            ]
+            type(self).rows += a.row_count()
+        type(self).files += len(files)
+        self.assertFalse(problems, "\n".join(problems))
+        self.assertTrue(copied, "the fast path copied no line: nothing was compared")
+        _logger.info(
+            "equivalence harness: %s files, %s rows compared, %s differences",
+            type(self).files,
+            type(self).rows,
+            len(problems),
+        )
+        return copied
+
+    def a_copied_line(self):
+        """The last line of the largest group (month, sign, partner): a copy in the fast path.
+
+        Chosen by its values, not its id, so that both runs pick the same entry.
+        """
+        lines = self.env["account.bank.statement.line"].search(
+            [("journal_id", "=", self.journal.id)]
+        )
+        groups = {}
+        for line in lines.sorted(lambda line: (line.date, line.fc_entry_ref)):
+            key = (line.date.year, line.date.month, line.amount > 0, line.partner_id.id)
+            groups.setdefault(key, []).append(line)
+        largest = max(groups.values(), key=lambda group: (len(group), group[-1].fc_entry_ref))
+        return largest[-1]
+
+    # ------------------------------------------------------------------
+    # Scenarios
+
+    def test_many_partners_months_year_boundary(self):
+        """Partners with and without bank accounts and fiscal positions, 4 months, 1.00/-1.00."""
+        entries = self.entries(date(2023, 11, 20), 75, 4)
+        copied = self.import_both([("eqv-1.xml", camt053("EQV-1", entries))])
+        self.assertGreater(len(copied), len(entries) // 3)
+
+    def test_sub_cent_amounts(self):
+        """Amounts the ORM rounds to the currency (what a CSV with 4 decimals hands over)."""
+        entries = self.entries(date(2024, 1, 2), 20, 6)
+        Import = type(self.Import)
+        prepare = Import._prepare_line_vals
+
+        def sub_cent(import_model, line, *args):
+            vals = prepare(import_model, line, *args)
+            vals["amount"] += 0.004 if vals["amount"] > 0 else -0.003
+            return vals
+
+        with patch.object(Import, "_prepare_line_vals", sub_cent):
+            self.import_both([("eqv-cents.xml", camt053("EQV-C", entries))])
+
+    def test_lock_date_in_the_middle(self):
+        """Lines dated before the lock date are posted after it, as Odoo posts them."""
+        entries = self.entries(date(2023, 12, 1), 40, 3, seed=5)
+        self.company.sudo().fiscalyear_lock_date = date(2023, 12, 15)
+        self.import_both([("eqv-lock.xml", camt053("EQV-L", entries))])
+
+    def test_default_analytic_distribution(self):
+        """A default analytic distribution on the suspense account: analytic lines per item."""
+        plan = self.env["account.analytic.plan"].create({"name": "Departments"})
+        analytic = self.env["account.analytic.account"].create(
+            {"name": "Treasury", "plan_id": plan.id, "company_id": self.company.id}
+        )
+        suspense = self.journal.suspense_account_id
+        self.env["account.analytic.distribution.model"].create(
+            {
+                "account_prefix": suspense.code,
+                "analytic_distribution": {str(analytic.id): 100},
+                "company_id": self.company.id,
+            }
+        )
+        entries = self.entries(date(2024, 2, 1), 12, 3, seed=2)
+        analytic_lines = []
+        self.import_both(
+            [("eqv-analytic.xml", camt053("EQV-A", entries))],
+            then=lambda _line: analytic_lines.append(
+                self.env["account.analytic.line"].search_count(
+                    [(plan._column_name(), "=", analytic.id)]
+                )
+            ),
+        )
+        # one analytic line per suspense item, in both runs (compared above)
+        self.assertEqual(analytic_lines, [len(entries)] * 2)
+
+    def test_two_files_one_journal(self):
+        """Two files into one journal, the second continuing the first's numbers."""
+        first = self.entries(date(2024, 1, 1), 20, 3, seed=1)
+        second = self.entries(date(2024, 1, 21), 20, 3, seed=3)
+        total = sum((a for _d, a, _n, _i in first), Decimal(0))
+        self.import_both(
+            [
+                ("eqv-a.xml", camt053("EQV-A1", first)),
+                ("eqv-b.xml", camt053("EQV-B1", second, opening=total)),
+            ]
+        )
+
+    def test_later_operations(self):
+        """Edit, reverse, delete, undo and lock a copied line: same rows as for the ORM's."""
+        entries = self.entries(date(2024, 1, 8), 12, 4, seed=4)
+        files = [("eqv-ops.xml", camt053("EQV-O", entries))]
+
+        def edit(line):
+            line.write({"payment_ref": "Edited label", "amount": 123.45})
+
+        def reverse(line):
+            line.move_id._reverse_moves(
+                [{"date": date(2024, 2, 1), "ref": "Reversal"}], cancel=True
+            )
+
+        def delete(line):
+            line.unlink()
+
+        def undo(line):
+            line.action_undo_reconciliation()
+
+        def lock(line):
+            # Odoo refuses a lock date over unreconciled statement lines, copied or not
+            with self.assertRaises(RedirectWarning):
+                self.company.sudo().fiscalyear_lock_date = line.date
+                self.env.flush_all()
+
+        for operation in (edit, reverse, delete, undo, lock):
+            with self.subTest(operation=operation.__name__):
+                self.import_both(files, then=operation, pick=self.a_copied_line)
+                self.assertTrue(self.picked_copy, "the line operated on was not a copy")
