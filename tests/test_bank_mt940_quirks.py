@@ -5,7 +5,9 @@ one SWIFT message: ``:25:`` with the currency after the IBAN (without, then
 with a space), ``:86:`` wrapped at 65 characters counted with the tag, where a
 wrapped line holds only ``/`` (the end of a ``/REMI/`` field) or only ``-``
 (``EUR 1.234,-``), and ``:61:`` lines without entry date, customer reference,
-transaction type or bank reference.
+transaction type or bank reference; ``mt940_optional_61.sta`` has more such
+``:61:`` lines (no entry date, no type, only a bank reference, spaces for the
+entry date).
 """
 
 from decimal import Decimal
@@ -16,7 +18,9 @@ import pytest
 from odoo.addons.finance_connect_bank.lib import mt940
 from odoo.addons.finance_connect_bank.lib.model import ParseError
 
-QUIRKS = Path(__file__).resolve().parent / "data" / "bank" / "mt940_quirks.sta"
+DATA = Path(__file__).resolve().parent / "data" / "bank"
+QUIRKS = DATA / "mt940_quirks.sta"
+OPTIONAL_61 = DATA / "mt940_optional_61.sta"
 
 
 def _statements():
@@ -84,21 +88,7 @@ def test_account_currency_suffix_variants(account, iban, number):
 
 
 def test_statement_lines_with_optional_subfields_missing():
-    data = b"""\
-:20:OPT
-:25:NL91ABNA0417164300
-:28C:7/1
-:60F:C230102EUR100,00
-:61:230103C10,00
-:61:2301030103D2,
-:61:230103C3,50NTRF
-:61:230103D1,00//BANK-REF-4
-:61:2301030103RD0,50NMSCNONREF//
-:61:230103    C0,25NCHG
-:86:CHARGES
-:62F:C230103EUR111,25
-"""
-    (statement,) = mt940.parse_mt940(data, "optional.sta")
+    (statement,) = mt940.parse_mt940(OPTIONAL_61.read_bytes(), OPTIONAL_61.name)
     amounts = [line.amount for line in statement.lines]
     assert amounts == [Decimal(a) for a in ("10.00", "-2", "3.50", "-1.00", "0.50", "0.25")]
     assert statement.balance_difference() == 0
