@@ -525,6 +525,7 @@ def _statement(kind_hint, tags, filename):
         format="mt942" if intraday else "mt940",
         statement_id="",
         kind="intraday" if intraday else "statement",
+        raw={"source_line": tags[0].line},
     )
     line = None
     for tag in tags:
