@@ -118,6 +118,30 @@ class TestBankRealFiles(BankCase):
         )
         self.assertEqual(flagged, by_amount[98.5] | by_amount[297.0])
 
+    def test_difference_to_details_survives_bulk_creation(self):
+        # Five credits of one month in the company's currency: all but the first
+        # are written by row cloning (_fc_create_bulk).
+        journal = self.bank_journal("CHBK", "DE89370400440532013000")
+        currency = self.company.currency_id.name
+        data = _data("camt053_charges.xml").decode().replace("EUR", currency)
+        entry = data[data.index("<Ntry>") : data.index("</Ntry>") + len("</Ntry>")]
+        copies = [
+            entry.replace("CHG-0001", f"CHG-COPY-{n}").replace("E2E-CHG-1", f"E2E-COPY-{n}")
+            for n in range(3)
+        ]
+        data = data.replace(entry, entry + "".join(copies)).replace("1345.50", "1641.00")
+        result = self.Import._import_file(data.encode(), "charges-bulk.xml")
+        self.assertFalse(result["errors"], result["summary"])
+        lines = self.lines_of(journal)
+        self.assertEqual(len(lines), 6)
+        flagged = lines.filtered("fc_detail_mismatch")
+        self.assertEqual(sorted(flagged.mapped("amount")), [98.5] * 4 + [297.0])
+        self.assertEqual(
+            sorted(round(d, 2) for d in flagged.mapped("fc_detail_difference")),
+            [-3.0] + [-1.5] * 4,
+        )
+        self.assertIn("5 entries do not add up", result["summary"])
+
     def test_skipped_entries_name_the_earlier_line_file_and_import_id(self):
         journal = self.bank_journal("DUPL", "DE89370400440532013000", self.eur)
         data = _data("camt053_v08.xml")
