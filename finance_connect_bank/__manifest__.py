@@ -18,6 +18,8 @@
         "data/ir_sequence_data.xml",
         "data/finance_connect_bank_pull_data.xml",
         "views/finance_connect_connection_views.xml",
+        "views/finance_connect_message_views.xml",
+        "views/account_bank_statement_views.xml",
         "views/finance_connect_bank_import_wizard_views.xml",
         "views/finance_connect_bank_csv_profile_views.xml",
         "views/account_bank_statement_line_views.xml",

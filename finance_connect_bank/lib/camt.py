@@ -14,6 +14,9 @@ Mapping:
   ``TxDtls`` and the unstructured remittance of all of them; except batch
   entries whose several ``TxDtls`` each carry an amount in the entry currency
   adding up to the entry amount: those give one line per ``TxDtls``;
+- an entry whose ``TxDtls`` amounts (entry currency) do not add up to it
+  (bank charges deducted) stays one line of the booked amount, the difference
+  kept in ``raw["detail_difference"]`` (see :func:`_note_detail_difference`);
 - the counterparty is the debtor for a credit and the creditor for a debit,
   unless that side is missing or is the statement's own account.
 """
@@ -212,6 +215,27 @@ def _split_amounts(details_list, currency, sign, total, filename):
     return amounts
 
 
+def _note_detail_difference(line, details_list, currency, sign, filename):
+    """Flag an entry whose transaction details do not add up to its amount.
+
+    Typically bank charges deducted from a transfer: the entry books 98.50,
+    its TxDtls says 100.00. The line keeps the booked amount (the balances
+    hold it) and ``raw["details_total"]`` / ``raw["detail_difference"]``
+    (entry amount minus the details' sum, signed like the line) say by how
+    much they differ, so the difference is shown, never silently dropped.
+    Details in another currency, or without amounts, are not compared; nor
+    are their directions (a return's TxDtls may keep the original one).
+    """
+    amounts = [_detail_amount(d, currency, sign, filename) for d in details_list]
+    if not amounts or any(a is None for a in amounts):
+        return
+    # A return may give its TxDtls the original direction: compare sizes.
+    total = abs(sum(amounts, Decimal(0))).copy_sign(line.amount)
+    if total != line.amount:
+        line.raw["details_total"] = total
+        line.raw["detail_difference"] = line.amount - total
+
+
 def _line(entry_values, details_list, amount, sign, own_accounts, entry):
     """One StatementLine from entry-level values and the TxDtls it covers."""
     first = details_list[0] if details_list else None
@@ -279,7 +303,9 @@ def _entry_lines(entry, index, statement, fallback_date, filename):
     split = _split_amounts(details_list, currency, sign, sign * amount, filename)
     if split is None:
         whole = sign * amount
-        return [_line(entry_values, details_list, whole, sign, own_accounts, entry)]
+        line = _line(entry_values, details_list, whole, sign, own_accounts, entry)
+        _note_detail_difference(line, details_list, currency, sign, filename)
+        return [line]
     lines = []
     for position, (details, part) in enumerate(zip(details_list, split, strict=True)):
         values = dict(entry_values, raw=dict(entry_values["raw"], tx_index=position))
@@ -336,7 +362,12 @@ def _statement(record, message, version, header, filename):
         created_at=created,
         sequence=_text(record, "LglSeqNb", "ElctrncSeqNb"),
         kind=KINDS[message[-3:]],
-        raw={"version": version, "balances": balances, **header},
+        raw={
+            "version": version,
+            "balances": balances,
+            "source_line": record.sourceline,
+            **header,
+        },
     )
     moment = period_end or created
     fallback_date = closing.get("date") or (moment.date() if moment else None)

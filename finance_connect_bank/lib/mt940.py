@@ -5,6 +5,12 @@ Tags read: ``:20: :21: :25: :28: :28C: :60F: :60M: :61: :86: :NS: :62F: :62M:
 continuation of the tag above it (so ``:26:37`` inside a wrapped ``:86:`` is
 text, not a tag). Lines before the first tag, SWIFT ``{1:..}{2:..}{4:`` headers
 and ``-`` / ``-}`` trailers are skipped; a new ``:20:`` starts a new statement.
+A line holding only ``-`` inside a transaction's ``:86:`` that more tags of the
+same statement follow is wrapped text (``EUR 1.234,-``), not a trailer.
+
+``:25:`` may carry the account's currency after the number
+(``NL91ABNA0417164300EUR``, with or without a space): it is taken off the
+account (see :func:`_split_account_currency`).
 
 Outcomes are strict where money could go missing: a file without any ``:20:``
 (a fragment), a ``:61:`` outside a statement, statement header tags after the
@@ -47,9 +53,11 @@ _STATEMENT_LINE = re.compile(
 )
 _DATETIME = re.compile(r"^(\d{6})(\d{2})(\d{2})([+-]\d{4})?$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+_ACCOUNT_CURRENCY = re.compile(r"^(?P<account>.*\d)\s?(?P<currency>[A-Z]{3})$")
 _BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 _RF_REFERENCE = re.compile(r"^RF\d{2}[A-Z0-9]{1,21}$")
 HEADER_TAGS = {"20", "21", "25", "28", "28C", "60F", "60M"}
+CLOSING_TAGS = {"62F", "62M", "64", "65"}
 _SEPA_KEYWORD = re.compile(r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|IBAN|BIC|COAM|OAMT)\+")
 _SLASH_CODE = re.compile(
     r"/(EREF|REMI|NAME|IBAN|BIC|CNTP|BENM|ORDP|MARF|CSID|TRTP|PREF|RTRN|ISDT|ULTB|ULTD"
@@ -90,18 +98,40 @@ def _decode(data):
     return text.lstrip("\ufeff")
 
 
+def _dash_in_text(current, line, lines, number):
+    """True when a ``-`` line is wrapped text of a ``:86:``/``:61:`` field.
+
+    Banks wrap ``:86:`` at a fixed width, so a text such as ``EUR 1.234,-``
+    can leave a line holding only ``-``. It is a terminator only when no
+    further tag of the same statement follows: the next tag line after it is
+    ``:20:``, a SWIFT header, or the end of the file; or when the statement
+    already had its closing balance.
+    """
+    if line.strip() != "-" or not current or current[1][-1].tag not in ("86", "61"):
+        return False
+    if any(tag.tag in CLOSING_TAGS for tag in current[1]):
+        return False  # after the closing balance: the statement is over
+    for following in lines[number:]:
+        if following.startswith("{") or _TERMINATOR.match(following):
+            return False
+        match = _TAG.match(following)
+        if match:
+            return match.group(1) != "20"
+    return False
+
+
 def _blocks(text):
     """Split the text into blocks: a list of (kind_hint, [tags]).
 
     ``kind_hint`` is "940"/"942" from a SWIFT ``{2:`` header, else None.
     """
     blocks, current, kind_hint = [], None, None
-    for number, raw_line in enumerate(text.splitlines(), 1):
-        line = _CONTROL.sub("", raw_line)
+    lines = [_CONTROL.sub("", raw_line) for raw_line in text.splitlines()]
+    for number, line in enumerate(lines, 1):
         if line.startswith(("{1:", "{2:")):
             kind_hint = "942" if re.search(r"\{2:[IO]942", line) else "940"
             line = line.split("{4:", 1)[1] if "{4:" in line else ""
-        if _TERMINATOR.match(line):
+        if _TERMINATOR.match(line) and not _dash_in_text(current, line, lines, number):
             current = None
             continue
         match = _TAG.match(line)
@@ -260,14 +290,35 @@ def _slash_details(text):
     return result
 
 
+def _wrap_width(lines):
+    """The width the bank wrapped these ``:86:`` lines at, counted with the tag.
+
+    SWIFT allows 65 characters per line; banks count them either after the
+    ``:86:`` tag or with it. A field of three or more lines whose lines but the
+    last are all as long as each other was wrapped at that width.
+    """
+    widths = [len(lines[0]) + len(":86:")] + [len(line) for line in lines[1:]]
+    inner = set(widths[:-1])
+    if len(widths) >= 3 and len(inner) == 1 and min(inner) >= 20:
+        return inner.pop()
+    return FREE_TEXT_WIDTH
+
+
 def _free_text(lines):
-    """Join lines; a line filling the 65-character width continues unbroken."""
-    text, previous = "", None
-    for line in lines:
-        if previous is not None and len(previous) < FREE_TEXT_WIDTH:
-            text += " "
+    """Join lines; a line filling the wrap width continues unbroken.
+
+    A line is full at the width found by :func:`_wrap_width`, or at 65
+    characters with or without the ``:86:`` tag of the first line.
+    """
+    width = _wrap_width(lines) if lines else FREE_TEXT_WIDTH
+    text = ""
+    for position, line in enumerate(lines):
+        if position:
+            previous = lines[position - 1]
+            physical = len(previous) + (len(":86:") if position == 1 else 0)
+            full = physical >= width or len(previous) >= FREE_TEXT_WIDTH
+            text += "" if full else " "
         text += line
-        previous = line
     return " ".join(text.split()) or None
 
 
@@ -390,6 +441,41 @@ def _account(statement, value):
         statement.account_iban = compact
 
 
+def iban_checksum_ok(value):
+    """True when ``value`` (no spaces) passes the IBAN mod-97 check."""
+    if not _IBAN.match(value or ""):
+        return False
+    digits = "".join(str(int(char, 36)) for char in value[4:] + value[:4])
+    return int(digits) % 97 == 1
+
+
+def _split_account_currency(statement):
+    """Read ``:25:NL91ABNA0417164300EUR`` (or ``... EUR``) as account + currency.
+
+    Some banks (Rabobank, ING) put the account's currency after the number.
+    The three letters are taken off when they are the statement's currency
+    (from its balances), when a space sets them apart, or when the number
+    without them passes the IBAN check and with them does not. A valid IBAN
+    is never cut (Mauritian IBANs end in ``MUR``).
+    """
+    value = (statement.account_number or "").strip()
+    match = _ACCOUNT_CURRENCY.match(value)
+    if not match or iban_checksum_ok(value.replace(" ", "")):
+        return
+    account, currency = match["account"].strip(), match["currency"]
+    compact = account.replace(" ", "")
+    if not (
+        currency == statement.currency
+        or value[len(account) :].startswith(" ")
+        or iban_checksum_ok(compact)
+    ):
+        return
+    statement.account_number = account
+    statement.account_iban = compact if _IBAN.match(compact) else None
+    statement.raw["account_currency"] = currency
+    statement.currency = statement.currency or currency
+
+
 def _header_tag(statement, tag, filename):
     if tag.tag == "20":
         statement.statement_id = tag.first
@@ -439,6 +525,7 @@ def _statement(kind_hint, tags, filename):
         format="mt942" if intraday else "mt940",
         statement_id="",
         kind="intraday" if intraday else "statement",
+        raw={"source_line": tags[0].line},
     )
     line = None
     for tag in tags:
@@ -478,6 +565,7 @@ def _statement(kind_hint, tags, filename):
         line.payment_ref = line.payment_ref or _fallback_payment_ref(line)
     if statement.raw.get("details_lines"):
         statement.raw["information"] = _free_text(statement.raw.pop("details_lines"))
+    _split_account_currency(statement)
     return statement.finalize()
 
 

@@ -1,4 +1,5 @@
 from . import (
+    account_bank_statement,
     account_bank_statement_line,
     account_payment,
     finance_connect_bank_csv_profile,

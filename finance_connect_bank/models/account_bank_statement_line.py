@@ -79,6 +79,19 @@ class AccountBankStatementLine(models.Model):
         string="Creditor reference", readonly=True, index="btree_not_null"
     )
     fc_bank_tx_code = fields.Char(string="Bank transaction code", readonly=True)
+    fc_detail_difference = fields.Monetary(
+        string="Difference to details",
+        currency_field="currency_id",
+        readonly=True,
+        help="The entry's amount minus the sum of its transaction details, when they do "
+        "not add up (typically bank charges deducted). The line keeps the booked amount.",
+    )
+    fc_detail_mismatch = fields.Boolean(
+        string="Details differ",
+        readonly=True,
+        help="The bank's transaction details do not add up to this entry's amount: see "
+        "'Difference to details'.",
+    )
     fc_message_id = fields.Many2one(
         "finance.connect.message",
         string="Imported from",

@@ -31,7 +31,7 @@ import psycopg2
 from odoo import api, models
 from odoo.addons.finance_connect.lib import mapping as lib_mapping
 from odoo.modules.module import get_module_path
-from odoo.tools import float_compare, mute_logger
+from odoo.tools import SQL, float_compare, mute_logger
 
 from ..lib import camt, detect, pain002
 from ..lib.model import ParseError
@@ -42,6 +42,11 @@ DEFAULT_MAX_MIB = 50
 XSD_PARAM = "finance_connect_bank.xsd_dir"
 MAX_MIB_PARAM = "finance_connect_bank.max_file_mib"
 BASE64_MARK = "encoding=base64"
+# Explanations of skipped entries: at most this many in the result summary,
+# and this many on the message.
+SUMMARY_DUPLICATES = 20
+MESSAGE_DUPLICATES = 2000
+_XSD_LINE = re.compile(r"^line (\d+): ")
 
 
 def sanitize_account(number):
@@ -142,6 +147,8 @@ class FinanceConnectBankImport(models.AbstractModel):
             "errors": [],
             "file_errors": [],
             "notes": [],
+            "warnings": [],
+            "duplicate_details": [],
             "line_ids": [],
         }
         limit = self._max_bytes()
@@ -156,6 +163,7 @@ class FinanceConnectBankImport(models.AbstractModel):
             return self._finish(result)
         for name, content in members:
             self._import_member(result, message, name, content, journal, csv_profile)
+        self._record_on_message(result, message)
         if not result["errors"] and not result["notes"]:
             message.sudo().write(
                 {
@@ -199,9 +207,34 @@ class FinanceConnectBankImport(models.AbstractModel):
                     ref=message.reference,
                 )
             ],
+            "warnings": [],
+            "duplicate_details": self._explain_message_lines(message),
             "line_ids": [],
         }
         return self._finish(result)
+
+    @api.model
+    def _explain_message_lines(self, message):
+        """One text per statement line ``message`` created (see _explain_duplicates)."""
+        lines = self.env["account.bank.statement.line"].search(
+            [("fc_message_id", "=", message.id)], order="id", limit=MESSAGE_DUPLICATES
+        )
+        return [
+            self.env._(
+                "%(date)s %(amount)s %(label)s: already imported as statement line %(line)s "
+                "(statement %(statement)s) from file %(file)s, message %(ref)s; import id "
+                "%(key)s",
+                date=line.date,
+                amount=line.amount,
+                label=line.payment_ref or "",
+                line=line.id,
+                statement=line.statement_id.name or "-",
+                file=message.fc_filename or "?",
+                ref=message.reference,
+                key=line.fc_import_id,
+            )
+            for line in lines
+        ]
 
     @api.model
     def _max_bytes(self):
@@ -217,25 +250,71 @@ class FinanceConnectBankImport(models.AbstractModel):
                 text = self.env["finance.connect.bank.status"]._apply_pain002(report, message)
                 result["notes"].append(f"{name}: {text}")
                 return
+            deviations = []
             if kind.startswith("camt."):
-                errors = self._validate_xsd(content)
-                if errors:
-                    raise ParseError(
-                        "does not match its ISO 20022 schema: " + "; ".join(errors[:3]), name
-                    )
+                deviations = self._validate_xsd(content)
+                if deviations and message.connection_id.sudo().fc_bank_xsd_strict:
+                    self._refuse_off_schema(deviations, name, message)
             profile = csv_profile._to_lib_profile() if csv_profile else None
             statements = detect.parse_any(content, name, csv_profile=profile)
         except ParseError as exc:
             self._file_error(result, message, name, exc)
             return
+        if deviations:
+            warning = self.env._(
+                "%(file)s: imported although it deviates from its ISO 20022 schema in "
+                "%(n)s place(s) (the import read everything it needs): %(errors)s",
+                file=name,
+                n=len(deviations),
+                errors="; ".join(deviations[:10]),
+            )
+            result["warnings"].append(warning)
+            for statement in statements:
+                statement.raw["schema_warning"] = warning
         for statement in statements:
             outcome = self._import_statement(statement, name, message, journal)
             result["statements"].append(outcome)
             result["new"] += outcome.get("new", 0)
             result["duplicates"] += outcome.get("duplicates", 0)
             result["line_ids"] += outcome.get("line_ids", [])
+            result["duplicate_details"] += outcome.get("duplicate_details", [])
             if outcome["status"] == "refused":
                 result["errors"].append(outcome["text"])
+
+    @api.model
+    def _refuse_off_schema(self, deviations, name, message):
+        """Raise the ParseError of a camt file off its schema on a strict connection."""
+        first = _XSD_LINE.match(deviations[0])
+        error = ParseError(
+            self.env._(
+                "does not match its ISO 20022 schema: %(errors)s",
+                errors="; ".join(deviations[:3]),
+            ),
+            name,
+            int(first.group(1)) if first else None,
+        )
+        error.hint = self.env._(
+            "Nothing of it was imported: connection %(conn)s refuses files off their schema "
+            "('Refuse files off the schema'). Ask the bank for a file that matches the "
+            "schema, or untick that option to import it with a warning.",
+            conn=message.connection_id.sudo().display_name,
+        )
+        raise error
+
+    @api.model
+    def _record_on_message(self, result, message):
+        """Keep the warnings and the skipped entries of this import on the message."""
+        details = result["duplicate_details"]
+        if len(details) > MESSAGE_DUPLICATES:
+            details = details[:MESSAGE_DUPLICATES] + [
+                self.env._("... and %(n)s more", n=len(details) - MESSAGE_DUPLICATES)
+            ]
+        message.sudo().write(
+            {
+                "fc_import_warnings": "\n".join(result["warnings"]) or False,
+                "fc_import_duplicates": "\n".join(details) or False,
+            }
+        )
 
     @api.model
     def _get_xsd_dir(self):
@@ -258,8 +337,13 @@ class FinanceConnectBankImport(models.AbstractModel):
 
     @api.model
     def _file_error(self, result, message, filename, exc):
-        text = str(exc)
-        result["errors"].append(text)
+        """Record a refused file: the error (file, line) and what to do, in the
+        result and in an exception. ``exc.hint``, when set, says what to do."""
+        text = str(exc).rstrip(". ")
+        hint = getattr(exc, "hint", None) or self.env._(
+            "Nothing of it was imported. Ask the bank for a correct file, then upload it again."
+        )
+        result["errors"].append(f"{text}. {hint}")
         result["file_errors"].append(text)
         if not self.env.context.get("fc_bank_file_exception", True):
             return
@@ -267,11 +351,11 @@ class FinanceConnectBankImport(models.AbstractModel):
             "schema",
             self.env._("Bank file refused: %(file)s", file=filename or message.reference)[:200],
             self.env._(
-                "The bank file %(file)s (message %(ref)s) was refused: %(error)s. Nothing of it "
-                "was imported. Ask the bank for a correct file, then upload it again.",
+                "The bank file %(file)s (message %(ref)s) was refused: %(error)s. %(hint)s",
                 file=filename or "?",
                 ref=message.reference,
                 error=text,
+                hint=hint,
             ),
             connection=message.connection_id,
             message=message,
@@ -288,7 +372,19 @@ class FinanceConnectBankImport(models.AbstractModel):
         ]
         parts += [o["text"] for o in result["statements"]]
         parts += result["notes"]
+        parts += result.get("warnings", [])
         parts += [e for e in result["errors"] if e not in parts]
+        details = result.get("duplicate_details", [])
+        if details:
+            parts.append(self.env._("Skipped as already imported:"))
+            parts += ["- " + text for text in details[:SUMMARY_DUPLICATES]]
+            if len(details) > SUMMARY_DUPLICATES:
+                parts.append(
+                    self.env._(
+                        "... and %(n)s more (all of them on the message)",
+                        n=len(details) - SUMMARY_DUPLICATES,
+                    )
+                )
         result["summary"] = "\n".join(parts)
         return result
 
@@ -343,6 +439,9 @@ class FinanceConnectBankImport(models.AbstractModel):
                     "new": 0,
                     "duplicates": duplicates,
                     "journal_id": journal.id,
+                    "duplicate_details": self._explain_duplicates(
+                        journal, booked, import_ids, existing
+                    ),
                     "text": self.env._(
                         "%(label)s: 0 new, %(dup)s already imported", label=label, dup=duplicates
                     ),
@@ -374,10 +473,19 @@ class FinanceConnectBankImport(models.AbstractModel):
         )
         if pending:
             text += self.env._(" (%(n)s pending entries not imported)", n=pending)
+        differing = [line for line, _key in new if "detail_difference" in line.raw]
+        if differing:
+            text += self.env._(
+                "; %(n)s entries do not add up to their transaction details (difference "
+                "%(diff)s, bank charges?): see 'Details differ' on the lines",
+                n=len(differing),
+                diff=sum((line.raw["detail_difference"] for line in differing), Decimal(0)),
+            )
         return {
             "status": "imported",
             "new": len(new),
             "duplicates": duplicates,
+            "duplicate_details": self._explain_duplicates(journal, booked, import_ids, existing),
             "journal_id": journal.id,
             "statement_id": lines.statement_id[:1].id,
             "line_ids": lines.ids,
@@ -386,7 +494,8 @@ class FinanceConnectBankImport(models.AbstractModel):
 
     @api.model
     def _refuse(self, label, message, category, problem, statement, journal=None):
-        text = f"{label}: {problem}"
+        line = statement.raw.get("source_line")
+        text = f"{label} (line {line}): {problem}" if line else f"{label}: {problem}"
         summary = {
             "balance_mismatch": self.env._("Balance mismatch: %(label)s", label=label),
         }.get(category) or self.env._("Statement refused: %(label)s", label=label)
@@ -539,6 +648,53 @@ class FinanceConnectBankImport(models.AbstractModel):
         return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
+    def _explain_duplicates(self, journal, booked, import_ids, existing):
+        """Why each skipped entry was skipped: one text per entry of ``booked``
+        whose import id ``journal`` already has, naming the earlier statement
+        line, its statement, the file and message it came from, and the id."""
+        keys = [key for key in import_ids if key in existing]
+        if not keys:
+            return []
+        Line = self.env["account.bank.statement.line"]
+        Line.flush_model(["fc_import_id", "journal_id", "statement_id", "fc_message_id"])
+        self.env["finance.connect.message"].flush_model(["fc_filename", "reference"])
+        self.env["account.bank.statement"].flush_model(["name"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT line.fc_import_id, line.id, statement.name, message.fc_filename,
+                          message.reference
+                     FROM account_bank_statement_line line
+                LEFT JOIN account_bank_statement statement ON statement.id = line.statement_id
+                LEFT JOIN finance_connect_message message ON message.id = line.fc_message_id
+                    WHERE line.journal_id = %s AND line.fc_import_id = ANY(%s)""",
+                journal.id,
+                keys,
+            )
+        )
+        earlier = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        texts = []
+        for line, key in zip(booked, import_ids, strict=True):
+            if key not in earlier:
+                continue
+            line_id, statement, filename, reference = earlier[key]
+            texts.append(
+                self.env._(
+                    "%(date)s %(amount)s %(label)s: already imported as statement line "
+                    "%(line)s (statement %(statement)s) from file %(file)s, message %(ref)s; "
+                    "import id %(key)s",
+                    date=line.date,
+                    amount=line.amount,
+                    label=line.payment_ref or line.partner_name or "",
+                    line=line_id,
+                    statement=statement or "-",
+                    file=filename or "?",
+                    ref=reference or "?",
+                    key=key,
+                )
+            )
+        return texts
+
+    @api.model
     def _check_balances(self, statement, journal, booked, existing, journal_key):
         """A text describing a balance problem, or None."""
         if statement.opening_balance is None or statement.closing_balance is None:
@@ -599,6 +755,7 @@ class FinanceConnectBankImport(models.AbstractModel):
                     "journal_id": journal.id,
                     "balance_start": float(statement.closing_balance - new_total),
                     "balance_end_real": float(statement.closing_balance),
+                    "fc_import_warning": statement.raw.get("schema_warning") or False,
                 }
             )
         partners = self._find_partners([line for line, _key in new], journal.company_id)
@@ -628,6 +785,8 @@ class FinanceConnectBankImport(models.AbstractModel):
             "fc_mandate_id": line.mandate_id or False,
             "fc_creditor_ref": line.creditor_reference or False,
             "fc_bank_tx_code": line.bank_transaction_code or False,
+            "fc_detail_difference": float(line.raw.get("detail_difference") or 0),
+            "fc_detail_mismatch": "detail_difference" in line.raw,
             "fc_message_id": message.id,
         }
 

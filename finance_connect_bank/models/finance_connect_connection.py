@@ -18,6 +18,13 @@ class FinanceConnectConnection(models.Model):
         default="001.001.09",
         help="The credit transfer version this bank accepts.",
     )
+    fc_bank_xsd_strict = fields.Boolean(
+        string="Refuse files off the schema",
+        help="Refuse a camt file that does not match its ISO 20022 schema. Unticked (the "
+        "default), such a file is imported when everything the import reads is correct, "
+        "and its deviations from the schema are shown as a warning on the statement and "
+        "on the message.",
+    )
     fc_fee_account_id = fields.Many2one(
         "account.account",
         string="Fee account",

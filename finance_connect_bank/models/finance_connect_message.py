@@ -15,6 +15,18 @@ class FinanceConnectMessage(models.Model):
     )
     fc_import_new = fields.Integer(string="Lines created", readonly=True)
     fc_import_lines = fields.Integer(string="Lines of the file", readonly=True)
+    fc_import_warnings = fields.Text(
+        string="Import warnings",
+        readonly=True,
+        help="What was wrong with the file though it was imported (deviations from its "
+        "ISO 20022 schema).",
+    )
+    fc_import_duplicates = fields.Text(
+        string="Entries already imported",
+        readonly=True,
+        help="Each entry of the file skipped as already imported: the earlier statement "
+        "line, the file and message it came from, and the import id they share.",
+    )
 
     @api.model
     def _get_schema_dirs(self):

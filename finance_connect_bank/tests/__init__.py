@@ -6,4 +6,5 @@ from . import (
     test_bank_payments,
     test_bank_psp,
     test_bank_pull,
+    test_bank_real_files,
 )

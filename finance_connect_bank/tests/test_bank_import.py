@@ -310,8 +310,10 @@ class TestBankImport(BankCase):
         self.assertTrue(result["errors"])
         self.assertIn("camt053.v2.wrong.xml", result["errors"][0])
 
-    def test_default_xsd_folder_validates_camt053_and_refuses_an_invalid_one(self):
+    def test_default_xsd_folder_validates_camt053_and_a_strict_connection_refuses(self):
         use_addon_xsd_folder(self.env, "camt.053.001.02.xsd", "camt.053.001.04.xsd")
+        upload = self.env["finance.connect.connection"]._fc_bank_upload_connection()
+        upload.fc_bank_xsd_strict = True
         self.assertEqual(self.Import._get_xsd_dir().resolve(), ADDON_XSD.resolve())
         journal = self.bank_journal("FFFS", "FI74 3301 0001 2220 90", self.eur)
         data = fixture(FFFS_053)
@@ -324,9 +326,10 @@ class TestBankImport(BankCase):
         self.assertEqual(result["new"], 0)
         self.assertEqual(len(result["errors"]), 1)
         error = result["errors"][0]
-        self.assertIn("no-msgid.xml", error)
+        self.assertIn("no-msgid.xml, line ", error)
         self.assertIn("does not match its ISO 20022 schema", error)
         self.assertIn("MsgId", error)
+        self.assertIn("Ask the bank", error)
         self.assertFalse(self.lines_of(journal))
         self.assertEqual(len(self.exceptions("schema")), 1)
         result = self.Import._import_file(data, FFFS_053.name)

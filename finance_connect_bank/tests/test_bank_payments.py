@@ -157,6 +157,34 @@ class TestBankPayments(BankCase):
             )
         )
 
+    def test_pain002_version_10_rejects_a_credit_transfer_like_version_03(self):
+        for version in ("10", "03"):
+            bill, payment = self.pay_bill(210.0)
+            batch = self.env["finance.connect.payment.batch"]._create_from_payments(
+                payment, connection=self.connection
+            )
+            batch.action_generate()
+            xml = PAIN002.format(
+                msg=f"STS-{version}",
+                orig=batch.name,
+                transactions=TX.format(
+                    e2e=payment.fc_end_to_end_id,
+                    status="RJCT",
+                    reason=REASON.format(code="AM04", text="Deckung fehlt"),
+                ),
+            ).replace("pain.002.001.03", f"pain.002.001.{version}")
+            self.assertIn(f"pain.002.001.{version}", xml)
+            message = self.status_message(xml, f"sts-{version}")
+            outcome = message._job_process()
+            self.assertEqual(message.state, "done", outcome)
+            self.assertEqual(payment.fc_bank_status, "rejected", version)
+            self.assertEqual(payment.state, "rejected")
+            self.assertEqual(bill.payment_state, "not_paid")
+            exc = self.exceptions("remote_rejected").filtered(
+                lambda e, message=message: e.message_id == message
+            )
+            self.assertIn("Insufficient funds", exc.description)
+
     def test_pain001_version_03_validates(self):
         _bill, payment = self.pay_bill(80.0)
         batch = self.env["finance.connect.payment.batch"]._create_from_payments(
