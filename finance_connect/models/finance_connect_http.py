@@ -61,11 +61,6 @@ def _session():
 
 def _read_capped(response, max_bytes):
     """``(body, truncated)``: at most ``max_bytes`` of the decoded body."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > max_bytes and not response.headers.get(
-        "Content-Encoding"
-    ):
-        return b"", True
     chunks, size = [], 0
     for chunk in response.iter_content(_CHUNK):
         size += len(chunk)
