@@ -6,3 +6,4 @@ from . import (
     test_bank_psp,
     test_bank_pull,
 )
+from . import test_trust_batches
