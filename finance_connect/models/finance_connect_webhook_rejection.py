@@ -121,7 +121,13 @@ class FinanceConnectWebhookRejection(models.Model):
         count = _UNKNOWN_TALLY.add(time.monotonic())
         if not count:
             return self.browse()
-        record = self._record(self.env["finance.connect.connection"], "unknown_token", 404, remote_addr, company_id=False)
+        record = self._record(
+            self.env["finance.connect.connection"],
+            "unknown_token",
+            404,
+            remote_addr,
+            company_id=False,
+        )
         record.request_count = count
         return record
 

@@ -31,6 +31,7 @@ OUR_MODULES = (
     "odoo.addons.finance_connect_reporting.",
 )
 
+SEND_NOW = "checks: check_access('write') on the records"
 ACTION = "harmless: returns a window action; the client then reads with the user's own rights"
 
 PUBLIC_METHODS = {
@@ -43,12 +44,12 @@ PUBLIC_METHODS = {
         "crud: a write of the user's own statement lines (account rights and rules); "
         "the lead's rewrite of account_bank_statement_line.py owns this entry"
     ),
-    "account.bank.statement.line.action_fc_send_now": "checks: check_access('write') on the records",
+    "account.bank.statement.line.action_fc_send_now": SEND_NOW,
     "account.bank.statement.line.action_fc_view_messages": ACTION,
-    "account.move.action_fc_send_now": "checks: check_access('write') on the records",
+    "account.move.action_fc_send_now": SEND_NOW,
     "account.move.action_fc_view_messages": ACTION,
-    "account.move.line.reconcile": "crud: EXTENDS account.reconcile (its rights), then emits events",
-    "account.payment.action_fc_send_now": "checks: check_access('write') on the records",
+    "account.move.line.reconcile": "crud: EXTENDS account.reconcile (its rights), emits events",
+    "account.payment.action_fc_send_now": SEND_NOW,
     "account.payment.action_fc_view_messages": ACTION,
     "account.payment.action_post": "crud: EXTENDS account.action_post, then emits events",
     "account.payment.write": "crud: EXTENDS account.write, then emits state changes",

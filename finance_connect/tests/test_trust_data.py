@@ -40,8 +40,12 @@ class TestTrustCore(TrustCase):
                 "payload": "{}",
             }
         )
-        cls.attempt_b = cls.env["finance.connect.message.attempt"].sudo().create(
-            {"message_id": cls.message_b.id, "outcome": "fail", "error": "B's answer excerpt"}
+        cls.attempt_b = (
+            cls.env["finance.connect.message.attempt"]
+            .sudo()
+            .create(
+                {"message_id": cls.message_b.id, "outcome": "fail", "error": "B's answer excerpt"}
+            )
         )
         cls.set_a = cls.env["finance.connect.mapping"].create(
             {"name": "Chart A", "company_id": cls.company_a.id}
@@ -144,9 +148,7 @@ class TestTrustCore(TrustCase):
         for role in ("fc_user", "manager"):
             with self.subTest(role=role):
                 self.assert_refused(
-                    self.rpc(
-                        self.roles[role], "finance.connect.mapping.try", "read", [tried.ids]
-                    )
+                    self.rpc(self.roles[role], "finance.connect.mapping.try", "read", [tried.ids])
                 )
                 found = self.rpc(
                     self.roles[role], "finance.connect.mapping.try", "search_read", [[]]
@@ -215,7 +217,9 @@ class TestTrustCore(TrustCase):
         self.line_a.invalidate_recordset()
         self.assertEqual(self.line_a.mapping_id, self.set_a)
         self.assertEqual(self.line_a.company_id, self.company_a)
-        self.assertFalse(self.env["finance.connect.mapping.line"].search([("mapping_id", "=", self.set_b.id)]))
+        self.assertFalse(
+            self.env["finance.connect.mapping.line"].search([("mapping_id", "=", self.set_b.id)])
+        )
 
     def test_item7_exception_state_and_texts_change_only_through_buttons(self):
         exc = self.exception_a
@@ -231,7 +235,9 @@ class TestTrustCore(TrustCase):
                     contains="buttons",
                 )
         exc.invalidate_recordset()
-        self.assertEqual((exc.state, exc.name, exc.ignore_reason), ("open", "Something in A", False))
+        self.assertEqual(
+            (exc.state, exc.name, exc.ignore_reason), ("open", "Something in A", False)
+        )
         # Owner and priority stay editable; the buttons work and leave a trace.
         self.assert_ok(self.rpc(self.manager, exc._name, "write", [exc.ids, {"priority": "2"}]))
         self.assert_ok(self.button(self.manager, exc, "action_resolve"))
@@ -317,11 +323,11 @@ class TestTrustCore(TrustCase):
         self.assertEqual(response.status_code, 413)
         self.assertEqual(response.json()["max_bytes"], 1024)
         self.assertEqual(calls, [])
-        self.assertEqual(
-            Message.search_count([("connection_id", "=", self.connection.id)]), before
-        )
-        rejection = self.env["finance.connect.webhook.rejection"].sudo().search(
-            [("connection_id", "=", self.connection.id)], limit=1
+        self.assertEqual(Message.search_count([("connection_id", "=", self.connection.id)]), before)
+        rejection = (
+            self.env["finance.connect.webhook.rejection"]
+            .sudo()
+            .search([("connection_id", "=", self.connection.id)], limit=1)
         )
         self.assertEqual((rejection.reason, rejection.http_status), ("too_large", 413))
 

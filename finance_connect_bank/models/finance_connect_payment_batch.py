@@ -125,7 +125,11 @@ class FinanceConnectPaymentBatch(models.Model):
             name
             for name in names
             if name in ENGINE_FIELDS
-            or (name in self._fields and name not in DRAFT_FIELDS and not self._fields[name].automatic)
+            or (
+                name in self._fields
+                and name not in DRAFT_FIELDS
+                and not self._fields[name].automatic
+            )
         }
         engine -= set(self.env["mail.thread"]._fields)
         if engine:
@@ -400,17 +404,13 @@ class FinanceConnectPaymentBatchLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
-            raise AccessError(
-                self.env._("Payment batch lines are added by Finance Connect only.")
-            )
+            raise AccessError(self.env._("Payment batch lines are added by Finance Connect only."))
         return super().create(vals_list)
 
     def write(self, vals):
         if not self.env.su:
             raise AccessError(
-                self.env._(
-                    "Payment batch lines change only through the bank's status reports."
-                )
+                self.env._("Payment batch lines change only through the bank's status reports.")
             )
         return super().write(vals)
 

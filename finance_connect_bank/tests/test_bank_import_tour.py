@@ -48,8 +48,10 @@ class TestBankImportTour(BankCase, HttpCase):
         self.assertEqual(len(lines.fc_message_id), 1)
         self.assertEqual(lines.fc_message_id.fc_filename, FFFS_053.name)
         # Import results are the manager's own records: read back as superuser.
-        wizards = self.env["finance.connect.bank.import.wizard"].sudo().search(
-            [("create_uid", "=", self.manager.id)], order="id"
+        wizards = (
+            self.env["finance.connect.bank.import.wizard"]
+            .sudo()
+            .search([("create_uid", "=", self.manager.id)], order="id")
         )
         self.assertEqual(
             [(w.state, w.new_count, w.duplicate_count) for w in wizards],

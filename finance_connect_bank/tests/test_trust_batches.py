@@ -152,9 +152,7 @@ class TestTrustBatches(BankCase, TrustCase):
         before = self.snapshot(batch)
         for vals in ({"state": "draft"}, {"requested_date": "2031-01-01"}):
             with self.subTest(vals=vals):
-                self.assert_refused(
-                    self.rpc(self.manager, batch._name, "write", [batch.ids, vals])
-                )
+                self.assert_refused(self.rpc(self.manager, batch._name, "write", [batch.ids, vals]))
         self.assertEqual(self.snapshot(batch), before)
 
     def test_item6_a_report_on_company_bs_connection_cannot_reject_as_payments(self):

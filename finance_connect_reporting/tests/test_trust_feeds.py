@@ -89,14 +89,20 @@ class TestTrustFeeds(ReportingCase, TrustCase):
         for role in ("fc_user", "manager"):
             with self.subTest(role=role):
                 user = self.roles[role]
-                found = self.assert_ok(self.rpc(user, FEED, "search_read", [[]], {"fields": ["name"]}))
+                found = self.assert_ok(
+                    self.rpc(user, FEED, "search_read", [[]], {"fields": ["name"]})
+                )
                 self.assertNotIn(feed_id, [row["id"] for row in found])
                 self.assert_refused(self.rpc(user, FEED, "read", [[feed_id], ["pull_url"]]))
                 self.assert_refused(self.button(user, feed, "action_export_file"))
                 self.assert_refused(self.button(user, feed, "action_regenerate_token"))
         self.assertEqual(feed.pull_token, token)
         self.assertFalse(feed.message_ids.filtered(lambda m: "Exported" in (m.body or "")))
-        self.assertFalse(self.env["ir.attachment"].sudo().search([("res_model", "=", FEED), ("res_id", "=", feed_id)]))
+        self.assertFalse(
+            self.env["ir.attachment"]
+            .sudo()
+            .search([("res_model", "=", FEED), ("res_id", "=", feed_id)])
+        )
         # Who may access both companies sees it and its pull URL.
         seen = self.assert_ok(self.rpc(self.manager_ab, FEED, "read", [[feed_id], ["pull_url"]]))
         self.assertIn(token, seen[0]["pull_url"])
