@@ -12,7 +12,8 @@ status  when
         original reference is answered and nothing changes
 400     malformed signature headers, or a body that is not its content type
 401     missing or wrong signature, stale timestamp, no secret configured
-404     unknown, archived or paused token: same body as 401, same work done
+404     unknown, archived or paused token: same body as 401, answered
+        before the body is read (``_webhook_preflight``)
 413     body over the connection's ``max_body_kib``
 415     content type (or CSV charset) not accepted
 429     over ``rate_limit_per_minute`` (messages + rejections of the last
@@ -20,11 +21,13 @@ status  when
 503     a concurrent duplicate could not be read back yet (``Retry-After: 1``)
 ======  =====================================================================
 
-Order of the checks: token, rate limit, size, content type, signature, body.
+Order of the checks: token and declared size (before the body is read), rate
+limit, size, content type, signature, body.
 Nothing is parsed before the signature is verified except the content type.
 Refused requests are not stored as messages; they are counted in
-``finance.connect.webhook.rejection`` (429s are not: a flood must not cost a
-row per request) and a burst of failed signatures opens one exception.
+``finance.connect.webhook.rejection`` (429s are not, and unknown tokens only
+as one aggregated row per worker and minute: a flood must not cost a row per
+request) and a burst of failed signatures opens one exception.
 
 Hot path: the token index and each connection's settings (verifier, keys,
 limits, secrets still encrypted) are cached per worker (``ormcache``) and
