@@ -177,6 +177,7 @@ class FinanceConnectFeed(models.Model):
 
     def write(self, vals):
         if not self.env.su:
+            vals = dict(vals)
             vals.pop("scope_user_id", None)
             if {"company_ids", "company_id"} & set(vals):
                 vals["scope_user_id"] = self.env.uid
