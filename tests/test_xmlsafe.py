@@ -91,3 +91,28 @@ def test_validate_xsd_reports_lines_and_caches_schemas():
     errors = xmlsafe.validate_xsd(xmlsafe.parse_xml(wrong), xsd)
     assert len(errors) == 1 and errors[0].startswith("line 3: ")
     assert xmlsafe._load_schema(xsd) is xmlsafe._load_schema(str(xsd))
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [b"<!DOCTYPE[" * 100_000, b"<!doctype a [" * 80_000, b"<!DOCTYPE a [ <!-- ] -->" * 40_000],
+    ids=["doctype-bracket", "lowercase", "comment"],
+)
+def test_hostile_prolog_is_refused_or_malformed_not_hung(prolog):
+    # About a megabyte of repeated DOCTYPE openings: the check is two linear
+    # searches, so this answers at once (it took minutes with the old regex).
+    with pytest.raises(ValueError):
+        xmlsafe.parse_xml(prolog + b"<a/>", max_bytes=2 * 1024 * 1024)
+
+
+def test_entity_after_many_doctypes_is_refused():
+    data = b"<!DOCTYPE[" * 50_000 + b'<!ENTITY x "y">]><a/>'
+    with pytest.raises(xmlsafe.UnsafeXmlError, match="declaring entities"):
+        xmlsafe.parse_xml(data, max_bytes=2 * 1024 * 1024)
+
+
+def test_declares_entities():
+    assert xmlsafe.declares_entities('<!doctype a [<!entity b "c">]><a/>')
+    assert xmlsafe.declares_entities('<!DOCTYPE a [<!-- ] --> <!ENTITY b "c">]><a/>')
+    assert not xmlsafe.declares_entities("<!ENTITY before the doctype><!DOCTYPE a><a/>")
+    assert not xmlsafe.declares_entities("<a>no doctype</a>")

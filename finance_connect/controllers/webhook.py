@@ -54,6 +54,12 @@ class FinanceConnectWebhookController(http.Controller):
                     {"error": "payload_too_large", "max_bytes": HARD_LIMIT_BYTES},
                     correlation,
                 )
+            # The token first: an unknown token, or a body over the
+            # connection's limit, is answered before the body is read.
+            refused = self._preflight(token, length, correlation)
+            if refused:
+                status, payload, extra = refused
+                return request.make_json_response(payload, headers=extra, status=status)
             # Read once, bounded by Content-Length (chunked bodies, without
             # one, are refused above). Cached: should Odoo itself run the
             # endpoint again after a serialization failure, it sees the same
@@ -79,6 +85,15 @@ class FinanceConnectWebhookController(http.Controller):
             except Exception:
                 _logger.warning("finance_connect: rollback after a webhook failure failed")
             return self._answer(400, BAD_REQUEST, correlation)
+
+    def _preflight(self, token, length, correlation):
+        env = request.env(user=SUPERUSER_ID, su=True)
+        result = env["finance.connect.connection"]._webhook_preflight(
+            token, length, request.httprequest.remote_addr, correlation
+        )
+        if result:
+            env.flush_all()
+        return result
 
     def _receive(self, token, headers, body, content_type, remote_addr, correlation):
         """Run the model method; start over on a fresh snapshot after a

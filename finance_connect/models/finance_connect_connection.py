@@ -431,12 +431,19 @@ class FinanceConnectConnection(models.Model):
         self.sudo().write(vals)
 
     def action_reset_circuit(self):
+        # A manager's decision on a connection of their companies (not a reader's).
+        self.env["finance.connect.exception"]._check_manager()
+        self.check_access("write")
         for conn in self:
             conn._circuit_record_success()
 
     def action_test_connection(self):
         """Call the counterparty once (GET base URL) and say how it went."""
         self.ensure_one()
+        # It sends the connection's credentials out and may close its circuit:
+        # managers of the connection's company only.
+        self.env["finance.connect.exception"]._check_manager()
+        self.check_access("write")
         if not self.base_url:
             raise UserError(self.env._("Set a base URL first."))
         result = self.env["finance.connect.http"]._request(

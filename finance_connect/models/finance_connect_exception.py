@@ -14,6 +14,10 @@ CATEGORIES = [
     ("other", "Other"),
 ]
 MANAGER_GROUP = "finance_connect.group_manager"
+#: Fields a person may write directly (the form): who owns it, how urgent it is.
+#: Everything else (state, texts, links) changes through the actions below,
+#: which check the rights and write the audit trail, or through the engine.
+USER_WRITABLE_FIELDS = frozenset({"user_id", "priority"})
 
 
 class FinanceConnectException(models.Model):
@@ -165,27 +169,48 @@ class FinanceConnectException(models.Model):
     # Actions (managers)
     # ------------------------------------------------------------------
 
+    def write(self, vals):
+        engine = set(vals) - USER_WRITABLE_FIELDS
+        engine = {f for f in engine if f in self._fields and not self._fields[f].automatic}
+        engine -= set(self.env["mail.thread"]._fields) | set(
+            self.env["mail.activity.mixin"]._fields
+        )
+        if engine and not self.env.su:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of an exception change only through its buttons (retry, "
+                    "resolve, ignore, reopen), which keep the audit trail.",
+                    fields=", ".join(sorted(engine)),
+                )
+            )
+        return super().write(vals)
+
     def _check_manager(self):
         if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
             raise AccessError(self.env._("Only Finance Connect managers may do this."))
 
+    def _fc_check_act(self):
+        """A manager acting on these exceptions: group, then the company rules."""
+        self._check_manager()
+        self.check_access("write")
+
     def action_retry(self):
         """Replay the related messages (same idempotency key) and mark in progress."""
-        self._check_manager()
+        self._fc_check_act()
         for exc in self:
             if exc.message_id:
                 exc.message_id.action_replay()
-            exc.write({"state": "in_progress"})
+            exc.sudo().write({"state": "in_progress"})
             self.env["finance.connect.audit"]._log(exc, "retry")
         return True
 
     def action_assign_to_me(self):
-        self._check_manager()
-        self.write({"user_id": self.env.uid, "state": "in_progress"})
+        self._fc_check_act()
+        self.sudo().write({"user_id": self.env.uid, "state": "in_progress"})
 
     def action_resolve(self):
-        self._check_manager()
-        self.write({"state": "resolved", "resolved_at": fields.Datetime.now()})
+        self._fc_check_act()
+        self.sudo().write({"state": "resolved", "resolved_at": fields.Datetime.now()})
         for exc in self:
             self.env["finance.connect.audit"]._log(exc, "resolve")
 
@@ -193,17 +218,19 @@ class FinanceConnectException(models.Model):
         """Resolve what the system saw go away (no manager check: nobody clicked),
         with ``note`` posted on each exception and ``detail`` in the audit trail."""
         for exc in self:
-            exc.write({"state": "resolved", "resolved_at": fields.Datetime.now()})
+            exc.sudo().write({"state": "resolved", "resolved_at": fields.Datetime.now()})
             exc.message_post(body=note, message_type="notification", subtype_xmlid="mail.mt_note")
             self.env["finance.connect.audit"]._log(exc, "resolve", detail)
 
     def action_reopen(self):
-        self._check_manager()
-        self.write({"state": "open", "resolved_at": False})
+        self._fc_check_act()
+        self.sudo().write({"state": "open", "resolved_at": False})
+        for exc in self:
+            self.env["finance.connect.audit"]._log(exc, "reopen")
 
     def action_ignore(self):
         """Ask for the reason, then ignore (wizard)."""
-        self._check_manager()
+        self._fc_check_act()
         return {
             "type": "ir.actions.act_window",
             "res_model": "finance.connect.exception.ignore",
@@ -213,7 +240,7 @@ class FinanceConnectException(models.Model):
         }
 
     def _ignore(self, reason):
-        self._check_manager()
+        self._fc_check_act()
         if not (reason or "").strip():
             raise UserError(self.env._("Say why the exception is ignored."))
         for exc in self:

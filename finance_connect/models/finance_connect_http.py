@@ -18,6 +18,10 @@ _logger = logging.getLogger(__name__)
 
 _local = threading.local()
 MAX_RESPONSE_EXCERPT = 2000
+#: Default cap on a response body read into memory (webhook acknowledgements,
+#: OAuth2 tokens, test calls are small); callers that fetch files pass theirs.
+DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -30,6 +34,7 @@ class HttpResult:
     latency_ms: float = 0.0
     error: str = ""
     error_kind: str = ""  # "", "timeout", "connection", "tls", "other"
+    truncated: bool = False  # the body went over the cap: only its start was read
 
     @property
     def ok(self):
@@ -54,16 +59,40 @@ def _session():
     return session
 
 
+def _read_capped(response, max_bytes):
+    """``(body, truncated)``: at most ``max_bytes`` of the decoded body."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            chunks.append(chunk[: max_bytes - (size - len(chunk))])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
 class FinanceConnectHttp(models.AbstractModel):
     _name = "finance.connect.http"
     _description = "Finance Connect outbound HTTP"
 
     @api.model
-    def _request(self, method, url, *, data=None, headers=None, timeout=(5, 30), verify=True):
+    def _request(
+        self,
+        method,
+        url,
+        *,
+        data=None,
+        headers=None,
+        timeout=(5, 30),
+        verify=True,
+        max_bytes=DEFAULT_MAX_RESPONSE_BYTES,
+    ):
         """Perform one HTTP request and describe its outcome as an HttpResult.
 
         Never raises for network problems: timeouts, refused or dropped
-        connections come back with ``status`` 0 and ``error_kind`` set.
+        connections come back with ``status`` 0 and ``error_kind`` set. The
+        body is streamed and read up to ``max_bytes`` (decoded) bytes: past
+        that, the connection is dropped and the result says ``truncated``.
         """
         started = time.monotonic()
         try:
@@ -75,13 +104,16 @@ class FinanceConnectHttp(models.AbstractModel):
                 timeout=timeout,
                 verify=verify,
                 allow_redirects=False,
+                stream=True,
             )
-            body = response.content
+            with response:
+                body, truncated = _read_capped(response, max_bytes)
             return HttpResult(
                 status=response.status_code,
                 headers=dict(response.headers),
                 body=body,
                 latency_ms=(time.monotonic() - started) * 1000,
+                truncated=truncated,
             )
         except requests.Timeout as exc:
             kind, error = "timeout", f"Timed out after {timeout}s: {type(exc).__name__}"

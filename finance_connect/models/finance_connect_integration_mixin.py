@@ -218,6 +218,9 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         return messages
 
     def action_fc_send_now(self):
+        # Who may change the record may ask for it to be sent again (its own
+        # access rules, e.g. an invoice of another company is refused).
+        self.check_access("write")
         messages = self._fc_send_now()
         return {
             "type": "ir.actions.client",

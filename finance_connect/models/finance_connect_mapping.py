@@ -291,6 +291,7 @@ class FinanceConnectMapping(models.Model):
     def action_list_unmapped(self):
         """Open the Odoo records of one type that this set does not map."""
         self.ensure_one()
+        self.check_access("read")
         mapping_type = self._fc_context_type()
         _universe, unmapped = self._fc_coverage(mapping_type)
         return {
@@ -309,6 +310,7 @@ class FinanceConnectMapping(models.Model):
     def action_create_unmapped_lines(self):
         """Add a draft line (no external code yet) for every unmapped value."""
         self.ensure_one()
+        self.check_access("write")
         mapping_type = self._fc_context_type()
         _universe, unmapped = self._fc_coverage(mapping_type)
         Line = self.env["finance.connect.mapping.line"]

@@ -811,6 +811,7 @@ class FinanceConnectMappingLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         vals_list = [self._fc_prepare_vals(vals) for vals in vals_list]
+        self._fc_check_target_sets(vals_list)
         lines = super().create(vals_list)
         self.env["finance.connect.mapping"]._fc_invalidate_cache()
         lines._fc_post_on_sets("created")
@@ -840,8 +841,16 @@ class FinanceConnectMappingLine(models.Model):
                 )
             )
 
+    def _fc_check_target_sets(self, vals_list):
+        """A line goes only into a mapping set the user may change: the set's
+        company rules decide (a line never moves into another company's set)."""
+        ids = {vals["mapping_id"] for vals in vals_list if vals.get("mapping_id")}
+        if ids and not self.env.su:
+            self.env["finance.connect.mapping"].browse(ids).check_access("write")
+
     def write(self, vals):
         vals = self._fc_prepare_vals(vals, line=self[:1] if len(self) == 1 else None)
+        self._fc_check_target_sets([vals])
         if not any(f in vals for f in TRACKED_FIELDS + ["mapping_id"]):
             return super().write(vals)
         before = {line.id: line._fc_snapshot() for line in self}

@@ -40,6 +40,25 @@ class FinanceConnectMappingTry(models.TransientModel):  # pylint: disable=no-wiz
     )
     result_message = fields.Char(string="Explanation", compute="_compute_result")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        wizards = super().create(vals_list)
+        wizards._fc_check_targets()
+        return wizards
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"mapping_id", "connection_id"} & set(vals):
+            self._fc_check_targets()
+        return res
+
+    def _fc_check_targets(self):
+        """The set and the connection tried must be readable by the user (their
+        company rules): nobody tries another company's connection or set."""
+        for wizard in self:
+            wizard.mapping_id.check_access("read")
+            wizard.connection_id.check_access("read")
+
     @api.depends(
         "mapping_id",
         "connection_id",

@@ -12,7 +12,8 @@ status  when
         original reference is answered and nothing changes
 400     malformed signature headers, or a body that is not its content type
 401     missing or wrong signature, stale timestamp, no secret configured
-404     unknown, archived or paused token: same body as 401, same work done
+404     unknown, archived or paused token: same body as 401, answered
+        before the body is read (``_webhook_preflight``)
 413     body over the connection's ``max_body_kib``
 415     content type (or CSV charset) not accepted
 429     over ``rate_limit_per_minute`` (messages + rejections of the last
@@ -20,11 +21,13 @@ status  when
 503     a concurrent duplicate could not be read back yet (``Retry-After: 1``)
 ======  =====================================================================
 
-Order of the checks: token, rate limit, size, content type, signature, body.
+Order of the checks: token and declared size (before the body is read), rate
+limit, size, content type, signature, body.
 Nothing is parsed before the signature is verified except the content type.
 Refused requests are not stored as messages; they are counted in
-``finance.connect.webhook.rejection`` (429s are not: a flood must not cost a
-row per request) and a burst of failed signatures opens one exception.
+``finance.connect.webhook.rejection`` (429s are not, and unknown tokens only
+as one aggregated row per worker and minute: a flood must not cost a row per
+request) and a burst of failed signatures opens one exception.
 
 Hot path: the token index and each connection's settings (verifier, keys,
 limits, secrets still encrypted) are cached per worker (``ormcache``) and
@@ -331,21 +334,46 @@ class FinanceConnectConnection(models.Model):
         return connection_id
 
     @api.model
+    def _webhook_preflight(self, token, content_length, remote_addr, correlation):
+        """What the route answers before it reads the body, or ``None``.
+
+        The token is looked up first (cached index, no query for a known
+        one): an unknown, paused or archived token is answered 404 at once,
+        and a body over the connection's own size limit 413, without reading
+        or HMACing a byte of it.
+        """
+        conn, settings = self._webhook_find_connection(token)
+        if not conn:
+            return self._webhook_refuse_token(settings, None, None, remote_addr, correlation)
+        if content_length is not None and content_length > settings.max_body_bytes:
+            return conn.with_company(settings.company_id)._webhook_reject(
+                "too_large",
+                413,
+                remote_addr,
+                correlation,
+                {"error": "payload_too_large", "max_bytes": settings.max_body_bytes},
+            )
+        return None
+
+    @api.model
     def _webhook_refuse_token(self, settings, headers, body, remote_addr, correlation):
-        """404 for an unknown or paused token, indistinguishable from a bad
-        signature: same body, and the same work (one HMAC, one counted row,
-        one count of recent refusals)."""
-        inbound.burn_verification(headers, body)
-        paused = self.browse(settings.connection_id) if settings else self.browse()
+        """404 for an unknown or paused token, with the same body as a bad
+        signature. Cheap: the body is not read (see ``_webhook_preflight``);
+        an unknown token costs no row per request, only one aggregated row
+        per worker and minute (``webhook.rejection._record_unknown_token``).
+        Tokens are long random secrets: telling a valid one apart by timing
+        would not help guess one."""
         Rejection = self.env["finance.connect.webhook.rejection"]
-        Rejection._record(
-            paused,
-            "paused" if paused else "unknown_token",
-            404,
-            remote_addr,
-            company_id=settings.company_id if settings else False,
-        )
-        Rejection._count_recent(paused, self._webhook_burst_settings()[1], SIGNATURE_REASONS)
+        if settings:
+            Rejection._record(
+                self.browse(settings.connection_id),
+                "paused",
+                404,
+                remote_addr,
+                company_id=settings.company_id,
+            )
+        else:
+            Rejection._record_unknown_token(remote_addr)
         return self._webhook_answer(404, UNAUTHORIZED, correlation)
 
     def _webhook_check_limits(self, settings, body, remote_addr, correlation):

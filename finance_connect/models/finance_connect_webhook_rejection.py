@@ -7,6 +7,8 @@ signature failures in a short window open one exception), and are purged
 after a retention period.
 """
 
+import threading
+import time
 from datetime import timedelta
 
 from odoo import api, fields, models, tools
@@ -33,6 +35,30 @@ SIGNATURE_REASONS = (
     "not_configured",
     "invalid",
 )
+#: Unknown-token refusals are aggregated per worker: at most one row per
+#: this many seconds, carrying how many requests it stands for.
+UNKNOWN_TOKEN_FLUSH_SECONDS = 60
+
+
+class _UnknownTokenTally:
+    """Per-process count of unknown-token refusals not yet written."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pending = 0
+        self.flushed_at = None
+
+    def add(self, now):
+        """Count one; return how many to write now (0: keep counting)."""
+        with self.lock:
+            self.pending += 1
+            if self.flushed_at is not None and now - self.flushed_at < UNKNOWN_TOKEN_FLUSH_SECONDS:
+                return 0
+            count, self.pending, self.flushed_at = self.pending, 0, now
+            return count
+
+
+_UNKNOWN_TALLY = _UnknownTokenTally()
 
 
 class FinanceConnectWebhookRejection(models.Model):
@@ -52,6 +78,13 @@ class FinanceConnectWebhookRejection(models.Model):
     reason = fields.Selection(REASONS, required=True, readonly=True, index=True)
     http_status = fields.Integer(string="HTTP status", readonly=True)
     remote_addr = fields.Char(string="Remote address", readonly=True)
+    request_count = fields.Integer(
+        string="Requests",
+        default=1,
+        readonly=True,
+        help="How many refused requests this row stands for (unknown tokens are "
+        "counted together, one row per worker and minute at most).",
+    )
 
     def init(self):
         res = super().init()
@@ -80,6 +113,23 @@ class FinanceConnectWebhookRejection(models.Model):
                 "remote_addr": (remote_addr or "")[:64] or False,
             }
         )
+
+    @api.model
+    def _record_unknown_token(self, remote_addr):
+        """Count one request with a token of no connection: written as one row
+        per worker and minute at most (a flood of guesses costs no row each)."""
+        count = _UNKNOWN_TALLY.add(time.monotonic())
+        if not count:
+            return self.browse()
+        record = self._record(
+            self.env["finance.connect.connection"],
+            "unknown_token",
+            404,
+            remote_addr,
+            company_id=False,
+        )
+        record.request_count = count
+        return record
 
     @api.model
     def _count_recent(self, connection, seconds, reasons=None):

@@ -1,0 +1,2 @@
+from . import test_trust_data
+from . import test_public_methods

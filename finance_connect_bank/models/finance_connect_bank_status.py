@@ -151,9 +151,12 @@ class FinanceConnectBankStatus(models.Model):
     @api.model
     def _apply_pain002(self, report, message):
         """Apply a parsed pain.002 report; returns a summary text."""
+        # Only the batches and payments of the company whose connection received
+        # the report: a report on A's connection never touches B's payments.
+        company_domain = [("company_id", "=", message.company_id.id)]
         batches = (
             self.env["finance.connect.payment.batch"].search(
-                [("name", "=", report.original_message_id)]
+                [("name", "=", report.original_message_id), *company_domain]
             )
             if report.original_message_id
             else self.env["finance.connect.payment.batch"]
@@ -178,7 +181,9 @@ class FinanceConnectBankStatus(models.Model):
             for s in report.statuses
             if s.level == "transaction" and s.original_end_to_end_id
         ]
-        payments = self.env["account.payment"].search([("fc_end_to_end_id", "in", e2e_ids)])
+        payments = self.env["account.payment"].search(
+            [("fc_end_to_end_id", "in", e2e_ids), *company_domain]
+        )
         by_e2e = {p.fc_end_to_end_id: p for p in payments}
         unknown = []
         for status in report.statuses:
@@ -259,7 +264,7 @@ class FinanceConnectBankStatus(models.Model):
         if not payment._fc_set_bank_status(status, reason):
             return 0
         if line:
-            line.write(
+            line.sudo().write(
                 {
                     "state": {
                         "rejected": "rejected",

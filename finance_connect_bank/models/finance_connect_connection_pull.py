@@ -152,6 +152,7 @@ class FinanceConnectBankPull(models.AbstractModel):
         """Pull the statement files waiting at the bank now, and say what came in."""
         self.ensure_one()
         self.env["finance.connect.exception"]._check_manager()
+        self.check_access("write")
         if self.kind != "bank":
             raise UserError(self.env._("Only bank connections pull statements."))
         if not self.base_url:
@@ -285,12 +286,14 @@ class FinanceConnectBankPull(models.AbstractModel):
             }
         except UserError as exc:  # OAuth2 token refused, secret unreadable
             raise PullFailed("auth", str(exc)) from exc
+        limit = self.env["finance.connect.bank.import"]._max_bytes() * ANSWER_OVERHEAD
         result = self.env["finance.connect.http"]._request(
             "GET",
             self._fc_pull_url(),
             headers=headers,
             timeout=(self.timeout_connect, self.timeout_read),
             verify=self.verify_tls,
+            max_bytes=int(limit),
         )
         if not result.status or lib_retry.classify_status(result.status) == "retry":
             self._circuit_record_failure()
@@ -301,11 +304,8 @@ class FinanceConnectBankPull(models.AbstractModel):
             kind = "auth" if result.status in (401, 403) else "rejected"
             raise PullFailed(kind, f"HTTP {result.status}: {result.excerpt()[:300]}")
         self._circuit_record_success()
-        limit = self.env["finance.connect.bank.import"]._max_bytes() * ANSWER_OVERHEAD
-        if len(result.body) > limit:
-            raise PullFailed(
-                "answer", f"the answer is {len(result.body)} bytes, over the limit of {int(limit)}"
-            )
+        if result.truncated or len(result.body) > limit:
+            raise PullFailed("answer", f"the answer is over the limit of {int(limit)} bytes")
         default_name = (self.fc_pull_path or "statements").split("?")[0].strip("/")
         try:
             return lib_pull.parse_answer(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from odoo import api, fields, models
 from odoo.addons.finance_connect.lib import xmlsafe
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.modules.module import get_module_path
 
 from ..lib import pain001
@@ -29,6 +29,17 @@ STATES = [
     ("partially", "Partially accepted"),
     ("rejected", "Rejected"),
 ]
+#: What only the engine writes (as superuser, after its checks): the file that
+#: goes to the bank, the states, the lines and the message. A person changes a
+#: batch through its buttons, never by writing these.
+ENGINE_FIELDS = frozenset(
+    {"name", "state", "xml_file", "xml_filename", "message_out_id", "line_ids", "status_ids"}
+)
+#: What a manager may still set on a draft batch (the form).
+DRAFT_FIELDS = frozenset(
+    {"company_id", "journal_id", "connection_id", "pain001_version", "requested_date"}
+)
+MANAGER_GROUP = "finance_connect.group_manager"
 
 
 class FinanceConnectPaymentBatch(models.Model):
@@ -87,11 +98,55 @@ class FinanceConnectPaymentBatch(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            if not self.env.su:
+                self._fc_check_engine_fields(
+                    {k for k, v in vals.items() if not (k == "name" and v == "/")}
+                )
             if vals.get("name", "/") == "/":
                 vals["name"] = (
                     self.env["ir.sequence"].next_by_code("finance.connect.payment.batch") or "/"
                 )
         return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._fc_check_engine_fields(set(vals))
+            if self.filtered(lambda b: b.state != "draft"):
+                raise UserError(
+                    self.env._(
+                        "Batch %(names)s was sent: it can no longer be changed.",
+                        names=", ".join(self.filtered(lambda b: b.state != "draft").mapped("name")),
+                    )
+                )
+        return super().write(vals)
+
+    def _fc_check_engine_fields(self, names):
+        engine = {
+            name
+            for name in names
+            if name in ENGINE_FIELDS
+            or (
+                name in self._fields
+                and name not in DRAFT_FIELDS
+                and not self._fields[name].automatic
+            )
+        }
+        engine -= set(self.env["mail.thread"]._fields)
+        if engine:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of a payment batch are written by Finance Connect only: the "
+                    "file sent to the bank is always built from the batch's payments when it "
+                    "is sent. Use the batch's buttons.",
+                    fields=", ".join(sorted(engine)),
+                )
+            )
+
+    def _fc_check_act(self):
+        """A manager acting on these batches: the group, then the company rules."""
+        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+            raise AccessError(self.env._("Only Finance Connect managers may do this."))
+        self.check_access("write")
 
     # ------------------------------------------------------------------
     # Building
@@ -137,6 +192,8 @@ class FinanceConnectPaymentBatch(models.Model):
             ],
             limit=1,
         )
+        # Created as the user (group and company rules apply), then filled by
+        # the engine: lines and end-to-end ids are never written by a person.
         batch = self.create(
             {
                 "company_id": payments.company_id.id,
@@ -145,8 +202,12 @@ class FinanceConnectPaymentBatch(models.Model):
                 "pain001_version": version or connection.fc_pain001_version or "001.001.09",
             }
         )
-        batch.line_ids = [fields.Command.create({"payment_id": payment.id}) for payment in payments]
-        for line in batch.line_ids:
+        payments.check_access("read")
+        engine = batch.sudo()
+        engine.line_ids = [
+            fields.Command.create({"payment_id": payment.id}) for payment in payments
+        ]
+        for line in engine.line_ids:
             line.end_to_end_id = f"FC-{batch.id}-{line.payment_id.id}"
             line.payment_id.fc_end_to_end_id = line.end_to_end_id
         return batch
@@ -213,28 +274,36 @@ class FinanceConnectPaymentBatch(models.Model):
         )
 
     def action_generate(self):
-        """Write and validate the pain.001 file."""
+        """Write and validate the pain.001 file (to look at before sending)."""
+        self._fc_check_act()
         for batch in self:
             if batch.state != "draft":
                 raise UserError(self.env._("Only a draft batch can be regenerated."))
-            try:
-                xml = pain001.build_pain001(batch._prepare_pain001_batch(), batch.pain001_version)
-            except ValueError as exc:
-                raise UserError(self.env._("The pain.001 cannot be written: %(e)s", e=exc)) from exc
-            errors = batch._validate_xml(xml)
-            if errors:
-                raise ValidationError(
-                    self.env._(
-                        "The pain.001 file does not match its XSD: %(e)s", e="; ".join(errors[:5])
-                    )
-                )
-            batch.write(
-                {
-                    "xml_file": base64.b64encode(xml),
-                    "xml_filename": f"{batch.name}.pain.{batch.pain001_version}.xml",
-                }
-            )
+            batch._fc_build_file()
         return True
+
+    def _fc_build_file(self):
+        """Build the pain.001 of the batch's payments as they are now, validate it
+        against its XSD, store it (as the engine) and return its bytes."""
+        self.ensure_one()
+        try:
+            xml = pain001.build_pain001(self._prepare_pain001_batch(), self.pain001_version)
+        except ValueError as exc:
+            raise UserError(self.env._("The pain.001 cannot be written: %(e)s", e=exc)) from exc
+        errors = self._validate_xml(xml)
+        if errors:
+            raise ValidationError(
+                self.env._(
+                    "The pain.001 file does not match its XSD: %(e)s", e="; ".join(errors[:5])
+                )
+            )
+        self.sudo().write(
+            {
+                "xml_file": base64.b64encode(xml),
+                "xml_filename": f"{self.name}.pain.{self.pain001_version}.xml",
+            }
+        )
+        return xml
 
     def _validate_xml(self, xml):
         """XSD errors of ``xml``; the XSD must be there (never sent unvalidated)."""
@@ -251,15 +320,18 @@ class FinanceConnectPaymentBatch(models.Model):
         return xmlsafe.validate_xsd(xmlsafe.parse_xml(xml), xsd)
 
     def action_send(self):
-        """Queue the file to the bank connection as one outbound message."""
+        """Queue the file to the bank connection as one outbound message.
+
+        The file sent is built here, from the payments as they are at send time,
+        and validated against its XSD: whatever was stored before is replaced.
+        """
+        self._fc_check_act()
         for batch in self:
             if batch.state != "draft":
                 continue
             if not batch.connection_id:
                 raise UserError(self.env._("Choose the bank connection the batch goes to."))
-            if not batch.xml_file:
-                batch.action_generate()
-            xml = base64.b64decode(batch.xml_file).decode("utf-8")
+            xml = batch._fc_build_file().decode("utf-8")
             payload = {
                 "event_id": f"payment_batch.created:{batch.id}:{batch.name}",
                 "occurred_at": fields.Datetime.now().isoformat() + "Z",
@@ -284,7 +356,7 @@ class FinanceConnectPaymentBatch(models.Model):
                 record=batch,
                 idempotency_key=payload["event_id"],
             )
-            batch.write({"message_out_id": message.id, "state": "sent"})
+            batch.sudo().write({"message_out_id": message.id, "state": "sent"})
             batch.line_ids.payment_id._fc_set_bank_status("sent")
         return True
 
@@ -301,7 +373,7 @@ class FinanceConnectPaymentBatch(models.Model):
             else:
                 state = batch.state
             if state != batch.state:
-                batch.state = state
+                batch.sudo().state = state
 
     def action_view_payments(self):
         self.ensure_one()
@@ -328,6 +400,19 @@ class FinanceConnectPaymentBatchLine(models.Model):
         readonly=True,
     )
     reason = fields.Char(readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            raise AccessError(self.env._("Payment batch lines are added by Finance Connect only."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            raise AccessError(
+                self.env._("Payment batch lines change only through the bank's status reports.")
+            )
+        return super().write(vals)
 
     def init(self):
         # A payment is in at most one batch that is not rejected.

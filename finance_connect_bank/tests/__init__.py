@@ -8,3 +8,4 @@ from . import (
     test_bank_pull,
     test_bank_real_files,
 )
+from . import test_trust_batches

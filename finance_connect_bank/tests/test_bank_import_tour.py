@@ -47,8 +47,11 @@ class TestBankImportTour(BankCase, HttpCase):
         # Both uploads were recorded as the same inbound message (same bytes).
         self.assertEqual(len(lines.fc_message_id), 1)
         self.assertEqual(lines.fc_message_id.fc_filename, FFFS_053.name)
-        wizards = self.env["finance.connect.bank.import.wizard"].search(
-            [("create_uid", "=", self.manager.id)], order="id"
+        # Import results are the manager's own records: read back as superuser.
+        wizards = (
+            self.env["finance.connect.bank.import.wizard"]
+            .sudo()
+            .search([("create_uid", "=", self.manager.id)], order="id")
         )
         self.assertEqual(
             [(w.state, w.new_count, w.duplicate_count) for w in wizards],

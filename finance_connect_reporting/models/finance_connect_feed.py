@@ -25,7 +25,7 @@ from decimal import Decimal
 from odoo import api, fields, models
 from odoo.addons.finance_connect.lib import mapping as lib_mapping
 from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..lib import controls as lib_controls
 from ..lib import copystream as lib_copystream
@@ -139,6 +139,14 @@ class FinanceConnectFeed(models.Model):
         default="0",
         help="Posting marker up to which the pushed increments went (exclusive).",
     )
+    scope_user_id = fields.Many2one(
+        "res.users",
+        string="Companies set by",
+        readonly=True,
+        copy=False,
+        help="Who last set the feed's companies. The pull endpoint and the deliveries "
+        "read a company only while this user may still access it.",
+    )
     delivery_ids = fields.One2many("finance.connect.feed.delivery", "feed_id")
     delivery_count = fields.Integer(compute="_compute_delivery_count")
 
@@ -155,11 +163,89 @@ class FinanceConnectFeed(models.Model):
             feed.delivery_count = len(feed.delivery_ids)
 
     # ------------------------------------------------------------------
+    # Company scope: a feed reads only companies its author may access
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            for vals in vals_list:
+                vals["scope_user_id"] = self.env.uid
+        feeds = super().create(vals_list)
+        feeds._fc_check_author_companies()
+        return feeds
+
+    def write(self, vals):
+        if not self.env.su:
+            vals = dict(vals)
+            vals.pop("scope_user_id", None)
+            if {"company_ids", "company_id"} & set(vals):
+                vals["scope_user_id"] = self.env.uid
+        res = super().write(vals)
+        if {"company_ids", "company_id"} & set(vals):
+            self._fc_check_author_companies()
+        return res
+
+    @api.constrains("company_id", "company_ids")
+    def _check_own_company_included(self):
+        for feed in self:
+            if feed.company_id not in feed.company_ids:
+                raise ValidationError(
+                    self.env._(
+                        "Feed %(feed)s must include its owner company %(company)s in its "
+                        "companies.",
+                        feed=feed.name,
+                        company=feed.company_id.name,
+                    )
+                )
+
+    def _fc_check_author_companies(self):
+        """Only companies the user may access (their allowed companies, not only
+        the active ones): a manager of A cannot read B's ledger through a feed."""
+        if self.env.su:
+            return
+        allowed = self.env.user.company_ids
+        for feed in self:
+            outside = feed.company_ids - allowed
+            if outside:
+                raise AccessError(
+                    self.env._(
+                        "You cannot give feed %(feed)s the companies %(companies)s: you have no "
+                        "access to them. Ask someone with access to every company of the feed.",
+                        feed=feed.name,
+                        companies=", ".join(outside.mapped("name")),
+                    )
+                )
+
+    def _fc_scope_ok(self):
+        """Whether the feed may still read its companies: the user who set them
+        is active and still has access to each (checked by the pull endpoint,
+        the cron and the jobs, which run as superuser)."""
+        self.ensure_one()
+        author = self.sudo().scope_user_id
+        if not author:
+            return True  # set by the system (data files, superuser scripts)
+        return author.active and not (self.sudo().company_ids - author.company_ids)
+
+    def _fc_check_scope(self):
+        if not self._fc_scope_ok():
+            raise UserError(
+                self.env._(
+                    "Feed %(feed)s reads companies that %(user)s, who chose them, can no "
+                    "longer access: nothing is delivered until someone with access to every "
+                    "company saves the feed's companies again.",
+                    feed=self.name,
+                    user=self.sudo().scope_user_id.name,
+                )
+            )
+
+    # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
 
     def action_regenerate_token(self):
         self.env["finance.connect.exception"]._check_manager()
+        self.check_access("write")
         for feed in self:
             feed.sudo().pull_token = secrets.token_urlsafe(32)
             feed.message_post(body=self.env._("Pull token regenerated."))
@@ -167,6 +253,7 @@ class FinanceConnectFeed(models.Model):
     def action_deliver_last_period(self):
         """Deliver the last closed month (formal) or the current month (flash)."""
         self.env["finance.connect.exception"]._check_manager()
+        self.check_access("write")
         for feed in self:
             feed._fc_deliver_scheduled()
         return self.action_open_deliveries()
@@ -901,6 +988,7 @@ class FinanceConnectFeed(models.Model):
 
     def _fc_deliver_scheduled(self):
         self.ensure_one()
+        self._fc_check_scope()
         if self.kind == "journal_items":
             return self._fc_deliver_increment()
         today = fields.Date.context_today(self)
@@ -920,6 +1008,7 @@ class FinanceConnectFeed(models.Model):
         delivered again only when its rows changed, with the reason.
         """
         self.ensure_one()
+        self._fc_check_scope()
         date_from, date_to = (fields.Date.to_date(date_from), fields.Date.to_date(date_to))
         Delivery = self.env["finance.connect.feed.delivery"].sudo()
         if self.period_status == "formal" and not self._fc_period_locked(date_to):
@@ -978,6 +1067,7 @@ class FinanceConnectFeed(models.Model):
     def _fc_deliver_increment(self):
         """Push the journal items posted since the last increment (event and batch)."""
         self.ensure_one()
+        self._fc_check_scope()
         low = int(self.last_watermark or 0)
         high = self._fc_snapshot_watermark()
         self.env["account.move.line"].flush_model()
@@ -1055,7 +1145,8 @@ class FinanceConnectFeed(models.Model):
         row = self.env.cr.fetchone()
         if not row or not hmac.compare_digest(row[1].encode(), token.encode()):
             return self.browse()
-        return self.sudo().browse(row[0])
+        feed = self.sudo().browse(row[0])
+        return feed if feed._fc_scope_ok() else self.browse()
 
     def _fc_pull_page(self, cursor_token=None, limit=1000, date_from=None, date_to=None):
         """One page of pulled rows: ``{"rows", "next_cursor", "has_more", "control"}``.
@@ -1247,6 +1338,9 @@ class FinanceConnectFeed(models.Model):
     def action_export_file(self):
         """Export the current month as JSON Lines (CSV with context fc_format=csv)."""
         self.ensure_one()
+        # The whole ledger of the feed's companies: managers of all of them.
+        self.env["finance.connect.exception"]._check_manager()
+        self.check_access("write")
         file_format = self.env.context.get("fc_format", "jsonl")
         today = fields.Date.context_today(self)
         date_from = fields.Date.to_date(self.env.context.get("fc_date_from")) or today.replace(

@@ -1,0 +1,189 @@
+"""Trust boundary, payment batches (issue 13 item 5, and item 6's pain.002 scope).
+
+The file that goes to the bank is the engine's: built from the payments at
+send time and validated against the XSD. Nobody writes it, the batch or line
+states, or the lines over JSON-RPC; a status report only touches payments of
+the company whose connection received it.
+"""
+
+import base64
+import json
+
+from odoo.addons.finance_connect.tests.trust_common import TrustCase
+from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.tests import tagged
+
+from .common import BankCase
+from .test_bank_payments import PAIN002, REASON, TX
+
+EVIL_IBAN = "GB33BUKB20201555555555"
+
+
+@tagged("post_install", "-at_install")
+class TestTrustBatches(BankCase, TrustCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.journal = cls.company_data["default_journal_bank"]
+        cls.journal.bank_acc_number = "DE89370400440532013000"
+        cls.journal.bank_account_id.bank_id = cls.env["res.bank"].create(
+            {"name": "Commerzbank", "bic": "COBADEFFXXX"}
+        )
+        cls.vendor_bank = cls.env["res.partner.bank"].create(
+            {
+                "partner_id": cls.partner_a.id,
+                "acc_number": "FR1420041010050500013M02606",
+                "allow_out_payment": True,
+            }
+        )
+        cls.partner_a.write(
+            {
+                "street": "Rue de la Paix 1",
+                "zip": "75002",
+                "city": "Paris",
+                "country_id": cls.env.ref("base.fr").id,
+            }
+        )
+        cls.connection_b = cls._create_connection("Bank of B", cls.company_b)
+
+    def pay_bill(self, amount):
+        bill = self.init_invoice("in_invoice", partner=self.partner_a, amounts=[amount], post=True)
+        return (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=bill.ids)
+            .create({"journal_id": self.journal.id, "partner_bank_id": self.vendor_bank.id})
+            ._create_payments()
+        )
+
+    def draft_batch(self, amount=500.0):
+        payment = self.pay_bill(amount)
+        batch = self.env["finance.connect.payment.batch"]._create_from_payments(
+            payment, connection=self.connection
+        )
+        return batch, payment
+
+    def snapshot(self, batch):
+        batch = batch.sudo()
+        batch.invalidate_recordset()
+        return (
+            batch.state,
+            batch.xml_file,
+            batch.message_out_id.id,
+            [(line.payment_id.id, line.state, line.end_to_end_id) for line in batch.line_ids],
+        )
+
+    def test_item5_nobody_writes_the_file_the_states_or_the_lines(self):
+        batch, payment = self.draft_batch()
+        before = self.snapshot(batch)
+        evil = base64.b64encode(b"<Document>" + EVIL_IBAN.encode() + b"</Document>").decode()
+        Batch = "finance.connect.payment.batch"
+        attempts = [
+            ("write", [batch.ids, {"xml_file": evil}]),
+            ("write", [batch.ids, {"state": "sent"}]),
+            ("write", [batch.ids, {"line_ids": [(2, batch.line_ids.id)]}]),
+            (
+                "create",
+                [
+                    {
+                        "journal_id": self.journal.id,
+                        "connection_id": self.connection.id,
+                        "xml_file": evil,
+                    }
+                ],
+            ),
+        ]
+        for role in ("portal", "internal", "fc_user", "manager"):
+            for method, args in attempts:
+                with self.subTest(role=role, method=method, args=str(args)[:60]):
+                    self.assert_refused(self.rpc(self.roles[role], Batch, method, args))
+            with self.subTest(role=role, what="line"):
+                self.assert_refused(
+                    self.rpc(
+                        self.roles[role],
+                        "finance.connect.payment.batch.line",
+                        "write",
+                        [batch.line_ids.ids, {"state": "accepted"}],
+                    )
+                )
+                self.assert_refused(
+                    self.rpc(
+                        self.roles[role],
+                        "finance.connect.payment.batch.line",
+                        "create",
+                        [{"batch_id": batch.id, "payment_id": payment.id}],
+                    )
+                )
+            with self.subTest(role=role, what="send"):
+                if role != "manager":
+                    self.assert_refused(self.button(self.roles[role], batch, "action_send"))
+        self.assertEqual(self.snapshot(batch), before)
+        self.assertEqual(
+            self.env[Batch].sudo().search_count([("journal_id", "=", self.journal.id)]), 1
+        )
+        # What a manager may set on a draft: its date.
+        self.assert_ok(
+            self.rpc(self.manager, Batch, "write", [batch.ids, {"requested_date": "2030-01-02"}])
+        )
+
+    def test_item5_send_builds_the_file_from_the_payments(self):
+        batch, payment = self.draft_batch(321.0)
+        # A stale or planted file (e.g. from before the fix) is never what goes out.
+        batch.sudo().xml_file = base64.b64encode(
+            b'<?xml version="1.0"?><Document>' + EVIL_IBAN.encode() + b"</Document>"
+        )
+        with trap_jobs() as trap:
+            self.assert_ok(self.button(self.manager, batch, "action_send"))
+            # Queued by the request: run in the test's environment.
+            for job in trap.enqueued_jobs:
+                job.recordset = job.recordset.with_env(self.env)
+            self.perform_all(trap)
+        batch = batch.sudo()
+        self.assertEqual(batch.state, "sent")
+        delivered = json.loads(self.sandbox.deliveries("/events")[-1]["body"])
+        sent = delivered["data"]["content"]
+        self.assertNotIn(EVIL_IBAN, sent)
+        self.assertIn(self.vendor_bank.acc_number, sent)
+        self.assertIn(payment.fc_end_to_end_id, sent)
+        self.assertIn("<InstdAmt Ccy=", sent)
+        self.assertIn(">321.00<", sent)
+        self.assertEqual(base64.b64decode(batch.xml_file).decode(), sent)
+        self.assertEqual(batch.message_out_id.state, "done")
+        # A sent batch cannot be put back to draft, nor edited.
+        before = self.snapshot(batch)
+        for vals in ({"state": "draft"}, {"requested_date": "2031-01-01"}):
+            with self.subTest(vals=vals):
+                self.assert_refused(self.rpc(self.manager, batch._name, "write", [batch.ids, vals]))
+        self.assertEqual(self.snapshot(batch), before)
+
+    def test_item6_a_report_on_company_bs_connection_cannot_reject_as_payments(self):
+        batch, payment = self.draft_batch(150.0)
+        with self.run_jobs():
+            batch.action_send()
+        xml = PAIN002.format(
+            msg="STS-B",
+            orig=batch.name,
+            transactions=TX.format(
+                e2e=payment.fc_end_to_end_id,
+                status="RJCT",
+                reason=REASON.format(code="AC01", text="planted"),
+            ),
+        )
+        message, _created = self.env["finance.connect.message"]._create_idempotent(
+            {
+                "direction": "in",
+                "connection_id": self.connection_b.id,
+                "event_type": "payment_status",
+                "idempotency_key": "sts-b",
+                "payload": xml,
+                "content_type": "application/xml",
+            }
+        )
+        message._job_process()
+        payment.invalidate_recordset()
+        self.assertEqual(payment.fc_bank_status, "sent")
+        self.assertIn(payment.state, ("in_process", "paid"))
+        self.assertEqual(batch.sudo().state, "sent")
+        self.assertEqual(batch.sudo().line_ids.state, "pending")
+        self.assertFalse(
+            self.env["finance.connect.bank.status"].sudo().search([("payment_id", "=", payment.id)])
+        )
