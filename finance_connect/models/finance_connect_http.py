@@ -1,7 +1,11 @@
 """All outbound HTTP of finance_connect goes through this one AbstractModel.
 
 Every call has a timeout and TLS verification on; secrets travel only in
-request headers and are never logged.
+request headers and are never logged. No call goes to a loopback, private,
+link-local or reserved address (checked after DNS resolution) unless an
+administrator allowed its host in the system parameter
+``finance_connect.outbound_allowed_hosts`` (``host`` or ``host:port`` entries,
+comma-separated; only Settings administrators write system parameters).
 """
 
 import logging
@@ -14,10 +18,13 @@ import requests
 
 from odoo import api, models
 
+from ..lib import outbound_guard
+
 _logger = logging.getLogger(__name__)
 
 _local = threading.local()
 MAX_RESPONSE_EXCERPT = 2000
+ALLOWED_HOSTS_PARAM = "finance_connect.outbound_allowed_hosts"
 
 
 @dataclass
@@ -29,7 +36,7 @@ class HttpResult:
     body: bytes = b""
     latency_ms: float = 0.0
     error: str = ""
-    error_kind: str = ""  # "", "timeout", "connection", "tls", "other"
+    error_kind: str = ""  # "", "timeout", "connection", "tls", "refused", "other"
 
     @property
     def ok(self):
@@ -59,13 +66,42 @@ class FinanceConnectHttp(models.AbstractModel):
     _description = "Finance Connect outbound HTTP"
 
     @api.model
+    def _get_allowed_hosts(self):
+        """The administrator's allow-list of otherwise refused hosts."""
+        return outbound_guard.parse_allowed_hosts(
+            self.env["ir.config_parameter"].sudo().get_param(ALLOWED_HOSTS_PARAM, "")
+        )
+
+    @api.model
+    def _allow_hint(self):
+        return self.env._(
+            "An administrator may allow such a host explicitly in the system parameter "
+            "%(param)s (host or host:port, comma-separated).",
+            param=ALLOWED_HOSTS_PARAM,
+        )
+
+    @api.model
+    def _check_destination(self, url):
+        """Why ``url`` may not be called now (DNS resolved), or ""."""
+        problem = outbound_guard.check_url(url, self._get_allowed_hosts())
+        if problem:
+            return self.env._("Refused to call %(url)s: %(problem)s.", url=url, problem=problem)
+        return ""
+
+    @api.model
     def _request(self, method, url, *, data=None, headers=None, timeout=(5, 30), verify=True):
         """Perform one HTTP request and describe its outcome as an HttpResult.
 
         Never raises for network problems: timeouts, refused or dropped
-        connections come back with ``status`` 0 and ``error_kind`` set.
+        connections come back with ``status`` 0 and ``error_kind`` set; a
+        destination that is refused (see the module docstring) comes back with
+        ``error_kind`` "refused", without any connection made.
         """
         started = time.monotonic()
+        refused = self._check_destination(url)
+        if refused:
+            _logger.warning("finance_connect: %s", refused)
+            return HttpResult(error=refused + " " + self._allow_hint(), error_kind="refused")
         try:
             response = _session().request(
                 method,

@@ -1,0 +1,15 @@
+from . import (
+    test_batch_mapping,
+    test_delivery,
+    test_demo_sandbox_url,
+    test_engine_more,
+    test_exception_inbox,
+    test_mapping,
+    test_mapping_tour,
+    test_payment_state,
+    test_record_link,
+    test_security,
+    test_trust_connection,
+    test_ui,
+    test_webhook,
+)
