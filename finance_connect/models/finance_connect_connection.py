@@ -170,6 +170,11 @@ class FinanceConnectConnection(models.Model):
         help="Signs outbound messages and verifies inbound webhooks (whsec_...).",
     )
     has_webhook_secret = fields.Boolean(compute="_compute_has_webhook_secret")
+    fc_can_edit_trust = fields.Boolean(
+        compute="_compute_fc_can_edit_trust",
+        help="Whether the current user may change the administrator-only fields "
+        "(endpoints, authentication, webhook verification, company).",
+    )
     webhook_previous_expiry = fields.Datetime(
         string="Previous secret valid until",
         copy=False,
@@ -253,6 +258,9 @@ class FinanceConnectConnection(models.Model):
             return mask(row._decrypt())
         except UserError:
             return MASK_PREFIX + "????"
+
+    def _compute_fc_can_edit_trust(self):
+        self.fc_can_edit_trust = self._is_fc_admin()
 
     def _compute_has_webhook_secret(self):
         store = self.env["finance.connect.secret"].sudo()
