@@ -33,7 +33,8 @@ def parse_allowed_hosts(text):
     return allowed
 
 
-def _is_allowed(host, port, allowed):
+def is_allowed(host, port, allowed):
+    """Whether ``host`` (lower case) and ``port`` are on the allow-list."""
     return (host, None) in allowed or (host, port) in allowed
 
 
@@ -89,7 +90,7 @@ def check_url(url, allowed=frozenset(), resolve_names=True, resolver=resolve):
         return "it names no host"
     if parts.username or parts.password:
         return "credentials in the URL are not allowed"
-    if _is_allowed(host, port, allowed):
+    if is_allowed(host, port, allowed):
         return ""
     try:
         addresses = [str(ipaddress.ip_address(host))]

@@ -6,6 +6,8 @@ link-local or reserved address (checked after DNS resolution) unless an
 administrator allowed its host in the system parameter
 ``finance_connect.outbound_allowed_hosts`` (``host`` or ``host:port`` entries,
 comma-separated; only Settings administrators write system parameters).
+The address a direct connection reached is checked again once connected, so
+that a name resolving differently the second time (DNS rebinding) gains nothing.
 """
 
 import logging
@@ -15,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import requests
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from odoo import api, models
 
@@ -49,6 +53,47 @@ class HttpResult:
         return self.body[:MAX_RESPONSE_EXCERPT].decode("utf-8", "replace")
 
 
+def _check_peer(connection, sock):
+    """Refuse a socket connected to a forbidden address, whatever the name
+    resolved to when it was checked (DNS rebinding): the address checked here
+    is the one actually connected to. Only for calls made by ``_request``,
+    which sets the allow-list of the database for the duration of the call."""
+    allowed = getattr(_local, "allowed_hosts", None)
+    if allowed is None:
+        return
+    host = (connection.host or "").strip("[]").lower()
+    if outbound_guard.is_allowed(host, connection.port, allowed):
+        return
+    peer = sock.getpeername()[0].split("%")[0]
+    reason = outbound_guard.forbidden_reason(peer)
+    if reason:
+        sock.close()
+        _local.refused = f"{host} connected to {reason} ({peer})"
+        raise NewConnectionError(connection, "Refused: " + _local.refused)
+
+
+class _GuardedHTTPConnection(HTTPConnectionPool.ConnectionCls):
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _check_peer(self, sock)
+        return sock
+
+
+class _GuardedHTTPSConnection(HTTPSConnectionPool.ConnectionCls):
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _check_peer(self, sock)
+        return sock
+
+
+class _GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
 def _session():
     """A per-thread requests session: keep-alive connections to each counterparty."""
     session = getattr(_local, "session", None)
@@ -58,6 +103,15 @@ def _session():
         # on every request (netrc is never consulted: auth is the connection's).
         session.trust_env = False
         session.proxies = urllib.request.getproxies()
+        # Direct connections check the address they connected to (through a
+        # proxy, the proxy resolves and connects).
+        adapter = requests.adapters.HTTPAdapter()
+        adapter.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPConnectionPool,
+            "https": _GuardedHTTPSConnectionPool,
+        }
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
     return session
 
 
@@ -102,6 +156,7 @@ class FinanceConnectHttp(models.AbstractModel):
         if refused:
             _logger.warning("finance_connect: %s", refused)
             return HttpResult(error=refused + " " + self._allow_hint(), error_kind="refused")
+        _local.allowed_hosts, _local.refused = self._get_allowed_hosts(), None
         try:
             response = _session().request(
                 method,
@@ -125,6 +180,11 @@ class FinanceConnectHttp(models.AbstractModel):
             kind, error = "tls", "TLS verification failed"
         except requests.ConnectionError as exc:
             kind, error = "connection", f"Connection failed: {type(exc).__name__}"
+            if _local.refused:
+                kind = "refused"
+                error = self.env._(
+                    "Refused to call %(url)s: %(problem)s.", url=url, problem=_local.refused
+                )
             # A broken keep-alive connection must not poison the next call.
             _local.session = None
         except requests.RequestException as exc:

@@ -14,12 +14,15 @@ import json
 import socket
 import time
 import uuid
+from unittest.mock import patch
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tests.common import _super_send
 
 from ..lib import signing
 from .webhook_common import WebhookCase, signing_json
@@ -356,6 +359,34 @@ class TestOutboundDestinations(TrustCase):
         self.assertEqual(answer["result"]["params"]["type"], "danger", answer)
         self.assertIn("Refused to call", answer["result"]["params"]["message"])
         self.assertFalse(self.sandbox.received())
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        # The rebinding test's name is connected to for real (to loopback).
+        if urlsplit(r.url).hostname == "rebind.test":
+            return _super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)
+
+    def test_dns_rebinding_is_caught_at_connect(self):
+        """The name resolves to a public address when checked, then to loopback
+        when connected: the address actually connected to is refused."""
+        real = socket.getaddrinfo
+        answers = iter(["93.184.216.34"])
+
+        def rebinding(host, *args, **kwargs):
+            if host == "rebind.test":
+                return real(next(answers, "127.0.0.1"), *args, **kwargs)
+            return real(host, *args, **kwargs)
+
+        url = f"http://rebind.test:{self.sandbox.port}/"
+        with patch("socket.getaddrinfo", rebinding):
+            result = self.env["finance.connect.http"]._request("GET", url, timeout=(2, 2))
+        self.assertEqual(result.error_kind, "refused", result.error)
+        self.assertIn("rebind.test connected to a loopback address", result.error)
+        self.assertFalse(self.sandbox.received())
+        # The sandbox itself (allowed host) is still reached.
+        result = self.env["finance.connect.http"]._request("GET", self.sandbox.url + "/")
+        self.assertTrue(result.status, result.error)
 
     def test_only_system_administrators_allow_a_host(self):
         for login in ("fc_manager", "fc_admin"):
