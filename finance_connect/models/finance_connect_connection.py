@@ -7,7 +7,7 @@ import secrets as pysecrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
 from ..lib import outbound_guard, signing
@@ -54,6 +54,7 @@ SECRET_FIELDS = {
     "webhook_secret": "webhook_secret",
 }
 MASK_PREFIX = "••••"
+DEMO_SANDBOX_URL = "http://127.0.0.1:8070"
 DRAIN_BATCH = 100
 
 
@@ -957,8 +958,6 @@ class FinanceConnectConnection(models.Model):
         sandbox counterparty; the connection is empty when there is nothing to
         sync: no value, no demo connection, or a demo connection someone pointed
         at a real system (not a loopback address)."""
-        from odoo import tools
-
         value = tools.config.get(key)
         connection = self.env.ref(
             "finance_connect.demo_connection_sandbox", raise_if_not_found=False
@@ -987,13 +986,15 @@ class FinanceConnectConnection(models.Model):
         return connection
 
     @api.model
-    def _demo_allow_sandbox_host(self, url):
-        """Allow outbound calls to the sandbox of the server configuration (a
-        loopback address, refused otherwise): the administrator who wrote
-        ``finance_connect_sandbox_url`` into odoo.conf chose it. Only that host
-        and port are allowed."""
+    def _demo_allow_sandbox_host(self, url=None):
+        """Allow outbound calls to the sandbox (a loopback address, refused
+        otherwise): ``url``, by default the one of the server configuration
+        (``finance_connect_sandbox_url``, written into odoo.conf by the
+        administrator who runs it), else the demo's default port. Only that
+        host and port are allowed."""
         from .finance_connect_http import ALLOWED_HOSTS_PARAM
 
+        url = url or tools.config.get("finance_connect_sandbox_url") or DEMO_SANDBOX_URL
         parts = urlsplit(url)
         if not parts.hostname or not _is_loopback_url(url):
             return
@@ -1036,6 +1037,12 @@ class FinanceConnectConnection(models.Model):
         accounts, a bank journal with an IBAN, the sandbox URL from the server
         configuration and a webhook secret (when an encryption key is set)."""
         connection = self.env.ref("finance_connect.demo_connection_sandbox")
+        # The sandbox runs on loopback, where outbound calls go only when allowed.
+        self._demo_allow_sandbox_host()
+        if not connection.base_url:
+            connection.base_url = tools.config.get("finance_connect_sandbox_url") or (
+                DEMO_SANDBOX_URL
+            )
         self._demo_sync_sandbox_url()
         main = self.env.ref("base.main_company")
         Journal = self.env["account.journal"]
