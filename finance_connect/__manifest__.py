@@ -3,7 +3,7 @@
     "name": "Finance Connect",
     "summary": "Governed integration layer between Odoo accounting and banks, "
     "PSPs, treasury, planning and reporting systems",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "website": "https://github.com/finance-connect/finance_connect",
     "author": "finance_connect",
@@ -14,6 +14,7 @@
         "security/finance_connect_security.xml",
         "security/ir.model.access.csv",
         "security/finance_connect_webhook_security.xml",
+        "data/finance_connect_secret_data.xml",
         "data/queue_job_data.xml",
         "data/ir_cron_data.xml",
         "data/mail_data.xml",

@@ -3,7 +3,7 @@
     "name": "Finance Connect Reporting",
     "summary": "Governed feeds of actuals, trial balances and journals to reporting, "
     "BI and planning tools",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "website": "https://github.com/finance-connect/finance_connect",
     "author": "finance_connect",

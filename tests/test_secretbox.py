@@ -1,99 +1,155 @@
 """Encryption of secrets at rest and masking of secrets shown in the UI."""
 
 import base64
+import hashlib
 
 import pytest
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from odoo.addons.finance_connect.lib.secretbox import SecretBox, SecretBoxError, mask
+from odoo.addons.finance_connect.lib.secretbox import (
+    SecretBox,
+    SecretBoxError,
+    generate_salt,
+    mask,
+    slot,
+)
 
 PASSPHRASE = "correct horse battery staple"
+SALT = "c2FsdC1vZi10aGlzLWRhdGFiYXNl"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SLOT = slot("finance.connect.connection", 7, "webhook_secret")
 
 
 def test_round_trip_with_a_fernet_key():
     key = SecretBox.generate_key()
     assert len(key) == 44
     box = SecretBox(key)
-    token = box.encrypt(SECRET)
-    assert token.startswith("fc1:")
+    token = box.encrypt(SECRET, SLOT)
+    assert token.startswith("fc2:")
     assert SECRET not in token
-    assert box.decrypt(token) == SECRET
-    # The key really is used as a Fernet key, not as a passphrase.
-    assert Fernet(key.encode()).decrypt(token[4:].encode()).decode() == SECRET
+    assert box.decrypt(token, SLOT) == SECRET
 
 
 def test_round_trip_with_a_passphrase_and_unicode():
-    box = SecretBox(PASSPHRASE)
-    token = box.encrypt("pässwörd ✓")
-    assert SecretBox(PASSPHRASE).decrypt(token) == "pässwörd ✓"
-    assert box.encrypt("same") != box.encrypt("same")  # random IV each time
+    box = SecretBox(PASSPHRASE, SALT)
+    token = box.encrypt("pässwörd ✓", SLOT)
+    assert SecretBox(PASSPHRASE, SALT).decrypt(token, SLOT) == "pässwörd ✓"
+    assert box.encrypt("same", SLOT) != box.encrypt("same", SLOT)  # random nonce each time
 
 
-def test_passphrase_derivation_is_stable_and_key_dependent():
-    token = SecretBox(PASSPHRASE).encrypt(SECRET)
-    assert SecretBox(PASSPHRASE).decrypt(token) == SECRET
-    with pytest.raises(SecretBoxError, match="wrong or the stored value is corrupt"):
-        SecretBox(PASSPHRASE + "!").decrypt(token)
+def test_passphrase_derivation_is_stable_key_and_salt_dependent():
+    token = SecretBox(PASSPHRASE, SALT).encrypt(SECRET, SLOT)
+    assert SecretBox(PASSPHRASE, SALT).decrypt(token, SLOT) == SECRET
+    with pytest.raises(SecretBoxError, match="key is wrong"):
+        SecretBox(PASSPHRASE + "!", SALT).decrypt(token, SLOT)
+    with pytest.raises(SecretBoxError, match="key is wrong"):
+        SecretBox(PASSPHRASE, SALT + "x").decrypt(token, SLOT)
 
 
-def test_passphrase_derivation_parameters_are_pinned():
-    # Changing them would make every stored secret unreadable.
-    derived = HKDF(
+def test_passphrase_needs_a_salt():
+    for salt in (None, "", "short"):
+        with pytest.raises(ValueError, match="random salt"):
+            SecretBox(PASSPHRASE, salt)
+
+
+def test_passphrase_derivation_is_memory_hard_and_pinned():
+    # Changing the parameters would make every stored secret unreadable.
+    master = hashlib.scrypt(
+        PASSPHRASE.encode(), salt=SALT.encode(), n=2**15, r=8, p=1, maxmem=2**26, dklen=32
+    )
+    aes_key = HKDF(
         algorithm=hashes.SHA256(),
         length=32,
         salt=b"finance_connect",
-        info=b"secretbox-v1",
+        info=b"secretbox-v2-aes256gcm",
+    ).derive(master)
+    token = SecretBox(PASSPHRASE, SALT).encrypt(SECRET, SLOT)
+    raw = base64.urlsafe_b64decode(token.removeprefix("fc2:"))
+    assert AESGCM(aes_key).decrypt(raw[:12], raw[12:], SLOT.encode()).decode() == SECRET
+
+
+def test_ciphertext_is_bound_to_its_slot():
+    box = SecretBox(SecretBox.generate_key())
+    token = box.encrypt(SECRET, SLOT)
+    for other in (
+        slot("finance.connect.connection", 8, "webhook_secret"),
+        slot("finance.connect.connection", 7, "api_key"),
+        slot("finance.connect.feed", 7, "webhook_secret"),
+    ):
+        with pytest.raises(SecretBoxError, match="copied from another record or field"):
+            box.decrypt(token, other)
+    with pytest.raises(ValueError, match="bound to a slot"):
+        box.decrypt(token, "")
+    with pytest.raises(ValueError, match="saved record"):
+        slot("finance.connect.connection", False, "api_key")
+
+
+def test_legacy_tokens_are_refused_but_readable_for_the_upgrade():
+    legacy_passphrase = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"finance_connect", info=b"secretbox-v1"
     ).derive(PASSPHRASE.encode())
-    token = SecretBox(PASSPHRASE).encrypt(SECRET)
-    fernet = Fernet(base64.urlsafe_b64encode(derived))
-    assert fernet.decrypt(token.removeprefix("fc1:").encode()).decode() == SECRET
+    old = "fc1:" + Fernet(base64.urlsafe_b64encode(legacy_passphrase)).encrypt(b"s3cret").decode()
+    box = SecretBox(PASSPHRASE, SALT)
+    with pytest.raises(SecretBoxError, match="old format"):
+        box.decrypt(old, SLOT)
+    assert box.decrypt_legacy(old) == "s3cret"
+    key = SecretBox.generate_key()
+    old_fernet = "fc1:" + Fernet(key.encode()).encrypt(b"k3y").decode()
+    assert SecretBox(key).decrypt_legacy(old_fernet) == "k3y"
+    with pytest.raises(SecretBoxError):
+        SecretBox(SecretBox.generate_key()).decrypt_legacy(old_fernet)
 
 
 def test_wrong_fernet_key_is_refused():
-    token = SecretBox(SecretBox.generate_key()).encrypt(SECRET)
+    token = SecretBox(SecretBox.generate_key()).encrypt(SECRET, SLOT)
     with pytest.raises(SecretBoxError) as info:
-        SecretBox(SecretBox.generate_key()).decrypt(token)
+        SecretBox(SecretBox.generate_key()).decrypt(token, SLOT)
     assert SECRET not in str(info.value)
 
 
 @pytest.mark.parametrize(
     "token",
-    ["", "plain-text-secret", "fc1:", "fc1:not-a-token", "fc2:abc", None, "fc1:é"],
+    ["", "plain-text-secret", "fc2:", "fc2:not-a-token", "fc2:abc", None, "fc2:é", "fc1:x"],
 )
 def test_corrupt_or_foreign_tokens_are_refused(token):
     with pytest.raises(SecretBoxError):
-        SecretBox(PASSPHRASE).decrypt(token)
+        SecretBox(PASSPHRASE, SALT).decrypt(token, SLOT)
 
 
 def test_flipped_character_in_token_is_refused():
-    box = SecretBox(PASSPHRASE)
-    token = box.encrypt(SECRET)
+    box = SecretBox(PASSPHRASE, SALT)
+    token = box.encrypt(SECRET, SLOT)
     middle = len(token) // 2
     flipped = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
     with pytest.raises(SecretBoxError):
-        box.decrypt(flipped)
+        box.decrypt(flipped, SLOT)
 
 
 @pytest.mark.parametrize("key", ["", "short", "x" * 15])
 def test_short_keys_are_refused(key):
     with pytest.raises(ValueError, match="at least 16 characters"):
-        SecretBox(key)
+        SecretBox(key, SALT)
 
 
 def test_sixteen_character_passphrase_is_enough():
-    box = SecretBox("x" * 16)
-    assert box.decrypt(box.encrypt("v")) == "v"
+    box = SecretBox("x" * 16, SALT)
+    assert box.decrypt(box.encrypt("v", SLOT), SLOT) == "v"
 
 
 def test_key_is_not_exposed_by_repr():
     key = SecretBox.generate_key()
     assert key not in repr(SecretBox(key))
-    assert PASSPHRASE not in repr(SecretBox(PASSPHRASE))
+    assert PASSPHRASE not in repr(SecretBox(PASSPHRASE, SALT))
+
+
+def test_generated_salts_differ():
+    assert generate_salt() != generate_salt()
+    assert len(generate_salt()) >= 16
 
 
 def test_mask():
@@ -125,5 +181,5 @@ def test_property_mask_never_reveals_the_secret(value, keep):
 @settings(max_examples=25, deadline=None, database=None)
 @given(plaintext=st.text(max_size=200))
 def test_property_encrypt_decrypt_round_trip(plaintext):
-    box = SecretBox(PASSPHRASE)
-    assert box.decrypt(box.encrypt(plaintext)) == plaintext
+    box = SecretBox(PASSPHRASE, SALT)
+    assert box.decrypt(box.encrypt(plaintext, SLOT), SLOT) == plaintext

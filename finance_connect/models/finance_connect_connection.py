@@ -1,19 +1,49 @@
 """Connections to external systems: endpoint, authentication, secrets, health."""
 
 import base64
+import hashlib
 import json
 import secrets as pysecrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models, tools
+from odoo.exceptions import AccessError, UserError
 
-from ..lib import signing
+from ..lib import outbound_guard, signing
 from ..lib.secretbox import mask
 
 ADMIN_GROUP = "finance_connect.group_administrator"
+MANAGER_GROUP = "finance_connect.group_manager"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+#: Fields that decide where credentials are sent, how they are sent, which
+#: inbound webhooks are trusted, and the company whose books they touch:
+#: only Finance Connect administrators change them (item "managers configure,
+#: administrators hold secrets"). Sibling addons add theirs with
+#: ``_get_admin_only_fields``.
+ADMIN_ONLY_FIELDS = frozenset(
+    {
+        "base_url",
+        "verify_tls",
+        "auth_type",
+        "api_key_header",
+        "basic_username",
+        "oauth_token_url",
+        "oauth_client_id",
+        "oauth_scope",
+        "webhook_verifier",
+        "webhook_public_key",
+        "webhook_tolerance",
+        "webhook_previous_expiry",
+        "rotation_grace_hours",
+        "company_id",
+    }
+)
+#: Fields only the system itself writes (tokens are generated, never typed).
+SYSTEM_ONLY_FIELDS = frozenset({"webhook_token_hash", "oauth_token_expiry"})
+#: Fields whose default a manager may leave as it is when creating a connection.
+CREATE_EXEMPT_FIELDS = frozenset({"company_id"})
 
 # Secret fields shown (masked) on the form: field name -> secret name.
 SECRET_FIELDS = {
@@ -24,7 +54,13 @@ SECRET_FIELDS = {
     "webhook_secret": "webhook_secret",
 }
 MASK_PREFIX = "••••"
+DEMO_SANDBOX_URL = "http://127.0.0.1:8070"
 DRAIN_BATCH = 100
+
+
+def hash_token(token):
+    """The sha256 hex digest a token is stored and looked up by."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _is_loopback_url(url):
@@ -135,6 +171,11 @@ class FinanceConnectConnection(models.Model):
         help="Signs outbound messages and verifies inbound webhooks (whsec_...).",
     )
     has_webhook_secret = fields.Boolean(compute="_compute_has_webhook_secret")
+    fc_can_edit_trust = fields.Boolean(
+        compute="_compute_fc_can_edit_trust",
+        help="Whether the current user may change the administrator-only fields "
+        "(endpoints, authentication, webhook verification, company).",
+    )
     webhook_previous_expiry = fields.Datetime(
         string="Previous secret valid until",
         copy=False,
@@ -144,16 +185,15 @@ class FinanceConnectConnection(models.Model):
     rotation_grace_hours = fields.Integer(default=24)
 
     # Inbound webhooks
-    webhook_token = fields.Char(
+    webhook_token_hash = fields.Char(
         copy=False,
         readonly=True,
-        default=lambda self: pysecrets.token_urlsafe(24),
-        groups="finance_connect.group_manager",
-        help="Random part of this connection's webhook URL.",
+        index=True,
+        groups=ADMIN_GROUP,
+        help="sha256 of the random part of this connection's webhook URL; the URL "
+        "itself is shown once, when it is generated.",
     )
-    webhook_url = fields.Char(
-        compute="_compute_webhook_url", groups="finance_connect.group_manager"
-    )
+    webhook_url = fields.Char(compute="_compute_webhook_url", groups=MANAGER_GROUP)
     webhook_verifier = fields.Selection(
         [("standard_webhooks", "Standard Webhooks"), ("stripe", "Stripe-Signature")],
         default="standard_webhooks",
@@ -192,7 +232,11 @@ class FinanceConnectConnection(models.Model):
     dash_latency_p95 = fields.Float(compute="_compute_dashboard", string="Latency p95 (ms)")
 
     _sql_constraints = [
-        ("webhook_token_uniq", "unique(webhook_token)", "Webhook tokens must be unique."),
+        (
+            "webhook_token_hash_uniq",
+            "unique(webhook_token_hash)",
+            "Webhook tokens must be unique.",
+        ),
         ("max_attempts_positive", "CHECK(max_attempts > 0)", "Attempts must be positive."),
     ]
 
@@ -212,9 +256,12 @@ class FinanceConnectConnection(models.Model):
     def _masked(self, row):
         """Masked form of a stored secret: its length is not revealed."""
         try:
-            return mask(row._get_box().decrypt(row.ciphertext))
-        except Exception:
+            return mask(row._decrypt())
+        except UserError:
             return MASK_PREFIX + "????"
+
+    def _compute_fc_can_edit_trust(self):
+        self.fc_can_edit_trust = self._is_fc_admin()
 
     def _compute_has_webhook_secret(self):
         store = self.env["finance.connect.secret"].sudo()
@@ -262,7 +309,7 @@ class FinanceConnectConnection(models.Model):
 
     def _check_secret_admin(self):
         if not (self.env.su or self.env.user.has_group(ADMIN_GROUP)):
-            raise UserError(self.env._("Only Finance Connect administrators may set secrets."))
+            raise AccessError(self.env._("Only Finance Connect administrators may set secrets."))
 
     def _get_secret(self, name):
         """Plain text of a secret, for the engine only (never for display)."""
@@ -287,6 +334,7 @@ class FinanceConnectConnection(models.Model):
         """
         self.ensure_one()
         self._check_secret_admin()
+        self.check_access("write")
         Secret = self.env["finance.connect.secret"]
         current = self._get_secret("webhook_secret")
         expiry = False
@@ -310,16 +358,169 @@ class FinanceConnectConnection(models.Model):
         }
 
     def action_regenerate_webhook_token(self):
-        """Give the connection a new webhook URL; the old one stops working."""
-        for conn in self:
-            conn.sudo().webhook_token = pysecrets.token_urlsafe(24)
-            self.env["finance.connect.audit"]._log(conn, "webhook_token_regenerated")
+        """Give the connection a new webhook URL; the old one stops working.
 
-    @api.depends("webhook_token")
-    def _compute_webhook_url(self):
+        Administrators only, on connections of their companies. The URL is
+        shown once, in a notification; only its token's sha256 is stored.
+        """
+        self.ensure_one()
+        self._check_admin_may_change()
+        url = self._webhook_url_for(self._issue_webhook_token())
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("New webhook URL (shown once)"),
+                "message": url,
+                "sticky": True,
+                "type": "warning",
+            },
+        }
+
+    def _issue_webhook_token(self):
+        """Generate a webhook token, store its hash, return it in clear (once).
+        The caller has checked the rights."""
+        self.ensure_one()
+        token = pysecrets.token_urlsafe(32)
+        self.sudo().webhook_token_hash = hash_token(token)
+        self.env["finance.connect.audit"]._log(self, "webhook_token_regenerated")
+        return token
+
+    def _webhook_url_for(self, token):
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        return f"{base}/finance_connect/webhook/{token}"
+
+    @api.depends("webhook_token_hash")
+    def _compute_webhook_url(self):
+        hidden = self.env._("<token shown once, when generated>")
         for conn in self:
-            conn.webhook_url = f"{base}/finance_connect/webhook/{conn.sudo().webhook_token}"
+            conn.webhook_url = (
+                self._webhook_url_for(hidden) if conn.sudo().webhook_token_hash else False
+            )
+
+    # ------------------------------------------------------------------
+    # Who may change what
+    # ------------------------------------------------------------------
+
+    def _is_fc_admin(self):
+        return self.env.su or self.env.user.has_group(ADMIN_GROUP)
+
+    def _check_admin_may_change(self):
+        """Administrators only, and only on connections they may write."""
+        if not self._is_fc_admin():
+            raise AccessError(
+                self.env._(
+                    "Only Finance Connect administrators may do this on a connection "
+                    "(webhook URLs, secrets, endpoints and authentication)."
+                )
+            )
+        self.check_access("write")
+
+    def _check_manager_may_act(self):
+        """Managers (and administrators) only, on connections they may write."""
+        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+            raise AccessError(
+                self.env._("Only Finance Connect managers may do this on a connection.")
+            )
+        self.check_access("write")
+
+    @api.model
+    def _get_admin_only_fields(self):
+        """Fields only administrators change. EXTEND in sibling addons."""
+        return set(ADMIN_ONLY_FIELDS)
+
+    def _check_field_rights(self, vals, creating=False):
+        """Refuse a change of an administrator-only field by anyone else, and of
+        a system-only field by anyone but the system itself (superuser)."""
+        if self.env.su:
+            return
+        system = sorted(SYSTEM_ONLY_FIELDS.intersection(vals))
+        if system:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of a connection are set by the system only (a webhook "
+                    "URL is generated with the New webhook URL button).",
+                    fields=", ".join(system),
+                )
+            )
+        if self._is_fc_admin():
+            return
+        guarded = self._get_admin_only_fields().intersection(vals)
+        if creating:
+            defaults = self.default_get(list(guarded))
+            changed = {
+                name
+                for name in guarded - CREATE_EXEMPT_FIELDS
+                if self._fc_differs(name, defaults.get(name), vals[name])
+            }
+        else:
+            changed = {
+                name
+                for name in guarded
+                for conn in self
+                if self._fc_differs(name, conn[name], vals[name])
+            }
+        if changed:
+            labels = sorted(self._fields[name].string for name in changed)
+            raise AccessError(
+                self.env._(
+                    "Only Finance Connect administrators may set %(fields)s of a "
+                    "connection: they decide where credentials are sent and which "
+                    "webhooks are trusted. Ask an administrator.",
+                    fields=", ".join(labels),
+                )
+            )
+
+    def _fc_differs(self, name, current, new):
+        field = self._fields[name]
+        if field.type == "many2one":
+            current = current.id if isinstance(current, models.BaseModel) else current
+        if field.type == "datetime" and new:
+            new = fields.Datetime.to_datetime(new)
+        if field.type in ("integer", "float"):
+            return (current or 0) != (new or 0)
+        return (current or False) != (new or False)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_field_rights(vals, creating=True)
+            self._check_outbound_urls(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_field_rights(vals)
+        self._check_outbound_urls(vals)
+        return super().write(vals)
+
+    @api.model
+    def _get_outbound_url_fields(self):
+        """Fields holding a URL that outbound calls go to. EXTEND."""
+        return {"base_url", "oauth_token_url"}
+
+    @api.model
+    def _check_outbound_urls(self, vals):
+        """Refuse, when saved, an outbound URL naming a loopback, private,
+        link-local or reserved address literally (names are resolved and checked
+        again at each request, ``finance.connect.http``)."""
+        Http = self.env["finance.connect.http"]
+        for name in sorted(self._get_outbound_url_fields().intersection(vals)):
+            if not vals[name]:
+                continue
+            problem = outbound_guard.check_url(
+                vals[name], Http._get_allowed_hosts(), resolve_names=False
+            )
+            if problem:
+                raise UserError(
+                    self.env._(
+                        "%(field)s %(url)s is refused: %(problem)s.",
+                        field=self._fields[name].string,
+                        url=vals[name],
+                        problem=problem,
+                    )
+                    + " "
+                    + Http._allow_hint()
+                )
 
     # ------------------------------------------------------------------
     # Outbound authentication
@@ -431,19 +632,18 @@ class FinanceConnectConnection(models.Model):
         self.sudo().write(vals)
 
     def action_reset_circuit(self):
-        # A manager's decision on a connection of their companies (not a reader's).
-        self.env["finance.connect.exception"]._check_manager()
-        self.check_access("write")
+        self._check_manager_may_act()
         for conn in self:
             conn._circuit_record_success()
 
     def action_test_connection(self):
-        """Call the counterparty once (GET base URL) and say how it went."""
+        """Call the counterparty once (GET base URL) and say how it went.
+
+        Managers only (it sends the connection's credentials); the answer's
+        status is shown, never its body.
+        """
         self.ensure_one()
-        # It sends the connection's credentials out and may close its circuit:
-        # managers of the connection's company only.
-        self.env["finance.connect.exception"]._check_manager()
-        self.check_access("write")
+        self._check_manager_may_act()
         if not self.base_url:
             raise UserError(self.env._("Set a base URL first."))
         result = self.env["finance.connect.http"]._request(
@@ -758,8 +958,6 @@ class FinanceConnectConnection(models.Model):
         sandbox counterparty; the connection is empty when there is nothing to
         sync: no value, no demo connection, or a demo connection someone pointed
         at a real system (not a loopback address)."""
-        from odoo import tools
-
         value = tools.config.get(key)
         connection = self.env.ref(
             "finance_connect.demo_connection_sandbox", raise_if_not_found=False
@@ -783,8 +981,30 @@ class FinanceConnectConnection(models.Model):
         url, connection = self._demo_sandbox_setting("finance_connect_sandbox_url")
         if not connection or connection.base_url == url:
             return self.browse()
+        self._demo_allow_sandbox_host(url)
         connection.base_url = url
         return connection
+
+    @api.model
+    def _demo_allow_sandbox_host(self, url=None):
+        """Allow outbound calls to the sandbox (a loopback address, refused
+        otherwise): ``url``, by default the one of the server configuration
+        (``finance_connect_sandbox_url``, written into odoo.conf by the
+        administrator who runs it), else the demo's default port. Only that
+        host and port are allowed."""
+        from .finance_connect_http import ALLOWED_HOSTS_PARAM
+
+        url = url or tools.config.get("finance_connect_sandbox_url") or DEMO_SANDBOX_URL
+        parts = urlsplit(url)
+        if not parts.hostname or not _is_loopback_url(url):
+            return
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        entry = f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        params = self.env["ir.config_parameter"].sudo()
+        current = params.get_param(ALLOWED_HOSTS_PARAM, "")
+        entries = [e.strip() for e in current.split(",") if e.strip()]
+        if entry not in entries:
+            params.set_param(ALLOWED_HOSTS_PARAM, ",".join([*entries, entry]))
 
     @api.model
     def _demo_sync_sandbox_secret(self):
@@ -817,6 +1037,12 @@ class FinanceConnectConnection(models.Model):
         accounts, a bank journal with an IBAN, the sandbox URL from the server
         configuration and a webhook secret (when an encryption key is set)."""
         connection = self.env.ref("finance_connect.demo_connection_sandbox")
+        # The sandbox runs on loopback, where outbound calls go only when allowed.
+        self._demo_allow_sandbox_host()
+        if not connection.base_url:
+            connection.base_url = tools.config.get("finance_connect_sandbox_url") or (
+                DEMO_SANDBOX_URL
+            )
         self._demo_sync_sandbox_url()
         main = self.env.ref("base.main_company")
         Journal = self.env["account.journal"]

@@ -1,7 +1,13 @@
 """All outbound HTTP of finance_connect goes through this one AbstractModel.
 
 Every call has a timeout and TLS verification on; secrets travel only in
-request headers and are never logged.
+request headers and are never logged. No call goes to a loopback, private,
+link-local or reserved address (checked after DNS resolution) unless an
+administrator allowed its host in the system parameter
+``finance_connect.outbound_allowed_hosts`` (``host`` or ``host:port`` entries,
+comma-separated; only Settings administrators write system parameters).
+The address a direct connection reached is checked again once connected, so
+that a name resolving differently the second time (DNS rebinding) gains nothing.
 """
 
 import logging
@@ -11,8 +17,12 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import requests
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from odoo import api, models
+
+from ..lib import outbound_guard
 
 _logger = logging.getLogger(__name__)
 
@@ -22,6 +32,7 @@ MAX_RESPONSE_EXCERPT = 2000
 #: OAuth2 tokens, test calls are small); callers that fetch files pass theirs.
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
+ALLOWED_HOSTS_PARAM = "finance_connect.outbound_allowed_hosts"
 
 
 @dataclass
@@ -33,7 +44,7 @@ class HttpResult:
     body: bytes = b""
     latency_ms: float = 0.0
     error: str = ""
-    error_kind: str = ""  # "", "timeout", "connection", "tls", "other"
+    error_kind: str = ""  # "", "timeout", "connection", "tls", "refused", "other"
     truncated: bool = False  # the body went over the cap: only its start was read
 
     @property
@@ -47,6 +58,47 @@ class HttpResult:
         return self.body[:MAX_RESPONSE_EXCERPT].decode("utf-8", "replace")
 
 
+def _check_peer(connection, sock):
+    """Refuse a socket connected to a forbidden address, whatever the name
+    resolved to when it was checked (DNS rebinding): the address checked here
+    is the one actually connected to. Only for calls made by ``_request``,
+    which sets the allow-list of the database for the duration of the call."""
+    allowed = getattr(_local, "allowed_hosts", None)
+    if allowed is None:
+        return
+    host = (connection.host or "").strip("[]").lower()
+    if outbound_guard.is_allowed(host, connection.port, allowed):
+        return
+    peer = sock.getpeername()[0].split("%")[0]
+    reason = outbound_guard.forbidden_reason(peer)
+    if reason:
+        sock.close()
+        _local.refused = f"{host} connected to {reason} ({peer})"
+        raise NewConnectionError(connection, "Refused: " + _local.refused)
+
+
+class _GuardedHTTPConnection(HTTPConnectionPool.ConnectionCls):
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _check_peer(self, sock)
+        return sock
+
+
+class _GuardedHTTPSConnection(HTTPSConnectionPool.ConnectionCls):
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _check_peer(self, sock)
+        return sock
+
+
+class _GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
 def _session():
     """A per-thread requests session: keep-alive connections to each counterparty."""
     session = getattr(_local, "session", None)
@@ -56,6 +108,15 @@ def _session():
         # on every request (netrc is never consulted: auth is the connection's).
         session.trust_env = False
         session.proxies = urllib.request.getproxies()
+        # Direct connections check the address they connected to (through a
+        # proxy, the proxy resolves and connects).
+        adapter = requests.adapters.HTTPAdapter()
+        adapter.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPConnectionPool,
+            "https": _GuardedHTTPSConnectionPool,
+        }
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
     return session
 
 
@@ -76,6 +137,29 @@ class FinanceConnectHttp(models.AbstractModel):
     _description = "Finance Connect outbound HTTP"
 
     @api.model
+    def _get_allowed_hosts(self):
+        """The administrator's allow-list of otherwise refused hosts."""
+        return outbound_guard.parse_allowed_hosts(
+            self.env["ir.config_parameter"].sudo().get_param(ALLOWED_HOSTS_PARAM, "")
+        )
+
+    @api.model
+    def _allow_hint(self):
+        return self.env._(
+            "An administrator may allow such a host explicitly in the system parameter "
+            "%(param)s (host or host:port, comma-separated).",
+            param=ALLOWED_HOSTS_PARAM,
+        )
+
+    @api.model
+    def _check_destination(self, url):
+        """Why ``url`` may not be called now (DNS resolved), or ""."""
+        problem = outbound_guard.check_url(url, self._get_allowed_hosts())
+        if problem:
+            return self.env._("Refused to call %(url)s: %(problem)s.", url=url, problem=problem)
+        return ""
+
+    @api.model
     def _request(
         self,
         method,
@@ -90,11 +174,18 @@ class FinanceConnectHttp(models.AbstractModel):
         """Perform one HTTP request and describe its outcome as an HttpResult.
 
         Never raises for network problems: timeouts, refused or dropped
-        connections come back with ``status`` 0 and ``error_kind`` set. The
-        body is streamed and read up to ``max_bytes`` (decoded) bytes: past
-        that, the connection is dropped and the result says ``truncated``.
+        connections come back with ``status`` 0 and ``error_kind`` set; a
+        destination that is refused (see the module docstring) comes back with
+        ``error_kind`` "refused", without any connection made. The body is
+        streamed and read up to ``max_bytes`` (decoded) bytes: past that, the
+        connection is dropped and the result says ``truncated``.
         """
         started = time.monotonic()
+        refused = self._check_destination(url)
+        if refused:
+            _logger.warning("finance_connect: %s", refused)
+            return HttpResult(error=refused + " " + self._allow_hint(), error_kind="refused")
+        _local.allowed_hosts, _local.refused = self._get_allowed_hosts(), None
         try:
             response = _session().request(
                 method,
@@ -121,6 +212,11 @@ class FinanceConnectHttp(models.AbstractModel):
             kind, error = "tls", "TLS verification failed"
         except requests.ConnectionError as exc:
             kind, error = "connection", f"Connection failed: {type(exc).__name__}"
+            if _local.refused:
+                kind = "refused"
+                error = self.env._(
+                    "Refused to call %(url)s: %(problem)s.", url=url, problem=_local.refused
+                )
             # A broken keep-alive connection must not poison the next call.
             _local.session = None
         except requests.RequestException as exc:

@@ -3,25 +3,35 @@
 Secrets live in their own table that no user group may read: only the engine,
 running as superuser, decrypts them for an outbound call or a webhook check.
 The key comes from the server configuration (``finance_connect_secret_key`` in
-odoo.conf, or the ``FINANCE_CONNECT_SECRET_KEY`` environment variable).
+odoo.conf, or the ``FINANCE_CONNECT_SECRET_KEY`` environment variable); a
+passphrase is stretched with scrypt and this database's random salt (system
+parameter ``finance_connect.secret_kdf_salt``, made at install). Each
+ciphertext is bound to its slot (connection id and secret name): one copied
+into another row does not decrypt.
 """
 
 import functools
+import logging
 import os
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
-from ..lib.secretbox import SecretBox, SecretBoxError
+from ..lib.secretbox import LEGACY_PREFIX, SecretBox, SecretBoxError, generate_salt, slot
+
+_logger = logging.getLogger(__name__)
 
 CONFIG_KEY = "finance_connect_secret_key"
 ENV_KEY = "FINANCE_CONNECT_SECRET_KEY"
+SALT_PARAM = "finance_connect.secret_kdf_salt"
+CONNECTION_MODEL = "finance.connect.connection"
 
 
 @functools.lru_cache(maxsize=4)
-def _box_for(key):
-    """Key derivation runs once per configured key, not once per secret."""
-    return SecretBox(key)
+def _box_for(key, salt):
+    """Key derivation (scrypt for a passphrase) runs once per configured key and
+    salt, not once per secret."""
+    return SecretBox(key, salt)
 
 
 class FinanceConnectSecret(models.Model):
@@ -45,6 +55,22 @@ class FinanceConnectSecret(models.Model):
     ]
 
     @api.model
+    def _slot(self, connection_id, name):
+        """What a ciphertext of secret ``name`` of a connection is bound to."""
+        return slot(CONNECTION_MODEL, connection_id, name)
+
+    @api.model
+    def _get_kdf_salt(self):
+        """This database's salt for passphrase stretching, made on first use
+        (at install, see ``hooks.py``)."""
+        params = self.env["ir.config_parameter"].sudo()
+        salt = params.get_param(SALT_PARAM)
+        if not salt:
+            salt = generate_salt()
+            params.set_param(SALT_PARAM, salt)
+        return salt
+
+    @api.model
     def _get_box(self):
         """The SecretBox built from the configured key; UserError when none is set."""
         key = tools.config.get(CONFIG_KEY) or os.environ.get(ENV_KEY)
@@ -59,7 +85,7 @@ class FinanceConnectSecret(models.Model):
                 )
             )
         try:
-            return _box_for(key)
+            return _box_for(key, self._get_kdf_salt())
         except ValueError as exc:
             raise UserError(
                 self.env._("The configured encryption key is unusable: %(error)s", error=exc)
@@ -76,7 +102,8 @@ class FinanceConnectSecret(models.Model):
         if not value:
             existing.unlink()
             return
-        vals = {"ciphertext": self._get_box().encrypt(value), "expires_at": expires_at}
+        ciphertext = self._get_box().encrypt(value, self._slot(connection.id, name))
+        vals = {"ciphertext": ciphertext, "expires_at": expires_at}
         if existing:
             existing.write(vals)
         else:
@@ -102,14 +129,58 @@ class FinanceConnectSecret(models.Model):
         )
         if not record:
             return ""
+        return record._decrypt()
+
+    def _decrypt(self):
+        """Plain text of this stored secret, checked against its slot; a
+        UserError naming the connection and the secret otherwise."""
+        self.ensure_one()
         try:
-            return self._get_box().decrypt(record.ciphertext)
+            return self._get_box().decrypt(
+                self.ciphertext, self._slot(self.connection_id.id, self.name)
+            )
         except SecretBoxError as exc:
             raise UserError(
                 self.env._(
-                    "The secret %(name)s of %(connection)s cannot be decrypted with the "
-                    "configured key (was the key changed?). Set the secret again.",
-                    name=name,
-                    connection=connection.display_name,
+                    "The secret %(name)s of %(connection)s cannot be decrypted: %(reason)s. "
+                    "An administrator must set the secret again.",
+                    name=self.name,
+                    connection=self.connection_id.sudo().display_name,
+                    reason=exc,
                 )
             ) from exc
+
+    @api.model
+    def _migrate_legacy_ciphertexts(self):
+        """Re-seal the secrets of the first format (``fc1:``, not bound to their
+        slot) in the current one. Run by the upgrade; without a configured key
+        they are left (and refused when read) with a warning. Returns how many
+        were re-sealed."""
+        legacy = self.sudo().search([("ciphertext", "=like", LEGACY_PREFIX + "%")])
+        if not legacy:
+            return 0
+        try:
+            box = self._get_box()
+        except UserError:
+            _logger.warning(
+                "finance_connect: %s secret(s) in the old format and no encryption key: "
+                "configure the key and upgrade again, or set the secrets again",
+                len(legacy),
+            )
+            return 0
+        done = 0
+        for record in legacy:
+            try:
+                plain = box.decrypt_legacy(record.ciphertext)
+            except SecretBoxError:
+                _logger.warning(
+                    "finance_connect: secret %s of connection %s cannot be decrypted with "
+                    "the configured key; set it again",
+                    record.name,
+                    record.connection_id.id,
+                )
+                continue
+            record.ciphertext = box.encrypt(plain, self._slot(record.connection_id.id, record.name))
+            done += 1
+        self._cache().clear()
+        return done

@@ -59,6 +59,7 @@ from ..lib import signing
 from ..lib import webhook_inbound as inbound
 from ..lib.payloads import sha256_hex
 from ..lib.secretbox import SecretBoxError
+from .finance_connect_connection import hash_token
 from .finance_connect_webhook_rejection import SIGNATURE_REASONS
 
 _logger = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ BAD_REQUEST = {"error": "bad_request", "message": "The request is malformed."}
 #: Fields whose change drops the cached webhook settings of every worker.
 WEBHOOK_SETTING_FIELDS = frozenset(
     {
-        "webhook_token",
+        "webhook_token_hash",
         "active",
         "paused",
         "company_id",
@@ -212,11 +213,12 @@ class FinanceConnectConnection(models.Model):
     @api.model
     @tools.ormcache()
     def _webhook_token_index(self):
-        """``{token: connection id}`` of every connection, archived and paused
-        ones included (they answer 404, but their refusals are counted)."""
+        """``{sha256 of token: connection id}`` of every connection, archived and
+        paused ones included (they answer 404, but their refusals are counted).
+        Tokens are never stored in clear, only their hash."""
         self.env.cr.execute(
-            "SELECT webhook_token, id FROM finance_connect_connection "
-            "WHERE webhook_token IS NOT NULL"
+            "SELECT webhook_token_hash, id FROM finance_connect_connection "
+            "WHERE webhook_token_hash IS NOT NULL"
         )
         return frozendict(self.env.cr.fetchall())
 
@@ -247,7 +249,7 @@ class FinanceConnectConnection(models.Model):
         )
 
     def _webhook_secret_candidates(self):
-        """``((ciphertext, valid until or None), ...)`` of the secrets that may
+        """``((ciphertext, valid until or None, slot), ...)`` of the secrets that may
         sign a webhook: the current one, and the previous one until its expiry.
 
         Encrypted as stored: the cache never holds a secret in clear, each
@@ -261,11 +263,20 @@ class FinanceConnectConnection(models.Model):
             .sudo()
             .search([("connection_id", "=", self.id), ("name", "in", tuple(WEBHOOK_SECRET_NAMES))])
         }
+        Secret = self.env["finance.connect.secret"]
         candidates = []
         if stored.get("webhook_secret"):
-            candidates.append((stored["webhook_secret"], None))
+            candidates.append(
+                (stored["webhook_secret"], None, Secret._slot(self.id, "webhook_secret"))
+            )
         if stored.get("webhook_secret_previous") and self.webhook_previous_expiry:
-            candidates.append((stored["webhook_secret_previous"], self.webhook_previous_expiry))
+            candidates.append(
+                (
+                    stored["webhook_secret_previous"],
+                    self.webhook_previous_expiry,
+                    Secret._slot(self.id, "webhook_secret_previous"),
+                )
+            )
         return tuple(candidates)
 
     @api.model_create_multi
@@ -297,38 +308,40 @@ class FinanceConnectConnection(models.Model):
         if not isinstance(token, str) or not 16 <= len(token) <= 128 or not token.isprintable():
             # No stored token has control characters (PostgreSQL refuses a NUL).
             return self.browse(), None
-        connection_id = self._webhook_token_index().get(token)
+        token_hash = hash_token(token)
+        connection_id = self._webhook_token_index().get(token_hash)
         if connection_id is None:
-            connection_id = self._webhook_token_lookup(token)
+            connection_id = self._webhook_token_lookup(token_hash)
             settings = self._webhook_settings(connection_id) if connection_id else None
         else:
             settings = self._webhook_settings(connection_id)
             if settings is None or not settings.usable:
                 # Paused or archived: the same query as for an unknown token,
                 # so that the two 404s cannot be told apart by their timing.
-                self._webhook_token_query(token)
+                self._webhook_token_query(token_hash)
         if settings is None or not settings.usable:
             return self.browse(), settings
         return self.browse(settings.connection_id), settings
 
     @api.model
-    def _webhook_token_query(self, token):
+    def _webhook_token_query(self, token_hash):
         self.env.cr.execute(
-            "SELECT id FROM finance_connect_connection WHERE webhook_token = %s", (token,)
+            "SELECT id FROM finance_connect_connection WHERE webhook_token_hash = %s",
+            (token_hash,),
         )
         row = self.env.cr.fetchone()
         return row[0] if row else None
 
     @api.model
-    def _webhook_token_lookup(self, token):
-        """The connection id of a token missing from the cached index.
+    def _webhook_token_lookup(self, token_hash):
+        """The connection id of a token (hash) missing from the cached index.
 
         Usually the token is unknown (one indexed query). When it exists, the
         index is out of date (a connection created where no cache signaling
         happens, e.g. a script): the caches are dropped, in every worker at the
         end of this transaction.
         """
-        connection_id = self._webhook_token_query(token)
+        connection_id = self._webhook_token_query(token_hash)
         if connection_id:
             self.env.registry.clear_cache()
         return connection_id
@@ -486,11 +499,11 @@ class FinanceConnectConnection(models.Model):
             _logger.warning("finance_connect: no encryption key, webhooks cannot be verified")
             return []
         secrets = []
-        for ciphertext, until in candidates:
+        for ciphertext, until, slot in candidates:
             if until is not None and until <= now:
                 continue
             try:
-                secrets.append(box.decrypt(ciphertext))
+                secrets.append(box.decrypt(ciphertext, slot))
             except SecretBoxError:
                 _logger.warning(
                     "finance_connect: a webhook secret of connection %s cannot be decrypted",

@@ -1,2 +1,17 @@
-from . import test_trust_data
-from . import test_public_methods
+from . import (
+    test_batch_mapping,
+    test_delivery,
+    test_demo_sandbox_url,
+    test_engine_more,
+    test_exception_inbox,
+    test_mapping,
+    test_mapping_tour,
+    test_payment_state,
+    test_record_link,
+    test_security,
+    test_public_methods,
+    test_trust_connection,
+    test_trust_data,
+    test_ui,
+    test_webhook,
+)

@@ -23,6 +23,11 @@ class FinanceConnectCase(AccountTestInvoicingCommon):
         super().setUpClass()
         # The accountant running the tests also administers Finance Connect.
         cls.env.user.groups_id |= cls.env.ref("finance_connect.group_administrator")
+        # The sandbox counterparty listens on loopback, which outbound calls
+        # reach only when an administrator allows the host explicitly.
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "finance_connect.outbound_allowed_hosts", "127.0.0.1"
+        )
         cls.secret = signing.generate_secret(32)
         cls.sandbox = SandboxServer(secret=cls.secret).start()
         cls.addClassCleanup(cls.sandbox.stop)

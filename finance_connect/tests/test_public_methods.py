@@ -60,7 +60,7 @@ PUBLIC_METHODS = {
         "checks: _check_secret_admin (administrators)"
     ),
     "finance.connect.connection.action_regenerate_webhook_token": (
-        "NOT YET CHECKED: issue 13 item 1, fixed on the other branch (administrators only)"
+        "checks: administrators who may write the connection (_check_admin_may_change)"
     ),
     "finance.connect.connection.action_reset_circuit": (
         "checks: manager group, then check_access('write') on the connections"
@@ -75,7 +75,8 @@ PUBLIC_METHODS = {
     ),
     "finance.connect.connection.unlink": "crud: administrators (ACL); drops the webhook caches",
     "finance.connect.connection.write": (
-        "crud: managers (ACL) in their companies (rule); endpoint/auth fields: other branch"
+        "crud: managers (ACL) in their companies (rule); endpoint, authentication and "
+        "verifier fields administrators only (_get_admin_only_fields)"
     ),
     "finance.connect.exception.action_assign_to_me": (
         "checks: manager group, then check_access('write'); writes as superuser after"

@@ -23,7 +23,7 @@ class TestSecrets(FinanceConnectCase):
         )
         (ciphertext,) = self.env.cr.fetchone()
         self.assertNotIn("sk_live_abcdef123456", ciphertext)
-        self.assertTrue(ciphertext.startswith("fc1:"))
+        self.assertTrue(ciphertext.startswith("fc2:"))
         self.connection.invalidate_recordset()
         shown = self.connection.api_key
         self.assertNotIn("sk_live", shown)

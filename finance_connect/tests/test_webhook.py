@@ -1,6 +1,7 @@
 """Signed inbound webhooks over real HTTP: verify, store, acknowledge, process once."""
 
 import base64
+import hashlib
 import json
 import secrets
 import string
@@ -410,7 +411,7 @@ class TestWebhookRefusals(WebhookCase):
         base = self.webhook_url(self.connection)
         for url in (
             base + "%00",
-            base[: -len(self.connection.sudo().webhook_token)] + "abcdefghijklmnop%01qrs",
+            base[: -len(self.webhook_token(self.connection))] + "abcdefghijklmnop%01qrs",
             base + "/extra%00/part",
         ):
             response = self.post_raw(url, body, headers)
@@ -419,10 +420,11 @@ class TestWebhookRefusals(WebhookCase):
         self.assertFalse(self.inbound_messages())
 
     def test_regenerated_token_retires_the_old_url(self):
-        old_token = self.connection.sudo().webhook_token
-        self.connection.action_regenerate_webhook_token()
-        new_token = self.connection.sudo().webhook_token
+        old_token = self.webhook_token(self.connection)
+        action = self.connection.action_regenerate_webhook_token()
+        new_token = action["params"]["message"].rsplit("/", 1)[1]
         self.assertNotEqual(old_token, new_token)
+        self.assertNotIn(new_token, self.connection.sudo().webhook_url)
         self.assertNotEqual(new_token, str(self.connection.id))
         self.assertEqual(self.post_webhook(old_token, {"type": "a"}).status_code, 404)
         self.assertEqual(self.post_webhook(new_token, {"type": "a"}).status_code, 202)
@@ -430,11 +432,11 @@ class TestWebhookRefusals(WebhookCase):
     def test_token_changed_outside_the_orm_is_still_found(self):
         """The route caches the token index per worker; a token the cache does
         not know is looked up in the database, which also refreshes the cache."""
-        old_token = self.connection.sudo().webhook_token
+        old_token = self.webhook_token(self.connection)
         self.assertEqual(self.post_webhook(old_token, {"type": "a"}).status_code, 202)
         self.env.cr.execute(
-            "UPDATE finance_connect_connection SET webhook_token = %s WHERE id = %s",
-            ("n" * 32, self.connection.id),
+            "UPDATE finance_connect_connection SET webhook_token_hash = %s WHERE id = %s",
+            (hashlib.sha256(b"n" * 32).hexdigest(), self.connection.id),
         )
         self.assertEqual(self.post_webhook("n" * 32, {"type": "b"}).status_code, 202)
         self.assertEqual(self.post_webhook(old_token, {"type": "c"}).status_code, 404)

@@ -40,10 +40,21 @@ class WebhookCase(FinanceConnectCase, HttpCase):
     # Building requests
     # ------------------------------------------------------------------
 
+    def setUp(self):
+        super().setUp()
+        self._webhook_tokens = {}
+
+    def webhook_token(self, connection):
+        """The webhook token of ``connection`` in clear: generated once per test
+        (only its hash is stored, so it cannot be read back)."""
+        if connection.id not in self._webhook_tokens:
+            self._webhook_tokens[connection.id] = connection.sudo()._issue_webhook_token()
+        return self._webhook_tokens[connection.id]
+
     def webhook_url(self, connection_or_token):
         token = connection_or_token
         if not isinstance(token, str):
-            token = connection_or_token.sudo().webhook_token
+            token = self.webhook_token(connection_or_token)
         return f"/finance_connect/webhook/{token}"
 
     def standard_headers(

@@ -152,7 +152,7 @@ class FinanceConnectBankPull(models.AbstractModel):
         """Pull the statement files waiting at the bank now, and say what came in."""
         self.ensure_one()
         self.env["finance.connect.exception"]._check_manager()
-        self.check_access("write")
+        self.check_access("write")  # a connection of the manager's companies
         if self.kind != "bank":
             raise UserError(self.env._("Only bank connections pull statements."))
         if not self.base_url:

@@ -181,7 +181,7 @@ class TestFeedPullHttp(ReportingCase, HttpCase):
 
     def test_endpoint_token_cursor_and_ack(self):
         feed = self.make_feed(kind="journal_items", mode="pull")
-        token = feed.pull_token
+        token = feed._fc_issue_pull_token()
         self.assertEqual(self._get("not-the-token").status_code, 404)
         self.assertEqual(self._get(token, cursor="!!").status_code, 400)
         # Patch the watermark so that the test transaction's entries are in the run.
@@ -214,7 +214,7 @@ class TestFeedPullHttp(ReportingCase, HttpCase):
         import hashlib
 
         feed = self.make_feed(kind="journal_items", mode="pull")
-        token = feed.pull_token
+        token = feed._fc_issue_pull_token()
         with patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62):
             resp = self._get(token, format="jsonl")
             self.assertEqual(resp.status_code, 200, resp.text)

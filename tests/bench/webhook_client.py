@@ -49,7 +49,7 @@ def create_connection(name, **vals):
             }
         )
         env["finance.connect.secret"]._store(conn, "webhook_secret", secret)
-        return conn.id, conn.webhook_token, secret
+        return conn.id, conn._issue_webhook_token(), secret
 
 
 def request_bytes(host, port, method, path, body=b"", headers=None, content_length=True):
