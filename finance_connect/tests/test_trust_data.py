@@ -314,7 +314,7 @@ class TestTrustCore(TrustCase):
 
     def test_item8_body_over_the_connections_limit_is_refused_unread(self):
         self.connection.max_body_kib = 1
-        token = self.connection.sudo().webhook_token
+        token = self.connection.sudo()._issue_webhook_token()
         Message = self.env["finance.connect.message"].sudo()
         before = Message.search_count([("connection_id", "=", self.connection.id)])
         patcher, calls = self._count_receive()

@@ -44,7 +44,11 @@ class TestFeedPullToken(ReportingCase, HttpCase):
         return self.env.cr.fetchone()[0]
 
     def test_a_pull_token_is_generated_never_chosen(self):
-        feed = self.make_feed(kind="journal_items", mode="pull")
+        # one company: fc_manager manages company A only (a two-company feed is
+        # invisible to them, item 4)
+        feed = self.make_feed(
+            kind="journal_items", mode="pull", company_ids=[(6, 0, self.company_a.ids)]
+        )
         token = feed._fc_issue_pull_token()
         before = self.stored_hash(feed)
         self.assertEqual(before, hashlib.sha256(token.encode()).hexdigest())
@@ -60,7 +64,11 @@ class TestFeedPullToken(ReportingCase, HttpCase):
         self.assertEqual(self.url_open("/finance_connect/feed/1/rows").status_code, 404)
 
     def test_manager_gets_the_new_pull_url_once(self):
-        feed = self.make_feed(kind="journal_items", mode="pull")
+        # one company: fc_manager manages company A only (a two-company feed is
+        # invisible to them, item 4)
+        feed = self.make_feed(
+            kind="journal_items", mode="pull", company_ids=[(6, 0, self.company_a.ids)]
+        )
         self.assertFalse(self.stored_hash(feed), "no token until one is generated")
         answer = self.rpc("fc_manager", "action_regenerate_token", [[feed.id]], button=True)
         url = answer["result"]["params"]["message"]

@@ -85,7 +85,8 @@ class TestTrustFeeds(ReportingCase, TrustCase):
         feed_id = self.assert_ok(self.rpc(self.manager_ab, FEED, "create", [self.feed_vals()]))
         feed = self.env[FEED].sudo().browse(feed_id)
         self.assertEqual(feed.scope_user_id, self.manager_ab)
-        token = feed.pull_token
+        token = feed._fc_issue_pull_token()
+        token_hash = feed.pull_token_hash
         for role in ("fc_user", "manager"):
             with self.subTest(role=role):
                 user = self.roles[role]
@@ -96,21 +97,24 @@ class TestTrustFeeds(ReportingCase, TrustCase):
                 self.assert_refused(self.rpc(user, FEED, "read", [[feed_id], ["pull_url"]]))
                 self.assert_refused(self.button(user, feed, "action_export_file"))
                 self.assert_refused(self.button(user, feed, "action_regenerate_token"))
-        self.assertEqual(feed.pull_token, token)
+        self.assertEqual(feed.pull_token_hash, token_hash)
         self.assertFalse(feed.message_ids.filtered(lambda m: "Exported" in (m.body or "")))
         self.assertFalse(
             self.env["ir.attachment"]
             .sudo()
             .search([("res_model", "=", FEED), ("res_id", "=", feed_id)])
         )
-        # Who may access both companies sees it and its pull URL.
+        # Who may access both companies sees it and its (masked) pull URL; the
+        # token works for the pull endpoint.
         seen = self.assert_ok(self.rpc(self.manager_ab, FEED, "read", [[feed_id], ["pull_url"]]))
-        self.assertIn(token, seen[0]["pull_url"])
+        self.assertTrue(seen[0]["pull_url"])
+        self.assertNotIn(token, seen[0]["pull_url"])
+        self.assertEqual(self.url_open(f"/finance_connect/feed/{token}/rows").status_code, 200)
 
     def test_item4_pull_and_deliveries_stop_when_the_author_loses_a_company(self):
         feed_id = self.assert_ok(self.rpc(self.manager_ab, FEED, "create", [self.feed_vals()]))
         feed = self.env[FEED].sudo().browse(feed_id)
-        url = f"/finance_connect/feed/{feed.pull_token}/rows"
+        url = f"/finance_connect/feed/{feed._fc_issue_pull_token()}/rows"
         self.assertEqual(self.url_open(url).status_code, 200)
         deliveries = feed.delivery_ids
         self.manager_ab.sudo().company_ids = self.company_a
