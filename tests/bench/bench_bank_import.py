@@ -57,6 +57,12 @@ def main():
     parser.add_argument("--conf", required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--entries", type=int, default=10000)
+    parser.add_argument(
+        "--orm-entries",
+        type=int,
+        default=None,
+        help="entries of the plain ORM create run (default: as --entries; 0: skip it)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
 
@@ -119,7 +125,35 @@ def main():
         f"same entries : {resent:7.2f} s wall ({100 * resent / first:.1f} % of the first), "
         f"{_line_count(env, journal) - created} lines created (other bytes, parsed again)"
     )
+    orm_entries = args.entries if args.orm_entries is None else args.orm_entries
+    if orm_entries:
+        _plain_orm(env, cr, orm_entries, company)
     cr.close()
+
+
+def _plain_orm(env, cr, entries, company):
+    """The same kind of file through the same wizard, every line by one plain ``create``."""
+    from unittest.mock import patch
+
+    iban = "DE44500105175407324931"
+    journal = env["account.journal"].create(
+        {"name": "Benchmark ORM", "code": "BNCO", "type": "bank", "bank_acc_number": iban}
+    )
+    cr.commit()
+    data, _opening, _closing = generate_camt053(
+        entries, iban=iban, currency=company.currency_id.name, stmt_id="BENCH-ORM-1"
+    )
+    Line = type(env["account.bank.statement.line"])
+    start = time.perf_counter()
+    with patch.object(Line, "_fc_create_bulk", lambda line_model, vals: line_model.create(vals)):
+        _wizard_import(env, data, "bench-orm.camt053.xml")
+    cr.commit()
+    wall = time.perf_counter() - start
+    created = _line_count(env, journal)
+    print(
+        f"plain ORM    : {wall:7.2f} s wall, {created} lines created through "
+        f"account.bank.statement.line.create ({1000 * wall / max(created, 1):.1f} ms per line)"
+    )
 
 
 if __name__ == "__main__":
