@@ -52,7 +52,14 @@ PUBLIC_METHODS = {
     "account.payment.action_fc_send_now": SEND_NOW,
     "account.payment.action_fc_view_messages": ACTION,
     "account.payment.action_post": "crud: EXTENDS account.action_post, then emits events",
-    "account.payment.write": "crud: EXTENDS account.write, then emits state changes",
+    "account.payment.create": (
+        "checks: the bank fields (end-to-end id, bank status and reason, refund link) "
+        "only by the engine (superuser)"
+    ),
+    "account.payment.write": (
+        "checks: EXTENDS account.write (its rights); the bank fields (end-to-end id, bank "
+        "status and reason, refund link) only by the engine (superuser); emits state changes"
+    ),
     # core ------------------------------------------------------------------
     "finance.connect.audit.unlink": "harmless: always refuses (append-only)",
     "finance.connect.audit.write": "harmless: always refuses (append-only)",

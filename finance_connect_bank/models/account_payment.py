@@ -1,6 +1,7 @@
 """Bank side of payments: end-to-end id, bank status, batches."""
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 BANK_STATUSES = [
     ("none", "Not sent"),
@@ -27,6 +28,11 @@ STATUS_RANK = {
     **dict.fromkeys(CASE_STATUSES, 5),
     "rejected": 9,
 }
+#: What only the engine writes (as superuser, after its checks): the id the
+#: bank's status reports find a payment by, the bank status, and the refund link.
+ENGINE_FIELDS = frozenset(
+    {"fc_end_to_end_id", "fc_bank_status", "fc_bank_reason", "fc_refund_of_id"}
+)
 
 
 class AccountPayment(models.Model):
@@ -79,6 +85,32 @@ class AccountPayment(models.Model):
         readonly=True,
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # EXTENDS account: the bank fields are the engine's.
+        for vals in vals_list:
+            self._fc_check_engine_fields(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        # EXTENDS account: the bank fields are the engine's.
+        self._fc_check_engine_fields(vals)
+        return super().write(vals)
+
+    def _fc_check_engine_fields(self, vals):
+        """Refuse the engine's fields to anyone but the engine (superuser): a
+        payment given another's end-to-end id would take that payment's bank
+        status report (a rejection cancels it)."""
+        engine = ENGINE_FIELDS.intersection(vals)
+        if engine and not self.env.su:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of a payment are set by Finance Connect only, from the "
+                    "payment batches and the bank's and payment provider's reports.",
+                    fields=", ".join(sorted(self._fields[name].string for name in engine)),
+                )
+            )
+
     @api.depends("fc_refund_ids.amount", "fc_refund_ids.state")
     def _compute_fc_refunded_amount(self):
         for payment in self:
@@ -104,7 +136,8 @@ class AccountPayment(models.Model):
                 continue
             if payment.fc_bank_status == status and not reason:
                 continue
-            payment.write({"fc_bank_status": status, "fc_bank_reason": reason or False})
+            # The callers checked (batch buttons) or are the engine (reports).
+            payment.sudo().write({"fc_bank_status": status, "fc_bank_reason": reason or False})
             changed |= payment
         return changed
 

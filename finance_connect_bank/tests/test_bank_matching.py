@@ -68,7 +68,7 @@ class TestBankMatching(BankCase):
         journal.bank_acc_number = "DE89370400440532013000"
         payment = self.init_payment(-250.0, post=True)
         self.assertEqual(payment.state, "in_process")
-        payment.fc_end_to_end_id = "E2E-00000000"
+        payment.sudo().fc_end_to_end_id = "E2E-00000000"  # as the batch engine does
         currency = self.company.currency_id.name
         data, _o, _c = generate_camt053(1, currency=currency, stmt_id="E2E")
         amount = f"{payment.amount:.2f}".encode()

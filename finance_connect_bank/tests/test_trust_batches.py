@@ -187,3 +187,38 @@ class TestTrustBatches(BankCase, TrustCase):
         self.assertFalse(
             self.env["finance.connect.bank.status"].sudo().search([("payment_id", "=", payment.id)])
         )
+
+    def test_item5_no_plain_write_of_a_payments_bank_fields(self):
+        """The end-to-end id is how the bank's status report finds a payment: a
+        person with Odoo's invoicing rights who could give payment X the id of
+        payment Y (sent in a batch) would have the bank's rejection of Y cancel X.
+        The id, the bank status and reason, and the refund link are the engine's."""
+        batch, sent = self.draft_batch(150.0)
+        with self.run_jobs():
+            batch.action_send()
+        other = self.pay_bill(80.0)
+        billing = self.fc_user  # Odoo's invoicing rights, Finance Connect read
+        self.assertTrue(billing.has_group("account.group_account_invoice"))
+        for vals in (
+            {"fc_end_to_end_id": sent.fc_end_to_end_id},
+            {"fc_bank_status": "rejected"},
+            {"fc_bank_reason": "planted"},
+            {"fc_refund_of_id": sent.id},
+        ):
+            with self.subTest(vals=vals):
+                self.assert_refused(
+                    self.rpc(billing, "account.payment", "write", [other.ids, vals]),
+                    "Finance Connect",
+                )
+                other.invalidate_recordset()
+                self.assertFalse(other.fc_end_to_end_id)
+                self.assertEqual(other.fc_bank_status, "none")
+                self.assertFalse(other.fc_bank_reason)
+                self.assertFalse(other.fc_refund_of_id)
+        # What the user may change on a payment is still theirs to change.
+        self.assert_ok(
+            self.rpc(billing, "account.payment", "write", [other.ids, {"fc_provider_ref": "P-1"}])
+        )
+        self.assertEqual(other.fc_provider_ref, "P-1")
+        # The engine still sets them: the batch was sent, its payment marked so.
+        self.assertEqual(sent.fc_bank_status, "sent")
