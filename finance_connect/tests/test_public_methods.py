@@ -37,12 +37,15 @@ ACTION = "harmless: returns a window action; the client then reads with the user
 PUBLIC_METHODS = {
     # account.* extensions ------------------------------------------------
     "account.bank.statement.line.action_fc_confirm_match": (
-        "crud: reconciles through Odoo's reconcile as the user (account rights and rules); "
-        "the lead's rewrite of account_bank_statement_line.py owns this entry"
+        "checks: check_access('write') on the lines (Odoo's bank rights and rules), then "
+        "reconciles through Odoo's reconcile as the user"
     ),
     "account.bank.statement.line.action_fc_match_again": (
-        "crud: a write of the user's own statement lines (account rights and rules); "
-        "the lead's rewrite of account_bank_statement_line.py owns this entry"
+        "checks: check_access('write') on the lines, then the matcher writes the match fields"
+    ),
+    "account.bank.statement.line.write": (
+        "checks: EXTENDS account.write (its rights); the bank references, import id and "
+        "match fields only by the import and the matcher (superuser)"
     ),
     "account.bank.statement.line.action_fc_send_now": SEND_NOW,
     "account.bank.statement.line.action_fc_view_messages": ACTION,

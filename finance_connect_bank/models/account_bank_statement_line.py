@@ -23,9 +23,25 @@ from datetime import date, datetime
 from xmlrpc.client import MAXINT
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
+
+# Set by the import and the matcher only (refused to a plain write).
+ENGINE_FIELDS = {
+    "fc_import_id",
+    "fc_entry_ref",
+    "fc_servicer_ref",
+    "fc_end_to_end_id",
+    "fc_mandate_id",
+    "fc_creditor_ref",
+    "fc_bank_tx_code",
+    "fc_message_id",
+    "fc_match_state",
+    "fc_match_candidate_id",
+    "fc_match_reason",
+}
 
 MATCH_STATES = [
     ("none", "Not matched yet"),
@@ -123,14 +139,31 @@ class AccountBankStatementLine(models.Model):
         ),
     ]
 
+    def write(self, vals):
+        # EXTENDS account: the bank's references, the import id (what keeps
+        # an entry from being imported twice) and the match state are the
+        # import's and the matcher's, never a person's.
+        engine = ENGINE_FIELDS.intersection(vals)
+        if engine and not self.env.su:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of a bank statement line are set by the bank import and "
+                    "the matcher only: use Match again or Confirm match.",
+                    fields=", ".join(sorted(self._fields[name].string for name in engine)),
+                )
+            )
+        return super().write(vals)
+
     def action_fc_confirm_match(self):
-        """Reconcile the lines with their proposed counterpart."""
+        """Reconcile the lines with their proposed counterpart (whoever may edit them)."""
+        self.check_access("write")
         self.env["finance.connect.bank.matcher"]._confirm(self)
         return True
 
     def action_fc_match_again(self):
         """Look for counterparts again (after invoices or payments changed)."""
-        self.filtered(lambda line: not line.is_reconciled).write(
+        self.check_access("write")
+        self.filtered(lambda line: not line.is_reconciled).sudo().write(
             {"fc_match_state": "none", "fc_match_candidate_id": False, "fc_match_reason": False}
         )
         self.env["finance.connect.bank.matcher"]._match_lines(self)

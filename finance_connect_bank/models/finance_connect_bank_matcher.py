@@ -36,7 +36,12 @@ class FinanceConnectBankMatcher(models.AbstractModel):
 
     @api.model
     def _match_lines(self, lines):
-        """Match ``lines``; returns {"reconciled": n, "proposed": n, "unmatched": n}."""
+        """Match ``lines``; returns {"reconciled": n, "proposed": n, "unmatched": n}.
+
+        The caller has checked that the user may write ``lines``; the match
+        fields are the engine's (refused to a plain write), so they are
+        written as superuser.
+        """
         lines = lines.filtered(lambda line: not line.is_reconciled and line.amount)
         counts = {"reconciled": 0, "proposed": 0, "unmatched": 0}
         if not lines:
@@ -48,7 +53,7 @@ class FinanceConnectBankMatcher(models.AbstractModel):
         for line in lines:
             candidate, reason, exact = found.get(line, (None, None, False))
             if candidate and exact and self._reconcile(line, candidate):
-                line.write(
+                line.sudo().write(
                     {
                         "fc_match_state": "reconciled",
                         "fc_match_candidate_id": False,
@@ -57,7 +62,7 @@ class FinanceConnectBankMatcher(models.AbstractModel):
                 )
                 counts["reconciled"] += 1
             elif candidate:
-                line.write(
+                line.sudo().write(
                     {
                         "fc_match_state": "proposed",
                         "fc_match_candidate_id": candidate.id,
@@ -70,7 +75,7 @@ class FinanceConnectBankMatcher(models.AbstractModel):
         unmatched = lines.filtered(
             lambda line: line not in found and line.fc_match_state != "unmatched"
         )
-        unmatched.write({"fc_match_state": "unmatched"})
+        unmatched.sudo().write({"fc_match_state": "unmatched"})
         return counts
 
     # ------------------------------------------------------------------
@@ -226,6 +231,6 @@ class FinanceConnectBankMatcher(models.AbstractModel):
             lambda line: line.fc_match_candidate_id and not line.is_reconciled
         ):
             if self._reconcile(line, line.fc_match_candidate_id):
-                line.write({"fc_match_state": "reconciled", "fc_match_candidate_id": False})
+                line.sudo().write({"fc_match_state": "reconciled", "fc_match_candidate_id": False})
                 done |= line
         return done

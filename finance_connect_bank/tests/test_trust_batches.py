@@ -13,7 +13,7 @@ from odoo.addons.finance_connect.tests.trust_common import TrustCase
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 
-from .common import BankCase
+from .common import FFFS_053, BankCase, fixture
 from .test_bank_payments import PAIN002, REASON, TX
 
 EVIL_IBAN = "GB33BUKB20201555555555"
@@ -222,3 +222,58 @@ class TestTrustBatches(BankCase, TrustCase):
         self.assertEqual(other.fc_provider_ref, "P-1")
         # The engine still sets them: the batch was sent, its payment marked so.
         self.assertEqual(sent.fc_bank_status, "sent")
+
+    def test_statement_line_import_id_and_match_fields_are_the_engines(self):
+        """The import id is what keeps a bank entry from being imported twice: a
+        person with Odoo's bank rights who cleared it could have the same entry
+        booked again. It, the bank references and the match fields are refused
+        to a plain write over JSON-RPC; Match again still works for them."""
+        accountant = self.manager_ab
+        accountant.groups_id |= self.env.ref("account.group_account_basic")
+        journal = self.bank_journal("FFFS", "FI74 3301 0001 2220 90", self.eur)
+        result = self.Import._import_file(fixture(FFFS_053), FFFS_053.name)
+        self.assertEqual(result["new"], 13)
+        line = self.env["account.bank.statement.line"].search(
+            [("journal_id", "=", journal.id)], limit=1
+        )
+        before = (line.fc_import_id, line.fc_match_state, line.fc_end_to_end_id)
+        for vals in (
+            {"fc_import_id": False},
+            {"fc_import_id": "planted"},
+            {"fc_match_state": "reconciled"},
+            {"fc_end_to_end_id": "E2E-OF-ANOTHER-PAYMENT"},
+        ):
+            with self.subTest(vals=vals):
+                self.assert_refused(
+                    self.rpc(accountant, "account.bank.statement.line", "write", [line.ids, vals]),
+                    "bank import",
+                )
+                line.invalidate_recordset()
+                self.assertEqual(
+                    (line.fc_import_id, line.fc_match_state, line.fc_end_to_end_id), before
+                )
+        # What a person may change on a line is still theirs to change.
+        self.assert_ok(
+            self.rpc(
+                accountant,
+                "account.bank.statement.line",
+                "write",
+                [line.ids, {"payment_ref": "Checked"}],
+            )
+        )
+        self.assertEqual(line.payment_ref, "Checked")
+        # The same file again: still nothing new, the import id kept its job.
+        again = self.Import._import_file(fixture(FFFS_053), "again.xml")
+        self.assertEqual(again["new"], 0)
+        # Match again is theirs, and the matcher writes the match fields.
+        self.assert_ok(
+            self.rpc(accountant, "account.bank.statement.line", "action_fc_match_again", [line.ids])
+        )
+        line.invalidate_recordset()
+        self.assertNotEqual(line.fc_match_state, "none")
+        # Someone without the bank rights cannot make the matcher run.
+        self.assert_refused(
+            self.rpc(
+                self.internal, "account.bank.statement.line", "action_fc_match_again", [line.ids]
+            )
+        )

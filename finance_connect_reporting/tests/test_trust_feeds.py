@@ -123,3 +123,18 @@ class TestTrustFeeds(ReportingCase, TrustCase):
             feed._fc_deliver_scheduled()
         feed.invalidate_recordset()
         self.assertEqual(feed.delivery_ids, deliveries, "nothing more was read or delivered")
+
+    def test_the_push_marker_moves_with_deliveries_only(self):
+        """Moved back by hand, the marker would have every increment pushed again."""
+        feed_id = self.assert_ok(self.rpc(self.manager_ab, FEED, "create", [self.feed_vals()]))
+        feed = self.env[FEED].sudo().browse(feed_id)
+        before = feed.last_watermark
+        self.assert_refused(
+            self.rpc(self.manager_ab, FEED, "write", [[feed_id], {"last_watermark": "-1"}]),
+            "delivery marker",
+        )
+        feed.invalidate_recordset()
+        self.assertEqual(feed.last_watermark, before)
+        # the rest of the feed is still the manager's to configure
+        self.assert_ok(self.rpc(self.manager_ab, FEED, "write", [[feed_id], {"name": "Renamed"}]))
+        self.assertEqual(feed.name, "Renamed")
