@@ -73,6 +73,31 @@ class BankCase(FinanceConnectCase):
         cls.Line = cls.env["account.bank.statement.line"]
 
     @classmethod
+    def setup_sepa_payments(cls):
+        """The company's bank journal with an IBAN and BIC, and partner_a a vendor
+        with a French IBAN and an address: what a pain.001 batch needs."""
+        cls.journal = cls.company_data["default_journal_bank"]
+        cls.journal.bank_acc_number = "DE89370400440532013000"
+        cls.journal.bank_account_id.bank_id = cls.env["res.bank"].create(
+            {"name": "Commerzbank", "bic": "COBADEFFXXX"}
+        )
+        cls.vendor_bank = cls.env["res.partner.bank"].create(
+            {
+                "partner_id": cls.partner_a.id,
+                "acc_number": "FR1420041010050500013M02606",
+                "allow_out_payment": True,
+            }
+        )
+        cls.partner_a.write(
+            {
+                "street": "Rue de la Paix 1",
+                "zip": "75002",
+                "city": "Paris",
+                "country_id": cls.env.ref("base.fr").id,
+            }
+        )
+
+    @classmethod
     def bank_journal(cls, code, account, currency=None):
         return cls.env["account.journal"].create(
             {

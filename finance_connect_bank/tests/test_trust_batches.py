@@ -24,26 +24,7 @@ class TestTrustBatches(BankCase, TrustCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.journal = cls.company_data["default_journal_bank"]
-        cls.journal.bank_acc_number = "DE89370400440532013000"
-        cls.journal.bank_account_id.bank_id = cls.env["res.bank"].create(
-            {"name": "Commerzbank", "bic": "COBADEFFXXX"}
-        )
-        cls.vendor_bank = cls.env["res.partner.bank"].create(
-            {
-                "partner_id": cls.partner_a.id,
-                "acc_number": "FR1420041010050500013M02606",
-                "allow_out_payment": True,
-            }
-        )
-        cls.partner_a.write(
-            {
-                "street": "Rue de la Paix 1",
-                "zip": "75002",
-                "city": "Paris",
-                "country_id": cls.env.ref("base.fr").id,
-            }
-        )
+        cls.setup_sepa_payments()
         cls.connection_b = cls._create_connection("Bank of B", cls.company_b)
 
     def pay_bill(self, amount):
