@@ -24,6 +24,7 @@ from xmlrpc.client import MAXINT
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
+from odoo.modules.registry import TriggerTree
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
@@ -430,10 +431,13 @@ class AccountBankStatementLine(models.Model):
         moves.line_ids.filtered("analytic_distribution")._create_analytic_lines()
         # EXTENDS finance_connect: the event account.move._post emits.
         moves._fc_emit("move.posted")
-        # What the ORM marks to recompute elsewhere when it creates records
-        # (the statement's totals, dates and completeness...).
+        # What the ORM marks to recompute on other records when it creates
+        # these (the statement's totals, dates and completeness...); their own
+        # computed columns are in their rows already.
+        new = {self._name: set(self.ids), moves._name: set(moves.ids)}
+        new["account.move.line"] = set(moves.line_ids.ids)
         for records in (self, moves, moves.line_ids):
-            records.modified(list(records._fields), create=True)
+            _mark_dependents_elsewhere(records, new)
         self.env.flush_all()
 
     def _fc_read_rows(self):
@@ -671,6 +675,30 @@ class _RowBuilder:
                 ):
                     return f"{kind} column {column} holds a per-line value {value!r}"
         return None
+
+
+def _mark_dependents_elsewhere(records, new):
+    """Mark for recomputation what depends on new ``records`` in other, older
+    records, as ``create`` marks it (``modified(..., create=True)``), without
+    recomputing the new records themselves (``new``: {model: ids})."""
+    env = records.env
+
+    def stored(field):
+        return field.compute and field.store
+
+    tree = records.pool.get_trigger_tree(list(records._fields.values()), select=stored)
+    # The root holds the records' own fields: skipped.
+    for field, dependents, _create in (
+        records.sudo()
+        .with_context(active_test=False)
+        ._modified_triggers(TriggerTree((), tree), create=True)
+    ):
+        dependents -= env.protected(field)
+        older = dependents.browse(
+            [id_ for id_ in dependents._ids if id_ not in new.get(dependents._name, ())]
+        )
+        if older and stored(field):
+            env.add_to_compute(field, older)
 
 
 def _copy_value(value):

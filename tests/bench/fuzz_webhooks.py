@@ -156,6 +156,12 @@ COHERENT = {
 # ---------------------------------------------------------------------------
 
 
+def _ascii_digits(text):
+    """Digits 0-9 only, as the verifier reads a timestamp (``str.isdigit`` also
+    accepts digits such as "¹" that ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def fuzz_verifiers(examples):
     from odoo.addons.finance_connect.lib import signing
     from odoo.addons.finance_connect.lib import webhook_inbound as inbound
@@ -194,14 +200,14 @@ def fuzz_verifiers(examples):
         valid = False
         if scheme == "standard":
             headers.update({"webhook-id": msg_id, "webhook-timestamp": ts})
-            if sign == "valid" and secret in secrets_ and msg_id.strip() and ts.isdigit():
+            if sign == "valid" and secret in secrets_ and msg_id.strip() and _ascii_digits(ts):
                 headers["webhook-signature"] = signing.sign_v1(secret, msg_id.strip(), ts, body)
                 valid = abs(now - int(ts)) <= 300
             elif sign != "none":
                 headers["webhook-signature"] = signature
             verifier = signing.verify_standard
         else:
-            if sign == "valid" and secret in secrets_ and ts.isdigit() and len(ts) <= 12:
+            if sign == "valid" and secret in secrets_ and _ascii_digits(ts) and len(ts) <= 12:
                 headers["Stripe-Signature"] = signing.sign_stripe(secret, body, int(ts))
                 valid = abs(now - int(ts)) <= 300
             elif sign != "none":
