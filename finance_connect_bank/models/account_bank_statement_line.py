@@ -29,6 +29,9 @@ from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
+# Lines written per copy batch (memory stays flat, whatever the file's size).
+COPY_CHUNK = 1000
+
 # Set by the import and the matcher only (refused to a plain write).
 ENGINE_FIELDS = {
     "fc_import_id",
@@ -223,13 +226,16 @@ class AccountBankStatementLine(models.Model):
                 orm_pending.clear()
 
         def flush_clones():
-            if clone_pending:
+            # In chunks, the ORM's caches emptied in between: memory stays flat.
+            for start in range(0, len(clone_pending), COPY_CHUNK):
+                chunk = clone_pending[start : start + COPY_CHUNK]
                 created = self._fc_write_copies(
-                    [(groups[key], vals_list[i]) for i, key in clone_pending], currency
+                    [(groups[key], vals_list[i]) for i, key in chunk], currency
                 )
-                for (index, _key), line_id in zip(clone_pending, created, strict=True):
+                for (index, _key), line_id in zip(chunk, created, strict=True):
                     ids[index] = line_id
-                clone_pending.clear()
+                self.env.invalidate_all()
+            clone_pending.clear()
 
         for index in walk:
             vals = vals_list[index]
