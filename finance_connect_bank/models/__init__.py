@@ -1,6 +1,7 @@
 from . import (
     account_bank_statement,
     account_bank_statement_line,
+    account_journal,
     account_payment,
     finance_connect_bank_csv_profile,
     finance_connect_bank_import,

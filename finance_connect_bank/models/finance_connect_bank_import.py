@@ -424,6 +424,7 @@ class FinanceConnectBankImport(models.AbstractModel):
                 statement,
             )
         journal_key = str(journal.id)
+        journal._fc_take_import_turn()
         for attempt in (1, 2):
             import_ids = [line.import_id(journal_key) for line in booked]
             existing = self._existing_import_ids(journal, import_ids)

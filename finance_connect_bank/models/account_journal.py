@@ -1,0 +1,30 @@
+"""The bank journal as the point where imports into it take turns."""
+
+from odoo import fields, models
+
+
+class AccountJournal(models.Model):
+    _inherit = "account.journal"
+
+    fc_import_serial = fields.Integer(
+        string="Bank imports",
+        readonly=True,
+        copy=False,
+        help="Counts the statements imported into this journal. Each import updates it "
+        "first, so two imports into one journal at the same time take turns.",
+    )
+
+    def _fc_take_import_turn(self):
+        """Make concurrent imports into this journal take turns.
+
+        The update of the journal's row waits for another import holding it;
+        once that one commits, PostgreSQL refuses this transaction's update
+        (its snapshot is older), and Odoo runs the request or job again on a
+        fresh snapshot: the duplicates check and the numbering then see the
+        other import's lines. Without it, both would number from the same
+        highest number and one would fail on the unique entry name.
+        """
+        self.ensure_one()
+        journal = self.sudo()
+        journal.fc_import_serial += 1
+        journal.flush_recordset(["fc_import_serial"])
