@@ -190,6 +190,7 @@ def _concurrent(args, env, company):
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
+    env.cr.commit()  # a fresh snapshot: the two imports committed meanwhile
     env.cr.execute(
         """SELECT count(*), count(DISTINCT m.name), count(DISTINCT l.fc_import_id)
              FROM account_bank_statement_line l JOIN account_move m ON m.id = l.move_id
