@@ -216,7 +216,7 @@ class AccountBankStatementLine(models.Model):
         walk, forced = self._fc_walk_order(vals_list, journal, currency)
         ids = [None] * len(vals_list)
         groups = {}  # group key -> _RowBuilder, or None: through the ORM
-        orm_pending, clone_pending = [], []
+        orm_pending, clone_pending, copied = [], [], []
 
         def flush_orm():
             if orm_pending:
@@ -234,6 +234,7 @@ class AccountBankStatementLine(models.Model):
                 )
                 for (index, _key), line_id in zip(chunk, created, strict=True):
                     ids[index] = line_id
+                copied.extend(created)
                 self.env.invalidate_all()
             clone_pending.clear()
 
@@ -269,6 +270,9 @@ class AccountBankStatementLine(models.Model):
             clone_pending.append((index, key))
         flush_orm()
         flush_clones()
+        if copied:
+            self.browse(copied)._fc_mark_copies_dependents()
+            self.env.flush_all()
         return self.browse(ids)
 
     @api.model
@@ -414,9 +418,7 @@ class AccountBankStatementLine(models.Model):
 
         The same calls, on the copied lines, as ``mail.thread.create`` (the
         creator follows, the creation note) and ``account.move._post`` (the
-        partner follows, analytic lines, the posted event) make; what depends
-        on new records elsewhere (the statement's totals) is marked to be
-        recomputed as ``create`` marks it.
+        partner follows, analytic lines, the posted event) make.
         """
         moves = self.move_id
         user = self.env.user
@@ -430,21 +432,33 @@ class AccountBankStatementLine(models.Model):
                 check_existing=False,
             )
         if not self.env.context.get("mail_create_nolog"):
-            moves._message_log_batch(bodies={move.id: move._creation_message() for move in moves})
+            # account.move's creation note depends on its type only
+            by_type = {}
+            moves._message_log_batch(
+                bodies={
+                    move.id: by_type.get(move.move_type)
+                    or by_type.setdefault(move.move_type, move._creation_message())
+                    for move in moves
+                }
+            )
         for partner, partner_moves in moves.grouped("partner_id").items():
             if partner:
                 partner_moves.message_subscribe(partner.ids)
         moves.line_ids.filtered("analytic_distribution")._create_analytic_lines()
         # EXTENDS finance_connect: the event account.move._post emits.
         moves._fc_emit("move.posted")
-        # What the ORM marks to recompute on other records when it creates
-        # these (the statement's totals, dates and completeness...); their own
-        # computed columns are in their rows already.
+        self.env.flush_all()
+
+    def _fc_mark_copies_dependents(self):
+        """Mark what the ORM marks to recompute on other records when it creates
+        these copied lines (the statement's totals, dates and completeness...);
+        their own computed columns are in their rows already. Once for all the
+        copies of an import: the statement is then recomputed once."""
+        moves = self.move_id
         new = {self._name: set(self.ids), moves._name: set(moves.ids)}
         new["account.move.line"] = set(moves.line_ids.ids)
         for records in (self, moves, moves.line_ids):
             _mark_dependents_elsewhere(records, new)
-        self.env.flush_all()
 
     def _fc_read_rows(self):
         """The database rows of this line: statement line, move, journal items."""
