@@ -213,7 +213,7 @@ class AccountBankStatementLine(models.Model):
             and not journal.restrict_mode_hash_table
             and not any(v.get("foreign_currency_id") for v in vals_list)
         )
-        walk, forced = self._fc_walk_order(vals_list, journal, currency)
+        walk, forced = self._fc_walk_order(vals_list, journal)
         ids = [None] * len(vals_list)
         groups = {}  # group key -> _RowBuilder, or None: through the ORM
         orm_pending, clone_pending, copied = [], [], []
@@ -276,7 +276,7 @@ class AccountBankStatementLine(models.Model):
         return self.browse(ids)
 
     @api.model
-    def _fc_walk_order(self, vals_list, journal, currency):
+    def _fc_walk_order(self, vals_list, journal):
         """(indexes in the order Odoo numbers them, indexes to create through the ORM).
 
         Odoo numbers a batch by accounting date, then creation order. A line
