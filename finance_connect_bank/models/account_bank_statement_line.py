@@ -342,7 +342,8 @@ class AccountBankStatementLine(models.Model):
 
         ``builders_vals`` is a list of (row builder, creation values), in the
         order Odoo numbers them. Numbers follow the highest number the
-        journal holds now, per sequence prefix.
+        journal holds now, per sequence prefix. A copy has its group's partner,
+        so the partner values its builder read for the first line are its own.
         """
         cr = self.env.cr
         self.env.flush_all()
@@ -360,7 +361,6 @@ class AccountBankStatementLine(models.Model):
         allocated = cr.fetchall()
         counters = {}
         inputs = [self._fc_row_inputs(vals, currency) for _builder, vals in builders_vals]
-        partners = self._fc_partner_info(*inputs)
         st_rows, move_rows, aml_rows = [], [], []
         for (builder, _vals), values, (st_id, move_id, aml1, aml2) in zip(
             builders_vals, inputs, allocated, strict=True
@@ -379,7 +379,6 @@ class AccountBankStatementLine(models.Model):
                 counters[journal_id, prefix] = cr.fetchone()[0] or 0
             counters[journal_id, prefix] += 1
             seq = counters[journal_id, prefix]
-            builder.partners = partners
             st, move, amls = builder.build(
                 values,
                 {
