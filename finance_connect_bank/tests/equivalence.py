@@ -60,6 +60,7 @@ class Harness:
         self.env = env
         self.cr = env.cr
         self._foreign_keys = None
+        self._last_ids = {}
 
     # ------------------------------------------------------------------
     # Running
@@ -119,7 +120,7 @@ class Harness:
             rows = [dict(zip(names, row, strict=True)) for row in cr.fetchall()]
             if rows:
                 raw[table] = rows
-        return self._normalise(raw, marker)
+        return self._normalise(raw)
 
     # ------------------------------------------------------------------
     # Keys and normalisation
@@ -139,16 +140,13 @@ class Harness:
             self._foreign_keys = {(t, c): r for t, c, r in self.cr.fetchall()}
         return self._foreign_keys
 
-    def _normalise(self, raw, marker):
+    def _normalise(self, raw):
         fks = self.foreign_keys()
-        # Rows that existed before the run: their ids are below the lowest id
-        # the run inserted, which the sequences hand out in increasing order.
+        # Rows the run inserted, not older rows it updated (remember_ids).
         new_ids = {}
         for table, rows in raw.items():
             if rows and "id" in rows[0]:
-                new_ids[table] = {
-                    row["id"] for row in rows if self._inserted(table, row["id"], marker)
-                }
+                new_ids[table] = {row["id"] for row in rows if self._inserted(table, row["id"])}
         keys = {}  # (table, id) -> key
 
         def ref(table, value):
@@ -277,27 +275,22 @@ class Harness:
             data["id"] = repr(ref(self.env[model]._table, data["id"]))
         return json.dumps(payload, sort_keys=True)
 
-    def _inserted(self, table, row_id, marker):
+    def _inserted(self, table, row_id):
         """Whether row ``row_id`` of ``table`` was inserted (not updated) by the run."""
-        cache = self.__dict__.setdefault("_before_max", {})
-        if table not in cache:
-            return True
-        return row_id > cache[table]
+        return table not in self._last_ids or row_id > self._last_ids[table]
 
     def remember_ids(self):
-        """Note each table's highest id: rows above it are inserted by later runs."""
-        cache = self.__dict__.setdefault("_before_max", {})
+        """Note where each table's id sequence stands: rows above it are inserted
+        by later runs (sequences are not rolled back, so they only go up)."""
         self.cr.execute(
-            """SELECT table_name FROM information_schema.columns c
-                WHERE table_schema = 'public' AND column_name = 'id'
-                  AND EXISTS (SELECT 1 FROM information_schema.tables t
-                               WHERE t.table_schema = 'public' AND t.table_name = c.table_name
-                                 AND t.table_type = 'BASE TABLE')"""
+            "SELECT sequencename, coalesce(last_value, 0) FROM pg_sequences "
+            "WHERE schemaname = 'public'"
         )
-        tables = [t for (t,) in self.cr.fetchall()]
-        for table in tables:
-            self.cr.execute(SQL("SELECT coalesce(max(id), 0) FROM %s", SQL.identifier(table)))
-            cache[table] = self.cr.fetchone()[0]
+        self._last_ids = {
+            name.removesuffix("_id_seq"): value
+            for name, value in self.cr.fetchall()
+            if name.endswith("_id_seq")
+        }
 
     # ------------------------------------------------------------------
     # Comparing

@@ -11,7 +11,6 @@ the differences must be none, and the fast path must really have copied rows.
 """
 
 import logging
-from contextlib import nullcontext
 from datetime import date, timedelta
 from decimal import Decimal
 from unittest.mock import patch
@@ -134,7 +133,7 @@ class TestBankEquivalence(BankCase):
     # ------------------------------------------------------------------
     # Runs
 
-    def import_both(self, files, then=None, pick=None, around=nullcontext):
+    def import_both(self, files, then=None, pick=None):
         """Import ``files`` through the ORM and through ours; compare; return the copies."""
         Line = type(self.env["account.bank.statement.line"])
         copy_writer = Line._fc_write_copies
@@ -149,9 +148,8 @@ class TestBankEquivalence(BankCase):
             return line_model.create(vals_list)
 
         def do_import():
-            with around():
-                for name, data in files:
-                    self.Import._import_file(data, name, journal=self.journal)
+            for name, data in files:
+                self.Import._import_file(data, name, journal=self.journal)
 
         def later():
             line = pick() if pick else None
