@@ -13,4 +13,5 @@ from . import (
     finance_connect_handler,
     finance_connect_message,
     finance_connect_payment_batch,
+    finance_connect_payment_batch_line,
 )
