@@ -14,4 +14,8 @@ from . import (
     finance_connect_message,
     finance_connect_payment_batch,
     finance_connect_payment_batch_line,
+    finance_connect_psp_dispute,
+    finance_connect_psp_event,
+    finance_connect_psp_payout,
+    finance_connect_psp_refund,
 )
