@@ -6,8 +6,8 @@ from . import (
     finance_connect_bank_csv_profile,
     finance_connect_bank_import,
     finance_connect_bank_matcher,
+    finance_connect_bank_pull,
     finance_connect_bank_status,
-    finance_connect_connection_pull,  # the mixin before the model inheriting it
     finance_connect_connection,
     finance_connect_exception,
     finance_connect_handler,
