@@ -5,6 +5,7 @@ from . import (
     account_payment,
     finance_connect_bank_csv_profile,
     finance_connect_bank_import,
+    finance_connect_bank_import_check,
     finance_connect_bank_matcher,
     finance_connect_bank_pull,
     finance_connect_bank_status,
