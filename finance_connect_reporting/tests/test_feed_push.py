@@ -73,6 +73,19 @@ class TestFeedPush(ReportingCase):
         self.assertIn(delivery.message_id, shown)
         self.assertNotIn(other, shown)
 
+    def test_deliver_now_refused_on_a_pull_only_feed(self):
+        """A feed without a reporting connection is not "delivered" (no delivery
+        marked push/delivered without a message): refused, saying why."""
+        feed = self.make_feed(kind="trial_balance", period_status="flash")
+        self.assertFalse(feed.connection_id)
+        with self.assertRaisesRegex(UserError, "no reporting connection"):
+            feed.action_deliver_last_period()
+        self.assertFalse(feed.delivery_ids)
+        # with a connection, it delivers
+        feed.connection_id = self.reporting
+        feed.action_deliver_last_period()
+        self.assertTrue(feed.delivery_ids.message_id)
+
     def test_acknowledgement_match_and_mismatch(self):
         feed = self.make_feed(kind="trial_balance", connection_id=self.reporting.id)
         delivery = feed._fc_deliver_period(*self.jan)
