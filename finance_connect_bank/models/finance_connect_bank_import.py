@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psycopg2
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.modules.module import get_module_path
 from odoo.tools import SQL, mute_logger
 
@@ -104,11 +104,40 @@ class FinanceConnectBankImport(models.AbstractModel):
         ``result["summary"]`` is the text shown to the user; ``new`` and
         ``duplicates`` count lines, ``errors`` lists "file: problem" texts.
         """
-        if message is None:
+        uploaded = message is None  # a file given by hand, not a message of the engine
+        if uploaded:
             message, _created = self._record_file(data, filename, connection)
-        known = self._already_imported(message)
-        if known:
-            return known
+        result = self._already_imported(message) or self._import_message_file(
+            data, filename, message, journal, csv_profile
+        )
+        if uploaded:
+            self._close_upload(message, result)
+        return result
+
+    @api.model
+    def _close_upload(self, message, result):
+        """End a manual upload's message as an inbound message ends: Done, linked to
+        the (first) statement it filled, or Failed when a file or statement of it
+        was refused (the exception inbox holds the why). The engine closes the
+        messages it processes itself."""
+        statements = self.env["account.bank.statement"].browse(
+            [o["statement_id"] for o in result["statements"] if o.get("statement_id")]
+        )
+        vals = {"done_at": fields.Datetime.now()}
+        if statements:
+            first = statements[:1].sudo()
+            vals.update(
+                res_model=first._name,
+                res_id=first.id,
+                res_name=first.display_name,
+            )
+        state = "failed" if result["errors"] else "done"
+        if message.state != state:
+            message._set_state(state, result["summary"].splitlines()[0][:200], **vals)
+
+    @api.model
+    def _import_message_file(self, data, filename, message, journal, csv_profile):
+        """Import the file of ``message`` (see :meth:`_import_file`)."""
         result = {
             "message_id": message.id,
             "statements": [],

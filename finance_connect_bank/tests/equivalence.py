@@ -27,7 +27,14 @@ VOLATILE = {
     # attempts' timing and the random correlation id of a message
     # a message's random reference, correlation id and Standard Webhooks id, and
     # the hash of its payload (the payload is compared, normalised)
-    "finance_connect_message": {"reference", "webhook_id", "correlation_id", "payload_sha256"},
+    # and the moment it ended (its state log is compared without its moments)
+    "finance_connect_message": {
+        "reference",
+        "webhook_id",
+        "correlation_id",
+        "payload_sha256",
+        "done_at",
+    },
     # a queued job's random uuid and the moment it was queued
     "queue_job": {"uuid", "date_created"},
     # the transaction that posted an entry (the reporting feed's watermark): the
@@ -43,6 +50,9 @@ IGNORED = {"bus_bus", "fc_equivalence_marker"}
 
 # Links to records in HTML texts (chatter notes).
 DATA_OE_ID = re.compile(r'data-oe-model="([a-z0-9_.]+)" data-oe-id="(\d+)"')
+
+# The moment that starts each line of a message's state log.
+STATE_LOG_MOMENT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.MULTILINE)
 
 # Polymorphic references: (model column, id column) pairs.
 POLYMORPHIC = [("model", "res_id"), ("res_model", "res_id")]
@@ -233,6 +243,8 @@ class Harness:
                         "idempotency_key",
                     ):
                         value = self._event_text(value, ref)
+                    elif table == "finance_connect_message" and column == "state_log":
+                        value = STATE_LOG_MOMENT.sub("", value or "")
                     elif column == "internal_index" and value in index_keys:
                         value = (value[:18], "own id")
                     elif isinstance(value, str) and value in index_keys:
