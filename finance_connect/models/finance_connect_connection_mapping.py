@@ -12,9 +12,9 @@ from datetime import date
 
 from odoo import fields, models
 
+from ..exceptions import MappingMissing
 from ..lib import mapping as lib_mapping
 from .finance_connect_mapping_line import normalize_vat
-from .finance_connect_message import MappingMissing
 
 
 class FinanceConnectConnection(models.Model):

@@ -16,23 +16,9 @@ import logging
 
 from odoo import api, fields, models
 
+from ..exceptions import HandlerError, HandlerRetry
+
 _logger = logging.getLogger(__name__)
-
-
-class HandlerError(Exception):
-    """A permanent processing problem: the message goes to the exception inbox."""
-
-    def __init__(self, message, category="other"):
-        super().__init__(message)
-        self.category = category
-
-
-class HandlerRetry(Exception):
-    """A transient processing problem: try again later."""
-
-    def __init__(self, message, seconds=60):
-        super().__init__(message)
-        self.seconds = seconds
 
 
 class FinanceConnectHandler(models.AbstractModel):

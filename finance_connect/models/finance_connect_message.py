@@ -23,6 +23,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
+from ..exceptions import MappingMissing
 from ..lib import payloads as lib_payloads
 from ..lib import retry as lib_retry
 from ..lib import signing
@@ -42,16 +43,6 @@ STATES = [
 ]
 FINAL_STATES = ("done", "duplicate", "cancelled")
 ADMIN_GROUP = "finance_connect.group_administrator"
-
-
-class MappingMissing(Exception):
-    """A value of a payload has no (or an ambiguous) mapping: never guess."""
-
-    def __init__(self, mapping_type, value, reason="unmapped"):
-        super().__init__(f"{mapping_type} {value!r} is {reason}")
-        self.mapping_type = mapping_type
-        self.value = value
-        self.reason = reason
 
 
 class SchemaRegistries:

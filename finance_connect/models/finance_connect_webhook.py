@@ -55,6 +55,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config, frozendict
 
+from ..exceptions import WebhookNotConfigured
 from ..lib import signing
 from ..lib import webhook_inbound as inbound
 from ..lib.payloads import sha256_hex
@@ -468,7 +469,7 @@ class FinanceConnectConnection(models.Model):
         try:
             verifier = self._webhook_get_verifier(settings)
         except KeyError:
-            raise _NotConfigured("unknown signature scheme") from None
+            raise WebhookNotConfigured("unknown signature scheme") from None
         secrets = self._webhook_decrypt(settings.secrets)
         try:
             message_id = verifier(
@@ -483,7 +484,7 @@ class FinanceConnectConnection(models.Model):
         except ValueError:
             # The verifiers raise ValueError when no secret / key is configured
             # or a configured one cannot be decoded.
-            raise _NotConfigured("no usable webhook secret or key") from None
+            raise WebhookNotConfigured("no usable webhook secret or key") from None
         except Exception:
             _logger.exception("finance_connect: webhook verifier of connection %s failed", self.id)
             raise signing.WebhookVerificationError("verifier failed") from None
@@ -694,12 +695,6 @@ class FinanceConnectConnection(models.Model):
         extra = dict(headers or {})
         extra["X-Correlation-Id"] = correlation or inbound.new_correlation_id()
         return status, dict(payload), extra
-
-
-class _NotConfigured(signing.WebhookVerificationError):
-    """The connection has no usable secret or public key: everything is refused."""
-
-    reason = "not_configured"
 
 
 class FinanceConnectMessage(models.Model):

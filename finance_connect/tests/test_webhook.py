@@ -16,8 +16,8 @@ from odoo import fields
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 
+from ..exceptions import HandlerError, HandlerRetry
 from ..lib import signing
-from ..models.finance_connect_handler import HandlerError
 from ..models.finance_connect_webhook import UNAUTHORIZED
 from .webhook_common import WebhookCase, signing_json
 
@@ -654,8 +654,6 @@ class TestWebhookProcessing(WebhookCase):
         self.assertEqual(messages[0].state, "done")
 
     def test_transient_handler_failure_is_retried(self):
-        from ..models.finance_connect_handler import HandlerRetry
-
         Handler = type(self.env["finance.connect.handler"])
         calls = []
 

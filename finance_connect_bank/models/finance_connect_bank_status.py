@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 import psycopg2
 
 from odoo import Command, api, fields, models
+from odoo.addons.finance_connect.exceptions import HandlerError
 from odoo.tools import SQL, format_amount, mute_logger
 
 from ..lib.pain002 import describe_reason
@@ -1205,10 +1206,6 @@ class FinanceConnectBankStatus(models.Model):
 
     @api.model
     def _handler_error(self):
-        from odoo.addons.finance_connect.models.finance_connect_handler import (
-            HandlerError,
-        )
-
         return HandlerError
 
 
