@@ -19,5 +19,5 @@ from . import finance_connect_mapping_try
 from . import finance_connect_connection_mapping
 from . import finance_connect_exception_mapping
 from . import finance_connect_webhook_rejection
-from . import finance_connect_webhook
+from . import finance_connect_webhook_receiver
 from . import ir_http

@@ -1,17 +1,18 @@
 """Connections to external systems: endpoint, authentication, secrets, health."""
 
 import base64
-import hashlib
 import json
 import secrets as pysecrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..lib import outbound_guard, signing
 from ..lib.secretbox import mask
+from ..lib.webhook_inbound import HARD_LIMIT_BYTES, hash_token
+from .finance_connect_http import ALLOWED_HOSTS_PARAM
 
 ADMIN_GROUP = "finance_connect.group_administrator"
 MANAGER_GROUP = "finance_connect.group_manager"
@@ -44,6 +45,23 @@ ADMIN_ONLY_FIELDS = frozenset(
 SYSTEM_ONLY_FIELDS = frozenset({"webhook_token_hash", "oauth_token_expiry"})
 #: Fields whose default a manager may leave as it is when creating a connection.
 CREATE_EXEMPT_FIELDS = frozenset({"company_id"})
+#: Fields whose change drops the webhook settings every worker caches
+#: (``finance.connect.webhook.receiver._settings``).
+WEBHOOK_SETTING_FIELDS = frozenset(
+    {
+        "webhook_token_hash",
+        "active",
+        "paused",
+        "company_id",
+        "webhook_verifier",
+        "webhook_public_key",
+        "webhook_tolerance",
+        "max_body_kib",
+        "rate_limit_per_minute",
+        "webhook_previous_expiry",
+        "webhook_secret",
+    }
+)
 
 # Secret fields shown (masked) on the form: field name -> secret name.
 SECRET_FIELDS = {
@@ -56,11 +74,6 @@ SECRET_FIELDS = {
 MASK_PREFIX = "••••"
 DEMO_SANDBOX_URL = "http://127.0.0.1:8070"
 DRAIN_BATCH = 100
-
-
-def hash_token(token):
-    """The sha256 hex digest a token is stored and looked up by."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _is_loopback_url(url):
@@ -204,6 +217,12 @@ class FinanceConnectConnection(models.Model):
     )
     webhook_tolerance = fields.Integer(string="Timestamp tolerance (s)", default=300)
     max_body_kib = fields.Integer(string="Max inbound body (KiB)", default=5 * 1024)
+    webhook_rejection_alert_at = fields.Datetime(
+        string="Last rejection alarm",
+        readonly=True,
+        copy=False,
+        help="When a burst of refused webhooks last opened an exception.",
+    )
 
     # Circuit breaker
     circuit_threshold = fields.Integer(default=5, help="Consecutive failures that open it.")
@@ -481,17 +500,42 @@ class FinanceConnectConnection(models.Model):
             return (current or 0) != (new or 0)
         return (current or False) != (new or False)
 
+    @api.constrains("max_body_kib")
+    def _check_max_body_kib(self):
+        limit = HARD_LIMIT_BYTES // 1024
+        for conn in self:
+            if not 1 <= conn.max_body_kib <= limit:
+                raise ValidationError(
+                    self.env._(
+                        "The maximum inbound body must lie between 1 and %(limit)s KiB.",
+                        limit=limit,
+                    )
+                )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
             self._check_field_rights(vals, creating=True)
             self._check_outbound_urls(vals)
-        return super().create(vals_list)
+        records = super().create(vals_list)
+        self.env.registry.clear_cache()  # the webhook token index
+        return records
 
     def write(self, vals):
         self._check_field_rights(vals)
         self._check_outbound_urls(vals)
-        return super().write(vals)
+        res = super().write(vals)
+        if "mapping_ids" in vals:  # a newly assigned set may map waiting messages
+            self.env["finance.connect.mapping"]._fc_invalidate_cache()
+            self.sudo().mapping_ids._fc_after_lines_change()
+        if WEBHOOK_SETTING_FIELDS.intersection(vals):
+            self.env.registry.clear_cache()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()  # the webhook token index and settings
+        return res
 
     @api.model
     def _get_outbound_url_fields(self):
@@ -992,8 +1036,6 @@ class FinanceConnectConnection(models.Model):
         (``finance_connect_sandbox_url``, written into odoo.conf by the
         administrator who runs it), else the demo's default port. Only that
         host and port are allowed."""
-        from .finance_connect_http import ALLOWED_HOSTS_PARAM
-
         url = url or tools.config.get("finance_connect_sandbox_url") or DEMO_SANDBOX_URL
         parts = urlsplit(url)
         if not parts.hostname or not _is_loopback_url(url):

@@ -30,14 +30,6 @@ class FinanceConnectConnection(models.Model):
         help="How Odoo values translate to this system's codes.",
     )
 
-    def write(self, vals):
-        # EXTENDS finance_connect: a newly assigned set may map waiting messages.
-        res = super().write(vals)
-        if "mapping_ids" in vals:
-            self.env["finance.connect.mapping"]._fc_invalidate_cache()
-            self.sudo().mapping_ids._fc_after_lines_change()
-        return res
-
     def _fc_get_mapping_sets(self):
         """The active mapping sets of this connection (read as superuser: the
         user posting an invoice need not see the configuration)."""

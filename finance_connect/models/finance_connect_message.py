@@ -19,7 +19,7 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import mute_logger
 
@@ -27,6 +27,7 @@ from ..exceptions import MappingMissing
 from ..lib import payloads as lib_payloads
 from ..lib import retry as lib_retry
 from ..lib import signing
+from ..lib import webhook_inbound as inbound
 from ..lib.masking import mask_payload
 
 _logger = logging.getLogger(__name__)
@@ -118,6 +119,12 @@ class FinanceConnectMessage(models.Model):
         compute="_compute_payload_display",
         help="Sensitive values (IBANs, account numbers, tokens) are masked.",
     )
+    payload_encoding = fields.Selection(
+        [(inbound.TEXT, "Text"), (inbound.BASE64, "Base64")],
+        default=inbound.TEXT,
+        readonly=True,
+        help="Bodies that are not UTF-8 text are stored as base64 of their bytes.",
+    )
     payload_sha256 = fields.Char(string="Payload SHA-256", readonly=True)
     res_model = fields.Char(string="Related model", readonly=True)
     res_id = fields.Many2oneReference(
@@ -151,6 +158,18 @@ class FinanceConnectMessage(models.Model):
         ),
     ]
 
+    def init(self):
+        res = super().init()
+        # The inbound rate limit counts a connection's messages of the last minute.
+        tools.create_index(
+            self.env.cr,
+            "finance_connect_message_inbound_recent_idx",
+            self._table,
+            ["connection_id", "create_date"],
+            where="direction = 'in'",
+        )
+        return res
+
     # ------------------------------------------------------------------
     # Append-only
     # ------------------------------------------------------------------
@@ -168,6 +187,12 @@ class FinanceConnectMessage(models.Model):
         for msg in self:
             text = msg.sudo().payload or ""
             msg.payload_display = text if is_admin else mask_payload(text)
+
+    def _get_payload_bytes(self):
+        """The exact bytes received (or sent) for this message."""
+        self.ensure_one()
+        msg = self.sudo()
+        return inbound.payload_bytes(msg.payload, msg.payload_encoding)
 
     def _set_state(self, state, note="", **vals):
         """The only way a message changes state: records who, when and why."""
@@ -772,8 +797,15 @@ class FinanceConnectMessage(models.Model):
             msg.sudo().job_uuid = getattr(job, "uuid", False)
 
     def _job_process(self):
-        """Process one inbound message through its handler; idempotent."""
+        """Process one inbound message through its handler; idempotent.
+
+        The webhook route does not spend an UPDATE on the message to record
+        its job: the job records itself when it runs.
+        """
         self.ensure_one()
+        job_uuid = self.env.context.get("job_uuid")
+        if job_uuid and self.job_uuid != job_uuid:
+            self.sudo().job_uuid = job_uuid
         msg = self.sudo()
         if msg.state in FINAL_STATES or msg.state == "failed":
             return f"nothing to do: message is {msg.state}"

@@ -8,6 +8,10 @@ passphrase is stretched with scrypt and this database's random salt (system
 parameter ``finance_connect.secret_kdf_salt``, made at install). Each
 ciphertext is bound to its slot (connection id and secret name): one copied
 into another row does not decrypt.
+
+The webhook route caches the (encrypted) webhook secrets per worker: any change
+of one drops that cache in every worker (through the registry's cache
+signaling, at the end of the transaction).
 """
 
 import functools
@@ -25,6 +29,8 @@ CONFIG_KEY = "finance_connect_secret_key"
 ENV_KEY = "FINANCE_CONNECT_SECRET_KEY"
 SALT_PARAM = "finance_connect.secret_kdf_salt"
 CONNECTION_MODEL = "finance.connect.connection"
+#: Secrets the webhook route verifies signatures with.
+WEBHOOK_SECRET_NAMES = frozenset({"webhook_secret", "webhook_secret_previous"})
 
 
 @functools.lru_cache(maxsize=4)
@@ -53,6 +59,25 @@ class FinanceConnectSecret(models.Model):
             "A connection holds one secret of each kind.",
         )
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        records._drop_webhook_cache()
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        self._drop_webhook_cache()
+        return result
+
+    def unlink(self):
+        self._drop_webhook_cache()
+        return super().unlink()
+
+    def _drop_webhook_cache(self):
+        if WEBHOOK_SECRET_NAMES.intersection(self.sudo().mapped("name")):
+            self.env.registry.clear_cache()
 
     @api.model
     def _slot(self, connection_id, name):
