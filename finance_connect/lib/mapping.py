@@ -21,8 +21,12 @@ cost does not grow with the number of rules.
 The meaning of ``source`` and ``target`` is the caller's: the ORM side puts
 the Odoo code in ``source`` and the external code in ``target`` for the
 outbound direction, and the other way round for the inbound direction.
+
+:func:`map_payload` applies a table to a canonical payload (the external codes
+of its accounts and partners).
 """
 
+import re
 from collections import defaultdict
 from datetime import date
 from typing import Any, NamedTuple
@@ -77,6 +81,25 @@ class Unmapped(MappingError):
 
 class Ambiguous(MappingError):
     reason = "ambiguous"
+
+
+class PartnerWithoutKey(Unmapped):
+    """A partner of a payload with nothing to look it up by."""
+
+    reason = "unmapped: the partner has no VAT, reference or external ID to map it by"
+
+
+def describe(exc):
+    """Why a value is not mapped, in the words of the waiting message."""
+    if isinstance(exc, Ambiguous):
+        lines = ", ".join(str(i) for i in exc.line_ids)
+        return f"ambiguous: lines {lines} decide it differently"
+    return exc.reason
+
+
+def normalize_vat(vat):
+    """A VAT number as it is looked up: upper case, without spaces, dots or dashes."""
+    return re.sub(r"[\s.\-]", "", vat or "").upper()
 
 
 def parse_source(text):
@@ -276,3 +299,49 @@ def find_conflicts(lines):
                     seen.add(pair)
                     conflicts.append((first, second))
     return conflicts
+
+
+def payload_date(payload):
+    """The business date of a canonical payload (invoice or entry date), else
+    ``None`` (today)."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("data"), dict):
+        data = data["data"]  # record.synced wraps the record's data
+    if isinstance(data, dict):
+        for key in ("invoice_date", "date"):
+            value = data.get(key)
+            if isinstance(value, str):
+                try:
+                    return date.fromisoformat(value[:10])
+                except ValueError:
+                    continue
+    return None
+
+
+def map_payload(node, table, on_date, partner_keys):
+    """Fill, in place, the external codes a canonical payload has room for.
+
+    ``external_account`` next to an ``account_code`` (type ``account``), and
+    ``external_code`` of a partner (a dict with ``vat``, ``ref`` and ``id``,
+    type ``partner``, looked up by ``partner_keys(partner)``: the keys it is
+    known by). A type the table has no outbound line for is left as it is.
+    Raises :class:`MappingError` for a value that does not map.
+    """
+    if isinstance(node, list):
+        for item in node:
+            map_payload(item, table, on_date, partner_keys)
+        return
+    if not isinstance(node, dict):
+        return
+    if "external_account" in node and node.get("account_code") and table.has_type("account"):
+        node["external_account"] = table.resolve(
+            "account", node["account_code"], OUTBOUND, on_date
+        ).target
+    if {"external_code", "vat", "ref", "id"} <= node.keys() and table.has_type("partner"):
+        keys = partner_keys(node)
+        if not keys:
+            raise PartnerWithoutKey("partner", f"id:{node.get('id')}")
+        node["external_code"] = table.resolve_any("partner", keys, OUTBOUND, on_date).target
+    for value in node.values():
+        if isinstance(value, dict | list):
+            map_payload(value, table, on_date, partner_keys)

@@ -9,10 +9,14 @@ checked against a cheap fingerprint of the rows (count and ``xmin``) before
 it is reused: a table built from rows that a rollback removed is rebuilt.
 """
 
+import copy
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 from odoo.tools.misc import clean_context
 
+from ..exceptions import MappingMissing
 from ..lib import mapping as lib_mapping
 from .finance_connect_mapping_line import MAPPING_TYPES, TYPE_RECORDS
 
@@ -178,15 +182,17 @@ class FinanceConnectMapping(models.Model):
         self.env["finance.connect.mapping.line"].flush_model()
         self.flush_model()
         self.env.cr.execute(
-            """
-            SELECT (SELECT count(*) FROM finance_connect_mapping_line
-                     WHERE mapping_id IN %(ids)s),
-                   (SELECT coalesce(sum(xmin::text::bigint), 0) FROM finance_connect_mapping_line
-                     WHERE mapping_id IN %(ids)s),
-                   (SELECT coalesce(sum(xmin::text::bigint), 0) FROM finance_connect_mapping
-                     WHERE id IN %(ids)s)
-            """,
-            {"ids": tuple(self.ids) or (0,)},
+            SQL(
+                """
+                SELECT (SELECT count(*) FROM finance_connect_mapping_line
+                         WHERE mapping_id IN %(ids)s),
+                       (SELECT coalesce(sum(xmin::text::bigint), 0)
+                          FROM finance_connect_mapping_line WHERE mapping_id IN %(ids)s),
+                       (SELECT coalesce(sum(xmin::text::bigint), 0) FROM finance_connect_mapping
+                         WHERE id IN %(ids)s)
+                """,
+                ids=tuple(self.ids) or (0,),
+            )
         )
         return self.env.cr.fetchone()
 
@@ -207,6 +213,61 @@ class FinanceConnectMapping(models.Model):
         table = lib_mapping.MappingTable(lines._fc_to_table_lines())
         cache[key] = (stamp, table)
         return table
+
+    def _fc_map_payload(self, payload):
+        """``payload`` mapped with these sets (a connection's): ``external_account``
+        of invoice and journal entry lines, ``external_code`` of partners.
+
+        A type the sets have no line for is not mapped (its values go out as
+        they are); as soon as a set has a line of a type, every value of that
+        type must map: an unmapped or ambiguous value raises ``MappingMissing``.
+        """
+        table = self._fc_get_table() if self else None
+        if table is None or not any(
+            table.has_type(t, lib_mapping.OUTBOUND) for t in ("account", "partner")
+        ):
+            return payload
+        payload = copy.deepcopy(payload)
+        try:
+            lib_mapping.map_payload(
+                payload, table, lib_mapping.payload_date(payload), self._fc_payload_partner_keys
+            )
+        except lib_mapping.MappingError as exc:
+            raise MappingMissing(exc.mapping_type, exc.value, lib_mapping.describe(exc)) from exc
+        return payload
+
+    def _fc_map_value(self, mapping_type, value, direction="outbound", on_date=None):
+        """Map one value with these sets (a connection's), for format addons.
+
+        Outbound: an Odoo value (account code, journal code, ``vat:<VAT>`` /
+        ``ref:<ref>`` / ``xmlid:<external id>`` for partners, tax name,
+        currency ISO code, company name, analytic code, payment method code,
+        bank account number) gives the external code. Inbound: an external
+        code gives the Odoo value. Returns ``None`` when the sets map nothing
+        of ``mapping_type``; raises ``MappingMissing`` for an unmapped or
+        ambiguous value.
+        """
+        table = self._fc_get_table() if self else None
+        if table is None or not table.has_type(mapping_type, direction):
+            return None
+        try:
+            return table.resolve(mapping_type, value, direction, on_date).target
+        except lib_mapping.MappingError as exc:
+            raise MappingMissing(mapping_type, value, lib_mapping.describe(exc)) from exc
+
+    @api.model
+    def _fc_payload_partner_keys(self, partner):
+        """The keys a payload's partner is mapped by: ``vat:``, ``ref:``, ``xmlid:``."""
+        keys = []
+        if partner.get("vat"):
+            keys.append(f"vat:{lib_mapping.normalize_vat(partner['vat'])}")
+        if partner.get("ref"):
+            keys.append(f"ref:{partner['ref']}")
+        if partner.get("id"):
+            xmlid = self.env["res.partner"].browse(partner["id"]).sudo().get_external_id()
+            if xmlid.get(partner["id"]):
+                keys.append(f"xmlid:{xmlid[partner['id']]}")
+        return keys
 
     # ------------------------------------------------------------------
     # Coverage

@@ -11,8 +11,6 @@ Every change is posted on the mapping set's chatter (who, when, old and new
 values) and invalidates the compiled lookup table of the transaction.
 """
 
-import re
-
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
@@ -64,10 +62,6 @@ TRACKED_FIELDS = [
 ]
 MAX_LISTED = 20
 GROUP_RANGE_LIMIT = 1000
-
-
-def normalize_vat(vat):
-    return re.sub(r"[\s.\-]", "", vat or "").upper()
 
 
 class FinanceConnectMappingLine(models.Model):
@@ -290,7 +284,7 @@ class FinanceConnectMappingLine(models.Model):
         self.ensure_one()
         value = (self.source_value or "").strip()
         if self.mapping_type == "partner" and (self.partner_key or "vat") == "vat":
-            return normalize_vat(value)
+            return lib_mapping.normalize_vat(value)
         return value
 
     # ------------------------------------------------------------------
@@ -311,7 +305,7 @@ class FinanceConnectMappingLine(models.Model):
                 return record.ref or ""
             if partner_key == "xmlid":
                 return record.get_external_id().get(record.id) or ""
-            return normalize_vat(record.vat)
+            return lib_mapping.normalize_vat(record.vat)
         if mapping_type in ("tax", "currency", "company"):
             return record.name or ""
         if mapping_type == "analytic":
@@ -443,7 +437,7 @@ class FinanceConnectMappingLine(models.Model):
         if self.mapping_type == "partner":
             partner_key = self.partner_key or "vat"
             if partner_key == "vat":
-                source = normalize_vat(source)
+                source = lib_mapping.normalize_vat(source)
             source = f"{partner_key}:{source}"
         return source, kind
 
@@ -805,7 +799,7 @@ class FinanceConnectMappingLine(models.Model):
                     company.company_id if company else None,
                 )
         if mapping_type == "partner" and partner_key == "vat" and vals.get("source_value"):
-            vals["source_value"] = normalize_vat(vals["source_value"])
+            vals["source_value"] = lib_mapping.normalize_vat(vals["source_value"])
         return vals
 
     @api.model_create_multi

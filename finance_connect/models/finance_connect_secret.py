@@ -17,11 +17,21 @@ signaling, at the end of the transaction).
 import functools
 import logging
 import os
+from datetime import timedelta
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
-from ..lib.secretbox import LEGACY_PREFIX, SecretBox, SecretBoxError, generate_salt, slot
+from ..lib import signing
+from ..lib.secretbox import (
+    LEGACY_PREFIX,
+    MASK,
+    SecretBox,
+    SecretBoxError,
+    generate_salt,
+    mask,
+    slot,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -133,6 +143,79 @@ class FinanceConnectSecret(models.Model):
             existing.write(vals)
         else:
             self.sudo().create(dict(vals, connection_id=connection.id, name=name))
+
+    # ------------------------------------------------------------------
+    # The secret fields of a connection (administrators only)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_masked(self, connection, names):
+        """``{name: masked value}`` of the secrets ``names`` stored for
+        ``connection``: their length is not revealed, and one that cannot be
+        decrypted shows as ``••••????``."""
+        if not connection.id:
+            return {}
+        masked = {}
+        for row in self.sudo().search([("connection_id", "=", connection.id)]):
+            if row.name not in names:
+                continue
+            try:
+                masked[row.name] = mask(row._decrypt())
+            except UserError:
+                masked[row.name] = MASK + "????"
+        return masked
+
+    @api.model
+    def _store_typed(self, connection, name, value):
+        """Store what an administrator typed in a secret field of ``connection``
+        (the caller checked the rights): the masked value coming back unchanged
+        is ignored, a webhook secret must read whsec_ + base64, an empty value
+        removes the secret. Audited."""
+        if value and value.startswith(MASK):
+            return  # the masked value came back unchanged
+        if name == "webhook_secret" and value:
+            try:
+                signing.decode_secret(value)
+            except ValueError as exc:
+                raise UserError(
+                    self.env._("A webhook secret is whsec_ followed by base64.")
+                ) from exc
+        self._store(connection, name, value)
+        self.env["finance.connect.audit"]._log(
+            connection, "secret_set" if value else "secret_removed", name
+        )
+
+    @api.model
+    def _rotate_webhook_secret(self, connection):
+        """Give ``connection`` a new webhook secret, returned in clear (once);
+        the current one keeps working for the connection's grace period. The
+        caller checked the rights."""
+        current = self._reveal(connection, "webhook_secret")
+        expiry = False
+        if current:
+            expiry = fields.Datetime.now() + timedelta(hours=connection.rotation_grace_hours)
+            self._store(connection, "webhook_secret_previous", current, expires_at=expiry)
+        new_secret = signing.generate_secret(32)
+        self._store(connection, "webhook_secret", new_secret)
+        connection.sudo().webhook_previous_expiry = expiry
+        self.env["finance.connect.audit"]._log(connection, "webhook_secret_rotated")
+        return new_secret
+
+    @api.model
+    def _get_webhook_secrets(self, connection):
+        """The secrets in clear that may sign a webhook to ``connection``: the
+        current one, then the previous one while it is valid."""
+        result = [s for s in [self._reveal(connection, "webhook_secret")] if s]
+        expiry = connection.webhook_previous_expiry
+        if expiry and expiry > fields.Datetime.now():
+            previous = self._reveal(connection, "webhook_secret_previous")
+            if previous:
+                result.append(previous)
+        return result
+
+    # ------------------------------------------------------------------
+    # Encryption and storage (the engine)
+    # ------------------------------------------------------------------
 
     @api.model
     def _cache(self):

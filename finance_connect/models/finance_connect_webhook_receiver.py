@@ -50,7 +50,6 @@ Extension points (EXTEND in other addons; each gets the connection):
 import logging
 import random
 import time
-from datetime import timedelta
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
@@ -66,6 +65,24 @@ from .finance_connect_secret import WEBHOOK_SECRET_NAMES
 from .finance_connect_webhook_rejection import SIGNATURE_REASONS
 
 _logger = logging.getLogger(__name__)
+
+#: Fields of a connection whose change drops the settings every worker caches
+#: (``_settings``; ``finance.connect.connection.write``).
+WEBHOOK_SETTING_FIELDS = frozenset(
+    {
+        "webhook_token_hash",
+        "active",
+        "paused",
+        "company_id",
+        "webhook_verifier",
+        "webhook_public_key",
+        "webhook_tolerance",
+        "max_body_kib",
+        "rate_limit_per_minute",
+        "webhook_previous_expiry",
+        "webhook_secret",
+    }
+)
 
 #: A delivery that collides with concurrent ones (serialization failure) is
 #: run again on a fresh snapshot, at most this many times in all.
@@ -182,6 +199,12 @@ class FinanceConnectWebhookReceiver(models.AbstractModel):
             return receiver._store(conn, settings, message_id, decoded, request)
         reason, status, payload = refusal
         return receiver._reject(conn, reason, status, remote_addr, request.correlation, payload)
+
+    @api.model
+    def _get_url(self, token):
+        """The URL the webhooks of the connection with ``token`` are posted to."""
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        return f"{base}/finance_connect/webhook/{token}"
 
     # ------------------------------------------------------------------
     # Settings, cached per worker
@@ -354,7 +377,9 @@ class FinanceConnectWebhookReceiver(models.AbstractModel):
         if limit:
             workers = max(1, int(config.get("workers") or 0))
             if _LOCAL_WINDOW.count(connection.id) >= limit / (2 * workers):
-                count, oldest_age = self._recent_requests(connection)
+                count, oldest_age = self.env["finance.connect.webhook.rejection"]._count_requests(
+                    connection
+                )
                 if count >= limit:
                     wait = inbound.retry_after(oldest_age, inbound.RATE_WINDOW_SECONDS)
                     return self._answer(
@@ -382,33 +407,6 @@ class FinanceConnectWebhookReceiver(models.AbstractModel):
                 },
             )
         return None
-
-    @api.model
-    def _recent_requests(self, connection):
-        """Inbound messages + counted rejections of ``connection`` in the last
-        minute: ``(count, age in seconds of the oldest)``."""
-        since = fields.Datetime.now() - timedelta(seconds=inbound.RATE_WINDOW_SECONDS)
-        self.env["finance.connect.message"].flush_model(["create_date"])
-        self.env["finance.connect.webhook.rejection"].flush_model(["at"])
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT count(*), min(t) FROM (
-                    SELECT create_date AS t FROM finance_connect_message
-                     WHERE connection_id = %(conn)s AND direction = 'in'
-                       AND create_date > %(since)s
-                    UNION ALL
-                    SELECT at FROM finance_connect_webhook_rejection
-                     WHERE connection_id = %(conn)s AND at > %(since)s
-                ) recent
-                """,
-                conn=connection.id,
-                since=since,
-            )
-        )
-        count, oldest = self.env.cr.fetchone()
-        age = (fields.Datetime.now() - oldest).total_seconds() if oldest else 0
-        return count, age
 
     @api.model
     def _get_verifier(self, connection, settings):
@@ -513,7 +511,7 @@ class FinanceConnectWebhookReceiver(models.AbstractModel):
         vals = self._prepare_message_vals(connection, settings, message_id, decoded, request)
         message, created = self.env["finance.connect.message"].sudo()._create_idempotent(vals)
         if created:
-            connection._schedule_inbound_drain()
+            self.env["finance.connect.handler"]._schedule_drain(connection)
             return self._answer(
                 202,
                 {

@@ -15,6 +15,8 @@ from datetime import timedelta
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
+from ..lib.webhook_inbound import RATE_WINDOW_SECONDS
+
 REASONS = [
     ("unknown_token", "Unknown token"),
     ("paused", "Connection paused or archived"),
@@ -149,6 +151,33 @@ class FinanceConnectWebhookRejection(models.Model):
             )
         )
         return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _count_requests(self, connection):
+        """Inbound messages + counted rejections of ``connection`` in the rate
+        limit's window: ``(count, age in seconds of the oldest)``."""
+        since = fields.Datetime.now() - timedelta(seconds=RATE_WINDOW_SECONDS)
+        self.env["finance.connect.message"].flush_model(["create_date"])
+        self.flush_model(["at"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT count(*), min(t) FROM (
+                    SELECT create_date AS t FROM finance_connect_message
+                     WHERE connection_id = %(conn)s AND direction = 'in'
+                       AND create_date > %(since)s
+                    UNION ALL
+                    SELECT at FROM finance_connect_webhook_rejection
+                     WHERE connection_id = %(conn)s AND at > %(since)s
+                ) recent
+                """,
+                conn=connection.id,
+                since=since,
+            )
+        )
+        count, oldest = self.env.cr.fetchone()
+        age = (fields.Datetime.now() - oldest).total_seconds() if oldest else 0
+        return count, age
 
     @api.model
     def _get_burst_settings(self):

@@ -141,8 +141,9 @@ class FinanceConnectBankPull(models.AbstractModel):
         conn = self.sudo()
         if not conn.fc_pull_enabled or not conn.active or conn.paused:
             return "pull disabled or connection paused: nothing to do"
-        if not conn._circuit_allows_send():
-            return f"circuit open: pull postponed ({conn._circuit_seconds_left()}s left)"
+        Delivery = self.env["finance.connect.delivery"]
+        if not Delivery._circuit_allows_send(conn):
+            return f"circuit open: pull postponed ({Delivery._circuit_seconds_left(conn)}s left)"
         outcome = conn._fc_pull_page()
         if outcome["more"]:
             conn._fc_schedule_pull()
@@ -161,13 +162,14 @@ class FinanceConnectBankPull(models.AbstractModel):
             raise UserError(
                 self.env._("%(name)s is paused: resume it first.", name=self.display_name)
             )
-        if not self._circuit_allows_send():
+        Delivery = self.env["finance.connect.delivery"]
+        if not Delivery._circuit_allows_send(self):
             return self._fc_notify(
                 self.env._(
                     "The circuit of %(name)s is open after repeated failures: wait %(s)s "
                     "seconds or close the circuit, then pull again.",
                     name=self.display_name,
-                    s=self._circuit_seconds_left(),
+                    s=Delivery._circuit_seconds_left(self),
                 ),
                 "warning",
             )
@@ -282,7 +284,7 @@ class FinanceConnectBankPull(models.AbstractModel):
             headers = {
                 "Accept": ACCEPT,
                 "User-Agent": "finance_connect/18.0",
-                **self._get_auth_headers(),
+                **self.env["finance.connect.http"]._get_auth_headers(self),
             }
         except UserError as exc:  # OAuth2 token refused, secret unreadable
             raise PullFailed("auth", str(exc)) from exc
@@ -296,14 +298,14 @@ class FinanceConnectBankPull(models.AbstractModel):
             max_bytes=int(limit),
         )
         if not result.status or lib_retry.classify_status(result.status) == "retry":
-            self._circuit_record_failure()
+            self.env["finance.connect.delivery"]._circuit_record_failure(self)
             raise PullFailed(
                 "unavailable", result.error or f"HTTP {result.status}: {result.excerpt()[:300]}"
             )
         if not result.ok:
             kind = "auth" if result.status in (401, 403) else "rejected"
             raise PullFailed(kind, f"HTTP {result.status}: {result.excerpt()[:300]}")
-        self._circuit_record_success()
+        self.env["finance.connect.delivery"]._circuit_record_success(self)
         if result.truncated or len(result.body) > limit:
             raise PullFailed("answer", f"the answer is over the limit of {int(limit)} bytes")
         default_name = (self.fc_pull_path or "statements").split("?")[0].strip("/")
