@@ -97,6 +97,88 @@ def describe(exc):
     return exc.reason
 
 
+GROUP_RANGE_LIMIT = 1000
+
+
+def group_source(start, end):
+    """The Odoo value of a line mapping an account group with codes ``start``
+    to ``end``: a rule of its code prefix (or of its range)."""
+    start, end = start or "", end or ""
+    if start == end:
+        return f"{start}*"
+    return f"{start}..{end}*"
+
+
+def group_prefixes(start, end, limit=GROUP_RANGE_LIMIT):
+    """The code prefixes an account group from ``start`` to ``end`` covers (its
+    range, enumerated), ``None`` when the range is not one to enumerate."""
+    start, end = start or "", end or ""
+    if start == end:
+        return [start]
+    if (
+        not (start.isdigit() and end.isdigit() and len(start) == len(end))
+        or int(end) - int(start) >= limit
+        or int(end) < int(start)
+    ):
+        return None
+    return [str(n).zfill(len(start)) for n in range(int(start), int(end) + 1)]
+
+
+def line_source(mapping_type, source_value, partner_key=None):
+    """``(source, kind)`` of a mapping line as the table sees it: partner values
+    carry their key kind (``vat:BE0477472701``). ``ValueError`` as
+    :func:`parse_source`."""
+    source, kind = parse_source(source_value)
+    if mapping_type == "partner":
+        partner_key = partner_key or "vat"
+        if partner_key == "vat":
+            source = normalize_vat(source)
+        source = f"{partner_key}:{source}"
+    return source, kind
+
+
+def line_tuples(
+    mapping_type,
+    source_value,
+    direction,
+    target,
+    *,
+    partner_key=None,
+    date_from=None,
+    date_to=None,
+    line_id=None,
+    group=None,
+    include_inbound=True,
+):
+    """The :class:`MappingLine` tuples of one mapping line.
+
+    ``source_value`` is the Odoo value as typed, ``target`` the external code
+    (``None`` for a draft). Outbound, the Odoo value is the source and the
+    external code the target; inbound the other way round (exact values
+    only). An account group line (``group``: the group's first and last
+    code) gives one rule per prefix. ``ValueError`` for an invalid Odoo value.
+    """
+    source, kind = line_source(mapping_type, source_value, partner_key)
+    result = []
+    if direction in (OUTBOUND, BOTH):
+        sources = [source]
+        if group and mapping_type == "account":
+            kind = PREFIX
+            sources = group_prefixes(*group) or []
+        for src in sources:
+            result.append(
+                MappingLine(mapping_type, src, kind, OUTBOUND, date_from, date_to, target, line_id)
+            )
+    if include_inbound and direction in (INBOUND, BOTH) and target and kind == EXACT:
+        inbound_target = source if mapping_type == "partner" else source_value
+        result.append(
+            MappingLine(
+                mapping_type, target, EXACT, INBOUND, date_from, date_to, inbound_target, line_id
+            )
+        )
+    return result
+
+
 def normalize_vat(vat):
     """A VAT number as it is looked up: upper case, without spaces, dots or dashes."""
     return re.sub(r"[\s.\-]", "", vat or "").upper()

@@ -9,6 +9,7 @@ from . import finance_connect_handler
 from . import finance_connect_webhook_rejection
 from . import finance_connect_webhook_receiver
 from . import finance_connect_connection
+from . import finance_connect_mapping_source
 from . import finance_connect_mapping_line
 from . import finance_connect_exception
 from . import finance_connect_subscription

@@ -8,7 +8,7 @@ resolved once no message waits for the value any more (``_fc_replay_mapping``).
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from .finance_connect_mapping_line import PARTNER_KEYS, TYPE_RECORDS
+from .finance_connect_mapping_source import PARTNER_KEYS, TYPE_RECORDS
 
 CATEGORIES = [
     ("signature", "Signature"),
@@ -344,6 +344,24 @@ class FinanceConnectException(models.Model):
         if len(sets) == 1:
             context["default_mapping_id"] = sets.id
         return context
+
+    def _fc_check_fix(self, lines):
+        """Mapping ``lines`` created from this exception ("create mapping and
+        replay") must be in a set its connection uses, or nothing would be
+        replayed (``UserError``)."""
+        connection = self.connection_id
+        if connection and any(
+            connection not in line.mapping_id.sudo().connection_ids for line in lines
+        ):
+            raise UserError(
+                self.env._(
+                    "The mapping set %(set)s is not used by %(conn)s, so the waiting messages "
+                    "would not be replayed: choose a set of %(conn)s, or add %(conn)s to the "
+                    "set's connections first.",
+                    set=lines.mapping_id[:1].name,
+                    conn=connection.display_name,
+                )
+            )
 
     def _fc_replay_mapping(self):
         """Replay the messages waiting for this exception's value; resolve it

@@ -3,7 +3,7 @@
 from odoo import api, fields, models
 
 from ..lib import mapping as lib_mapping
-from .finance_connect_mapping_line import MAPPING_TYPES, PARTNER_KEYS
+from .finance_connect_mapping_source import MAPPING_TYPES, PARTNER_KEYS
 
 
 class FinanceConnectMappingTry(models.TransientModel):  # pylint: disable=no-wizard-in-models
