@@ -404,10 +404,27 @@ class TestBankImport(BankCase):
             .create({"attachment_ids": [(6, 0, attachment.ids)]})
         )
         messages_before = self.env["finance.connect.message"].search_count([])
-        with self.assertRaisesRegex(UserError, "Show Full Accounting Features"):
+        with self.assertRaisesRegex(UserError, "Show Full Accounting Features") as refused:
             wizard.with_user(self.manager).action_import()
+        # the right as the user form shows it, and where
+        self.assertIn('section "Technical"', str(refused.exception))
+        self.assertNotIn('"Basic"', str(refused.exception))
         self.assertEqual(self.env["finance.connect.message"].search_count([]), messages_before)
         self.assertEqual(wizard.state, "upload")
+
+    def test_import_menu_only_for_users_who_can_import(self):
+        """The "Import bank files" menu shows to those with Odoo's bank right only;
+        the demo administrator has it."""
+        menu = self.env.ref("finance_connect_bank.finance_connect_bank_import_menu")
+        Menu = self.env["ir.ui.menu"]
+        self.assertFalse(self.manager.has_group("account.group_account_basic"))
+        self.assertNotIn(menu.id, Menu.with_user(self.manager)._visible_menu_ids())
+        self.manager.groups_id |= self.env.ref("account.group_account_user")
+        self.env.registry.clear_cache()
+        self.assertIn(menu.id, Menu.with_user(self.manager)._visible_menu_ids())
+        admin = self.env.ref("base.user_admin")
+        self.assertTrue(admin.has_group("account.group_account_basic"))
+        self.assertIn(menu.id, Menu.with_user(admin)._visible_menu_ids())
 
     def test_csv_with_a_column_profile(self):
         journal = self.bank_journal("CSVJ", "DE89370400440532013000")
