@@ -2,6 +2,7 @@ from . import (
     test_batch_mapping,
     test_delivery,
     test_demo_sandbox_url,
+    test_develop_api,
     test_engine_more,
     test_exception_inbox,
     test_mapping,

@@ -17,7 +17,7 @@ import tempfile
 from werkzeug.wsgi import wrap_file
 
 from odoo import SUPERUSER_ID, http
-from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
+from odoo.addons.finance_connect.exceptions import MappingMissing
 from odoo.exceptions import UserError
 from odoo.http import Response, request
 

@@ -23,9 +23,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from odoo import api, fields, models
+from odoo.addons.finance_connect.exceptions import MappingMissing
 from odoo.addons.finance_connect.lib import mapping as lib_mapping
-from odoo.addons.finance_connect.models.finance_connect_connection import hash_token
-from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
+from odoo.addons.finance_connect.lib.webhook_inbound import hash_token
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 

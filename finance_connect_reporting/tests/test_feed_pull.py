@@ -4,6 +4,7 @@ import json
 from contextlib import contextmanager
 from unittest.mock import patch
 
+from odoo.addons.finance_connect.exceptions import MappingMissing
 from odoo.addons.finance_connect_reporting.lib import ControlTotals, decode_cursor
 from odoo.addons.finance_connect_reporting.models.finance_connect_feed import (
     FinanceConnectFeed,
@@ -145,7 +146,6 @@ class TestFeedPull(ReportingCase):
     def test_stream_is_for_journal_items_and_refuses_unmapped_runs(self):
         import io
 
-        from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
         from odoo.exceptions import UserError
 
         with self.assertRaises(UserError):

@@ -4,7 +4,7 @@ reason, acknowledgements, unmapped accounts."""
 import json
 from unittest.mock import patch
 
-from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
+from odoo.addons.finance_connect.exceptions import MappingMissing
 from odoo.addons.finance_connect_reporting.models.finance_connect_feed import (
     FinanceConnectFeed,
 )
