@@ -146,15 +146,20 @@ def bench_pull_stream(feed):
 
 def bench_copy(env, feed):
     """COPY of the same columns as the feed's journal item query."""
-    base = feed._fc_base_sql()
-    query = f"""
+    from odoo.tools import SQL
+
+    query = SQL(
+        """
         COPY (SELECT aml.id, aml.move_id, m.name, aml.date::text, aml.company_id, c.name,
-                     aml.journal_id, {feed._CODE}, acc.account_type, aml.partner_id,
-                     aml.debit::text, aml.credit::text, aml.balance::text, cur.name,
-                     {feed._PROVISIONAL}
-              {base} ORDER BY aml.id) TO STDOUT WITH (FORMAT csv)
-    """
-    sql = env.cr.mogrify(query, feed._fc_params()).decode()
+                     aml.journal_id, %s, acc.account_type, aml.partner_id,
+                     aml.debit::text, aml.credit::text, aml.balance::text, cur.name, %s
+              %s ORDER BY aml.id) TO STDOUT WITH (FORMAT csv)
+        """,
+        feed._CODE,
+        feed._PROVISIONAL,
+        feed._fc_base_sql(),
+    )
+    sql = env.cr.mogrify(query).decode()
     sink = Sink()
     env.cr._obj.copy_expert(sql, sink)
     return sink.bytes
