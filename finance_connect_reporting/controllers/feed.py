@@ -120,10 +120,9 @@ class FinanceConnectFeedController(http.Controller):
             return request.make_json_response({"error": "not_json"}, status=400)
         if not isinstance(body, dict):
             return request.make_json_response({"error": "not_json_object"}, status=400)
-        delivery = feed.delivery_ids.filtered(lambda d: d.name == body.get("delivery"))[:1]
+        delivery, result = feed._fc_pull_acknowledge(body)
         if not delivery:
             return request.make_json_response({"error": "unknown_delivery"}, status=404)
-        result = delivery._acknowledge(body.get("control"), source="pull acknowledgement")
         return request.make_json_response(
             {"delivery": delivery.name, "state": delivery.state, "result": result}
         )

@@ -205,3 +205,13 @@ class FinanceConnectFeedPull(models.AbstractModel):
             "next_cursor": None,
             "control": totals.as_dict(),
         }
+
+    def _fc_pull_acknowledge(self, body):
+        """Match a pull consumer's ``{"delivery", "control"}`` with the delivery
+        of this feed it names. Returns ``(delivery, result)``; an empty delivery
+        when the feed has none of that reference."""
+        self.ensure_one()
+        delivery = self.delivery_ids.filtered(lambda d: d.name == body.get("delivery"))[:1]
+        if not delivery:
+            return delivery, None
+        return delivery, delivery._acknowledge(body.get("control"), source="pull acknowledgement")
