@@ -12,6 +12,7 @@ import uuid
 from decimal import Decimal
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..lib import controls as lib_controls
 
@@ -78,7 +79,9 @@ class FinanceConnectFeedDelivery(models.Model):
 
     @api.model
     def _fc_new_reference(self):
-        self.env.cr.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM finance_connect_feed_delivery")
+        self.env.cr.execute(
+            SQL("SELECT COALESCE(MAX(id), 0) + 1 FROM finance_connect_feed_delivery")
+        )
         return f"FCD-{self.env.cr.fetchone()[0]}-{uuid.uuid4().hex[:6].upper()}"
 
     def _fc_store_totals(self, totals):
