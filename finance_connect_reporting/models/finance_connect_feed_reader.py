@@ -34,7 +34,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
     _name = "finance.connect.feed.reader"
     _description = "Finance Connect feed ledger reader"
 
-    # Fragments of the queries (aliases of _fc_base_sql).
+    # Fragments of the queries, over the table aliases of _fc_base_sql.
     _PROVISIONAL = SQL(
         "(aml.date > COALESCE(GREATEST(c.fiscalyear_lock_date, c.hard_lock_date),"
         " DATE '0001-01-01'))"
