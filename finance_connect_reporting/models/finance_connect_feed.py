@@ -10,11 +10,11 @@ chart, control totals) and hands them out three ways:
   (see ``_fc_pull_page`` and readme/DEVELOP.md for the watermark);
 - files: CSV and JSON Lines, streamed page by page.
 
-This file holds the feed's set-up, push and file export. The feed inherits
-three AbstractModels, each in its own file: the ledger reader
-(``finance.connect.feed.reader``, the SQL), the conversion
-(``finance.connect.feed.conversion``: rates and mapping) and the pull
-protocol (``finance.connect.feed.pull``).
+The feed model holds the set-up, the watermark, push and file export. It
+calls three AbstractModels with itself, each in its own file: the ledger
+reader (``finance.connect.feed.reader``, the SQL), the conversion
+(``finance.connect.feed.conversion``: rates, mapping and its checks) and the
+pull protocol (``finance.connect.feed.pull``, behind the endpoint).
 """
 
 import base64
@@ -47,12 +47,7 @@ MANAGER_GROUP = "finance_connect.group_manager"
 class FinanceConnectFeed(models.Model):
     _name = "finance.connect.feed"
     _description = "Finance Connect reporting feed"
-    _inherit = [
-        "mail.thread",
-        "finance.connect.feed.reader",
-        "finance.connect.feed.conversion",
-        "finance.connect.feed.pull",
-    ]
+    _inherit = ["mail.thread"]
     _order = "name, id"
     _check_company_auto = True
 
@@ -405,8 +400,8 @@ class FinanceConnectFeed(models.Model):
         self.env["account.move.line"].flush_model()
         self.env["account.move"].flush_model()
         with_dates = self.kind in ("journal_items", "trial_balance", "actuals")
-        missing, mapper = self._fc_check_mapping(
-            date_to, date_from=date_from if with_dates else None, date_to=date_to
+        missing, mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+            self, date_to, date_from=date_from if with_dates else None, date_to=date_to
         )
         vals = {
             "feed_id": self.id,
@@ -435,11 +430,14 @@ class FinanceConnectFeed(models.Model):
             order="id desc",
             limit=1,
         )
-        content = lib_controls.ControlTotals.of(self._fc_rows(date_from, date_to, None, mapper))
+        reader = self.env["finance.connect.feed.reader"]
+        content = lib_controls.ControlTotals.of(
+            reader._fc_rows(self, date_from, date_to, None, mapper)
+        )
         if previous and previous.content_sha256 == content.sha256:
             return previous
         delivery = Delivery.create(dict(vals, state="draft", content_sha256=content.sha256))
-        rows = list(self._fc_rows(date_from, date_to, delivery.name, mapper))
+        rows = list(reader._fc_rows(self, date_from, date_to, delivery.name, mapper))
         if previous:
             reason = reason or previous._fc_change_reason(rows)
             delivery.write({"previous_id": previous.id, "note": reason})
@@ -453,7 +451,8 @@ class FinanceConnectFeed(models.Model):
         low = int(self.last_watermark or 0)
         high = self._fc_snapshot_watermark()
         self.env["account.move.line"].flush_model()
-        codes = self._fc_account_codes(low=low, high=high)
+        reader = self.env["finance.connect.feed.reader"]
+        codes = reader._fc_account_codes(self, low=low, high=high)
         if not codes:
             return self.env["finance.connect.feed.delivery"]
         Delivery = self.env["finance.connect.feed.delivery"].sudo()
@@ -465,7 +464,9 @@ class FinanceConnectFeed(models.Model):
             "watermark_to": str(high),
             "period_status": self.period_status,
         }
-        missing, mapper = self._fc_check_mapping(fields.Date.context_today(self), codes)
+        missing, mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+            self, fields.Date.context_today(self), codes
+        )
         if missing:
             return Delivery.create(
                 dict(
@@ -475,7 +476,7 @@ class FinanceConnectFeed(models.Model):
                 )
             )
         delivery = Delivery.create(dict(vals, state="draft"))
-        rows = list(self._fc_journal_item_rows(delivery.name, mapper, low=low, high=high))
+        rows = list(reader._fc_journal_item_rows(self, delivery.name, mapper, low=low, high=high))
         delivery._fc_send(rows, None)
         self.sudo().last_watermark = str(high)
         return delivery
@@ -523,18 +524,21 @@ class FinanceConnectFeed(models.Model):
         JSON Lines, also the hash of the canonical rows).
         """
         self.ensure_one()
-        missing, mapper = self._fc_check_mapping(date_to, date_from=date_from, date_to=date_to)
+        missing, mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+            self, date_to, date_from=date_from, date_to=date_to
+        )
         if missing:
             raise UserError(
                 self.env._("Unmapped accounts stop the export: %(codes)s", codes=", ".join(missing))
             )
         columns = lib_rows.COLUMNS[self.kind]
+        reader = self.env["finance.connect.feed.reader"]
         if self.kind == "journal_items":
             self.env.flush_all()
-            return self._fc_journal_item_export(
-                out, file_format, delivery_ref, mapper, date_from=date_from, date_to=date_to
+            return reader._fc_journal_item_export(
+                self, out, file_format, delivery_ref, mapper, date_from=date_from, date_to=date_to
             )
-        rows = self._fc_rows(date_from, date_to, delivery_ref, mapper)
+        rows = reader._fc_rows(self, date_from, date_to, delivery_ref, mapper)
         if file_format == "csv":
             return lib_writers.write_csv(rows, out, columns)
         return lib_writers.write_jsonl(rows, out)

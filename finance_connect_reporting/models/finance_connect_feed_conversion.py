@@ -1,16 +1,16 @@
 """What a feed's rows are converted with: IAS 21 rates and the group chart.
 
-``finance.connect.feed.conversion`` is mixed into ``finance.connect.feed``
-(which inherits it) and reads the feed's ``currency_id``, ``rate_policy``,
-``mapping_id`` and ``connection_id``. The arithmetic is pure
-(:mod:`..lib.currency`, :class:`..lib.rows.RateBook`); here are the lookups
-that need Odoo: the rates of ``res.currency`` and the mapping set, and the
-mapping exceptions a feed opens and resolves.
+``finance.connect.feed.conversion`` is called with the feed (``feed``, the
+first argument of its methods): its currency, rate policy and mapping set.
+The arithmetic is pure (:mod:`..lib.currency`, :class:`..lib.rows.RateBook`);
+here are the lookups that need Odoo: the rates of ``res.currency`` and the
+mapping set, and the mapping exceptions a feed opens and resolves.
 """
 
 from decimal import Decimal
+from functools import partial
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.addons.finance_connect.lib import mapping as lib_mapping
 from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
 
@@ -26,16 +26,18 @@ class FinanceConnectFeedConversion(models.AbstractModel):
     # Rates (IAS 21: closing rate for the balance sheet, average for P&L)
     # ------------------------------------------------------------------
 
-    def _fc_rate_book(self):
-        places = self.currency_id.decimal_places
-        return lib_rows.RateBook(self._fc_rate_lookup, self.rate_policy, places)
+    @api.model
+    def _fc_rate_book(self, feed):
+        places = feed.currency_id.decimal_places
+        return lib_rows.RateBook(partial(self._fc_rate_lookup, feed), feed.rate_policy, places)
 
-    def _fc_rate_lookup(self, company_id, currency_code, kind, date_from, date_to):
-        """The :class:`..lib.rows.Rate` from a company's currency to the feed's:
+    @api.model
+    def _fc_rate_lookup(self, feed, company_id, currency_code, kind, date_from, date_to):
+        """The :class:`..lib.rows.Rate` from a company's currency to ``feed``'s:
         Odoo's rate on ``date_to`` (closing), or the mean of Odoo's rates on
         ``date_from`` and on each rate date of the period (average)."""
         company = self.env["res.company"].browse(company_id)
-        source_cur, target = company.currency_id, self.currency_id
+        source_cur, target = company.currency_id, feed.currency_id
         if source_cur == target:
             return lib_rows.Rate(1, kind, date_to, "same currency")
         Currency = self.env["res.currency"]
@@ -75,12 +77,14 @@ class FinanceConnectFeedConversion(models.AbstractModel):
     # Mapping to the group chart, and its exceptions
     # ------------------------------------------------------------------
 
-    def _fc_mapper(self):
-        """A function (account code, on date) -> group code, or None without a set.
+    @api.model
+    def _fc_mapper(self, feed):
+        """A function (account code, on date) -> group code, or None when ``feed``
+        has no mapping set.
 
         Raises the core's :class:`MappingMissing` for an unmapped code.
         """
-        table = self.mapping_id.sudo()._fc_get_table() if self.mapping_id else None
+        table = feed.mapping_id.sudo()._fc_get_table() if feed.mapping_id else None
         if table is None or not table.has_type("account", lib_mapping.OUTBOUND):
             return None
         cache = {}
@@ -98,32 +102,34 @@ class FinanceConnectFeedConversion(models.AbstractModel):
 
         return resolve
 
-    def _fc_check_mapping(self, on_date, codes=None, **window):
+    @api.model
+    def _fc_check_mapping(self, feed, on_date, codes=None, **window):
         """Open one mapping exception per unmapped code, resolve the feed's open
         ones whose code maps now; return ``(unmapped codes, mapper)``.
 
         ``codes``: the account codes to check; by default those of the rows of
-        ``window`` (:meth:`_fc_account_codes`), read only when the feed maps
-        accounts at all.
+        ``window`` (the reader's ``_fc_account_codes``), read only when the feed
+        maps accounts at all.
         """
-        mapper = self._fc_mapper()
+        mapper = self._fc_mapper(feed)
         if mapper is None:
             return [], None
         if codes is None:
-            codes = self._fc_account_codes(**window)
+            codes = self.env["finance.connect.feed.reader"]._fc_account_codes(feed, **window)
         missing, mapped = [], []
         for code in codes:
             try:
                 mapper(code, str(on_date))
             except MappingMissing as exc:
                 missing.append(exc.value)
-                self._fc_open_mapping_exception(exc)
+                self._fc_open_mapping_exception(feed, exc)
             else:
                 mapped.append(code)
-        self._fc_resolve_mapping_exceptions(mapped)
+        self._fc_resolve_mapping_exceptions(feed, mapped)
         return missing, mapper
 
-    def _fc_resolve_mapping_exceptions(self, codes):
+    @api.model
+    def _fc_resolve_mapping_exceptions(self, feed, codes):
         """Resolve this feed's open mapping exceptions of ``codes`` (mapped now):
         the accountant mapped the account and the feed used it without a gap."""
         if not codes:
@@ -135,8 +141,8 @@ class FinanceConnectFeedConversion(models.AbstractModel):
                 [
                     ("category", "=", "mapping"),
                     ("state", "in", ("open", "in_progress")),
-                    ("res_model", "=", self._name),
-                    ("res_id", "=", self.id),
+                    ("res_model", "=", feed._name),
+                    ("res_id", "=", feed.id),
                     ("mapping_value", "in", [str(c) for c in codes]),
                 ]
             )
@@ -146,29 +152,30 @@ class FinanceConnectFeedConversion(models.AbstractModel):
                 self.env._(
                     "Account %(code)s is mapped now: the feed %(feed)s used it without a gap.",
                     code=exc.mapping_value,
-                    feed=self.name,
+                    feed=feed.name,
                 ),
                 "account mapped; feed used it",
             )
 
-    def _fc_open_mapping_exception(self, exc):
+    @api.model
+    def _fc_open_mapping_exception(self, feed, exc):
         return self.env["finance.connect.exception"]._open(
             "mapping",
             self.env._(
-                "No mapping: account %(code)s (feed %(feed)s)", code=exc.value, feed=self.name
+                "No mapping: account %(code)s (feed %(feed)s)", code=exc.value, feed=feed.name
             ),
             self.env._(
                 "Account %(code)s has no line in the mapping set %(set)s, so the feed "
                 "%(feed)s delivers nothing of the periods that use it (nothing is sent "
                 "half-mapped). Map the account, then deliver the period again.",
                 code=exc.value,
-                set=self.mapping_id.display_name,
-                feed=self.name,
+                set=feed.mapping_id.display_name,
+                feed=feed.name,
             ),
-            connection=self.connection_id or None,
-            record=self,
-            company=self.company_id,
-            fingerprint=f"feed-mapping:{self.id}:account:{exc.value}",
+            connection=feed.connection_id or None,
+            record=feed,
+            company=feed.company_id,
+            fingerprint=f"feed-mapping:{feed.id}:account:{exc.value}",
             mapping_type="account",
             mapping_value=str(exc.value),
         )

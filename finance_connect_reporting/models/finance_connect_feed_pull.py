@@ -1,12 +1,12 @@
 """The pull protocol of reporting feeds (the endpoint's side of the model).
 
-``finance.connect.feed.pull`` is mixed into ``finance.connect.feed`` (which
-inherits it): ``GET /finance_connect/feed/<token>/rows`` pages a run by an
-opaque cursor (exactly once per run, see readme/DEVELOP.md for the
-watermark) or streams it as JSON Lines, and ``POST .../ack`` matches a
-consumer's control totals. Its own file because the feed model, with set-up,
-push and file export, would otherwise pass 600 lines; the controller calls
-these methods only, after it found the feed by its token.
+``finance.connect.feed.pull`` finds a feed by its pull token and serves it
+(``feed``, the first argument of the other methods):
+``GET /finance_connect/feed/<token>/rows`` pages a run by an opaque cursor
+(exactly once per run, see readme/DEVELOP.md for the watermark) or streams it
+as JSON Lines, and ``POST .../ack`` matches a consumer's control totals. The
+controller calls this model only. Its own model because the feed model, with
+set-up, push and file export, would pass 600 lines with it.
 """
 
 import hmac
@@ -30,9 +30,11 @@ class FinanceConnectFeedPull(models.AbstractModel):
 
     @api.model
     def _fc_from_token(self, token):
-        """The active feed of a pull token (looked up by its sha256), or empty."""
+        """The active feed of a pull token (looked up by its sha256, as superuser),
+        or an empty feed."""
+        nobody = self.env["finance.connect.feed"]
         if not token or len(token) > 128 or not token.isprintable():
-            return self.browse()
+            return nobody
         token_hash = hash_token(token)
         self.env.cr.execute(
             SQL(
@@ -43,18 +45,20 @@ class FinanceConnectFeedPull(models.AbstractModel):
         )
         row = self.env.cr.fetchone()
         if not row or not hmac.compare_digest(row[1].encode(), token_hash.encode()):
-            return self.browse()
-        feed = self.sudo().browse(row[0])
-        return feed if feed._fc_scope_ok() else self.browse()
+            return nobody
+        feed = nobody.sudo().browse(row[0])
+        return feed if feed._fc_scope_ok() else nobody
 
-    def _fc_pull_page(self, cursor_token=None, limit=1000, date_from=None, date_to=None):
+    @api.model
+    def _fc_pull_page(self, feed, cursor_token=None, limit=1000, date_from=None, date_to=None):
         """One page of pulled rows: ``{"rows", "next_cursor", "has_more", "control"}``.
 
         The parsed :meth:`_fc_pull_page_json` (which the endpoint sends as is).
         """
-        return json.loads(self._fc_pull_page_json(cursor_token, limit, date_from, date_to))
+        return json.loads(self._fc_pull_page_json(feed, cursor_token, limit, date_from, date_to))
 
-    def _fc_pull_run(self, cursor_token):
+    @api.model
+    def _fc_pull_run(self, feed, cursor_token):
         """``(cursor, delivery)`` of the pull run a cursor belongs to.
 
         A cursor of a finished run (or none) starts the next run: its window
@@ -65,31 +69,32 @@ class FinanceConnectFeedPull(models.AbstractModel):
         Delivery = self.env["finance.connect.feed.delivery"].sudo()
         self.env.flush_all()
         if cur.high is None:
-            high = self._fc_snapshot_watermark()
-            missing, _mapper = self._fc_check_mapping(
-                fields.Date.context_today(self), low=cur.low, high=high
+            high = feed._fc_snapshot_watermark()
+            missing, _mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+                feed, fields.Date.context_today(feed), low=cur.low, high=high
             )
             if missing:
                 raise MappingMissing("account", missing[0], "unmapped")
             delivery = Delivery.create(
                 {
-                    "feed_id": self.id,
-                    "company_id": self.company_id.id,
+                    "feed_id": feed.id,
+                    "company_id": feed.company_id.id,
                     "mode": "pull",
                     "watermark_from": str(cur.low),
                     "watermark_to": str(high),
-                    "period_status": self.period_status,
+                    "period_status": feed.period_status,
                     "state": "delivered",
                 }
             )
             cur = lib_cursor.Cursor(cur.low, high, 0, delivery.id)
         else:
             delivery = Delivery.browse(cur.delivery).exists()
-            if not delivery or delivery.feed_id != self:
+            if not delivery or delivery.feed_id != feed:
                 raise lib_cursor.InvalidCursor("cursor of another feed")
         return cur, delivery
 
-    def _fc_pull_page_json(self, cursor_token=None, limit=1000, date_from=None, date_to=None):
+    @api.model
+    def _fc_pull_page_json(self, feed, cursor_token=None, limit=1000, date_from=None, date_to=None):
         """The JSON text of one page of pulled rows.
 
         Journal item feeds page by the cursor (exactly once per run, see
@@ -98,15 +103,16 @@ class FinanceConnectFeedPull(models.AbstractModel):
         the whole period at once. Raises :class:`~..lib.cursor.InvalidCursor`
         and :class:`MappingMissing`.
         """
-        self.ensure_one()
+        feed.ensure_one()
         limit = max(1, min(int(limit or 1000), PAGE_MAX))
-        if self.kind != "journal_items":
-            return json.dumps(self._fc_pull_period(date_from, date_to), ensure_ascii=False)
-        cur, delivery = self._fc_pull_run(cursor_token)
+        if feed.kind != "journal_items":
+            return json.dumps(self._fc_pull_period(feed, date_from, date_to), ensure_ascii=False)
+        cur, delivery = self._fc_pull_run(feed, cursor_token)
         records = []
-        for batch in self._fc_journal_item_texts(
+        for batch in self.env["finance.connect.feed.reader"]._fc_journal_item_texts(
+            feed,
             delivery.name,
-            self._fc_mapper(),
+            self.env["finance.connect.feed.conversion"]._fc_mapper(feed),
             low=cur.low,
             high=cur.high,
             after_id=cur.last_id,
@@ -124,11 +130,11 @@ class FinanceConnectFeedPull(models.AbstractModel):
         totals.add_texts(lines, [r[1] for r in records], [r[2] for r in records])
         head = json.dumps(
             {
-                "feed": self.name,
-                "kind": self.kind,
+                "feed": feed.name,
+                "kind": feed.kind,
                 "delivery": delivery.name,
-                "period_status": self.period_status,
-                "currency": self.currency_id.name,
+                "period_status": feed.period_status,
+                "currency": feed.currency_id.name,
                 "has_more": has_more,
                 "next_cursor": lib_cursor.encode_cursor(nxt),
                 "control": totals.as_dict(),
@@ -137,7 +143,8 @@ class FinanceConnectFeedPull(models.AbstractModel):
         )
         return head[:-1] + ',"rows":[' + ",".join(lines) + "]}"
 
-    def _fc_pull_run_jsonl(self, out, cursor_token=None):
+    @api.model
+    def _fc_pull_run_jsonl(self, feed, out, cursor_token=None):
         """Stream the rest of a pull run to ``out`` (binary) as JSON Lines.
 
         The rows the pages would serve from ``cursor_token`` to the end of its
@@ -148,17 +155,18 @@ class FinanceConnectFeedPull(models.AbstractModel):
         the delivery's when the stream covered its whole run; ``next_cursor``
         starts the next run. Raises like :meth:`_fc_pull_page_json`.
         """
-        self.ensure_one()
-        if self.kind != "journal_items":
+        feed.ensure_one()
+        if feed.kind != "journal_items":
             raise UserError(
                 self.env._("Only journal item feeds stream runs: ask for a page instead.")
             )
-        cur, delivery = self._fc_pull_run(cursor_token)
-        totals = self._fc_journal_item_export(
+        cur, delivery = self._fc_pull_run(feed, cursor_token)
+        totals = self.env["finance.connect.feed.reader"]._fc_journal_item_export(
+            feed,
             out,
             "jsonl",
             delivery.name,
-            self._fc_mapper(),
+            self.env["finance.connect.feed.conversion"]._fc_mapper(feed),
             low=cur.low,
             high=cur.high,
             after_id=cur.last_id,
@@ -167,13 +175,16 @@ class FinanceConnectFeedPull(models.AbstractModel):
             delivery._fc_store_totals(totals)
         return delivery, totals, lib_cursor.encode_cursor(cur.next_run())
 
-    def _fc_pull_period(self, date_from, date_to):
-        today = fields.Date.context_today(self)
+    @api.model
+    def _fc_pull_period(self, feed, date_from, date_to):
+        today = fields.Date.context_today(feed)
         date_to = fields.Date.to_date(date_to) if date_to else today
         date_from = fields.Date.to_date(date_from) if date_from else date_to.replace(day=1)
-        if self.period_status == "formal" and not self._fc_period_locked(date_to):
+        if feed.period_status == "formal" and not feed._fc_period_locked(date_to):
             raise UserError(self.env._("The period is not locked."))
-        missing, mapper = self._fc_check_mapping(date_to, date_from=date_from, date_to=date_to)
+        missing, mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+            feed, date_to, date_from=date_from, date_to=date_to
+        )
         if missing:
             raise MappingMissing("account", missing[0], "unmapped")
         delivery = (
@@ -181,37 +192,39 @@ class FinanceConnectFeedPull(models.AbstractModel):
             .sudo()
             .create(
                 {
-                    "feed_id": self.id,
-                    "company_id": self.company_id.id,
+                    "feed_id": feed.id,
+                    "company_id": feed.company_id.id,
                     "mode": "pull",
                     "date_from": date_from,
                     "date_to": date_to,
                     "state": "delivered",
-                    "period_status": self.period_status,
+                    "period_status": feed.period_status,
                 }
             )
         )
-        rows = list(self._fc_rows(date_from, date_to, delivery.name, mapper))
+        reader = self.env["finance.connect.feed.reader"]
+        rows = list(reader._fc_rows(feed, date_from, date_to, delivery.name, mapper))
         totals = lib_controls.ControlTotals.of(rows)
         delivery._fc_store_totals(totals)
         return {
-            "feed": self.name,
-            "kind": self.kind,
+            "feed": feed.name,
+            "kind": feed.kind,
             "delivery": delivery.name,
-            "period_status": self.period_status,
-            "currency": self.currency_id.name,
+            "period_status": feed.period_status,
+            "currency": feed.currency_id.name,
             "rows": rows,
             "has_more": False,
             "next_cursor": None,
             "control": totals.as_dict(),
         }
 
-    def _fc_pull_acknowledge(self, body):
+    @api.model
+    def _fc_pull_acknowledge(self, feed, body):
         """Match a pull consumer's ``{"delivery", "control"}`` with the delivery
-        of this feed it names. Returns ``(delivery, result)``; an empty delivery
+        of ``feed`` it names. Returns ``(delivery, result)``; an empty delivery
         when the feed has none of that reference."""
-        self.ensure_one()
-        delivery = self.delivery_ids.filtered(lambda d: d.name == body.get("delivery"))[:1]
+        feed.ensure_one()
+        delivery = feed.delivery_ids.filtered(lambda d: d.name == body.get("delivery"))[:1]
         if not delivery:
             return delivery, None
         return delivery, delivery._acknowledge(body.get("control"), source="pull acknowledgement")

@@ -1,10 +1,10 @@
 """The ledger reader of reporting feeds: read-only SQL over posted entries.
 
-``finance.connect.feed.reader`` is mixed into ``finance.connect.feed`` (which
-inherits it) and reads the feed's own fields: ``company_ids``,
-``period_status``, ``currency_id``, ``rate_policy`` and ``kind``. Every query
-is composed with ``odoo.tools.SQL``: values are parameters, the fragments
-below are constants.
+``finance.connect.feed.reader`` reads the ledger for a feed it is called
+with (``feed``, the first argument of its methods): the feed's companies,
+period status, currency, rate policy and kind decide the rows. Every query is
+composed with ``odoo.tools.SQL``: values are parameters, the fragments below
+are constants.
 
 - journal items: PostgreSQL writes each row's canonical JSON text and CSV line
   (:mod:`..lib.sqltext`), paged by keyset (pull), read through a server-side
@@ -19,7 +19,7 @@ import itertools
 import json
 from decimal import Decimal
 
-from odoo import models
+from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -45,14 +45,16 @@ class FinanceConnectFeedReader(models.AbstractModel):
         "(date_trunc('month', aml.date::timestamp) + interval '1 month - 1 day')::date"
     )
 
+    @api.model
     def _fc_company_partner_ids(self):
         companies = self.env["res.company"].sudo().with_context(active_test=False)
         return set(companies.search([("partner_id", "!=", False)]).partner_id.ids)
 
-    def _fc_base_sql(self, joins=None):
+    @api.model
+    def _fc_base_sql(self, feed, joins=None):
         """FROM/WHERE shared by every kind: posted lines of the feed's companies;
         formal feeds only see dates up to each company's lock date."""
-        formal = self.period_status == "formal"
+        formal = feed.period_status == "formal"
         return SQL(
             """
               FROM account_move_line aml
@@ -67,10 +69,11 @@ class FinanceConnectFeedReader(models.AbstractModel):
                %(formal)s
             """,
             joins=joins or SQL(),
-            companies=self.company_ids.ids,
+            companies=feed.company_ids.ids,
             formal=SQL("AND NOT %s", self._PROVISIONAL) if formal else SQL(),
         )
 
+    @api.model
     def _fc_window_sql(self, low=None, high=None, date_from=None, date_to=None, after_id=None):
         """The conditions (each after ``AND``) selecting the journal items of a
         pull window or period, and of a keyset page after ``after_id``."""
@@ -84,29 +87,31 @@ class FinanceConnectFeedReader(models.AbstractModel):
         ]
         return SQL().join(SQL(" AND %s", c) for c in conditions if c is not None)
 
-    def _fc_rate_kind_sql(self):
+    @api.model
+    def _fc_rate_kind_sql(self, feed):
         """SQL of :func:`..lib.currency.rate_kind` for the feed's policy."""
-        if self.rate_policy == "closing_average":
+        if feed.rate_policy == "closing_average":
             return SQL(
                 "CASE WHEN acc.account_type LIKE %s OR acc.account_type LIKE %s"
                 " THEN 'average' ELSE 'closing' END",
                 "income%",
                 "expense%",
             )
-        return SQL("%s::text", self.rate_policy)
+        return SQL("%s::text", feed.rate_policy)
 
     # ------------------------------------------------------------------
     # Journal items (see readme/DEVELOP.md, hot path)
     # ------------------------------------------------------------------
 
-    def _fc_journal_item_fields(self, delivery_ref, fx, gm):
+    @api.model
+    def _fc_journal_item_fields(self, feed, delivery_ref, fx, gm):
         """The fields ``(key, kind, sql)`` of a journal item row (see lib/sqltext.py).
 
         ``fx``: the rates join is present (companies in another currency than
         the feed's); ``gm``: the mapped group codes join is present. Account
         types, currency codes and dates never need escaping ("plain").
         """
-        places = self.currency_id.decimal_places
+        places = feed.currency_id.decimal_places
 
         def feed_amount(column):
             amount = SQL.identifier("aml", column)
@@ -143,7 +148,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
             feed_amount("balance"),
             feed_amount("credit"),
             feed_amount("debit"),
-            ("feed_currency", "const", self.currency_id.name),
+            ("feed_currency", "const", feed.currency_id.name),
             ("group_account", "text", SQL("gm.target")) if gm else ("group_account", "const", None),
             ("intercompany", "bool", intercompany),
             ("journal", "int", SQL("aml.journal_id")),
@@ -155,20 +160,21 @@ class FinanceConnectFeedReader(models.AbstractModel):
             ("provisional", "bool", self._PROVISIONAL),
             rate,
             ("rate_date", "plain", rate_date),
-            ("rate_kind", "plain", self._fc_rate_kind_sql()),
+            ("rate_kind", "plain", self._fc_rate_kind_sql(feed)),
             rate_source,
         ]
 
-    def _fc_journal_item_plan(self, where, mapper, limit=None):
+    @api.model
+    def _fc_journal_item_plan(self, feed, where, mapper, limit=None):
         """Joins carrying the rates and group codes of the rows.
 
-        Rates are looked up (:meth:`_fc_rate_book`) for the (company, month,
+        Rates are looked up (the conversion's rate book) for the (company, month,
         rate kind) of the rows of companies kept in another currency than the
         feed's; group codes (``mapper``) for their (account code, month end).
         They join the query as arrays. Raises :class:`MappingMissing` for an
         unmapped code. Returns ``(joins, fx, gm)``.
         """
-        foreign = self.company_ids.filtered(lambda c: c.currency_id != self.currency_id)
+        foreign = feed.company_ids.filtered(lambda c: c.currency_id != feed.currency_id)
         if not foreign and not mapper:
             return SQL(), False, False
         code = SQL("COALESCE(%s, '')", self._CODE)
@@ -183,13 +189,14 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 period=self._PERIOD,
                 month_end=self._MONTH_END,
                 code=code,
-                base=self._fc_base_sql(),
+                base=self._fc_base_sql(feed),
                 where=where,
                 page=SQL(" ORDER BY aml.id LIMIT %s", limit) if limit else SQL(),
             )
         )
         found = self.env.cr.fetchall()
-        book, currencies = self._fc_rate_book(), {c.id: c.currency_id.name for c in foreign}
+        book = self.env["finance.connect.feed.conversion"]._fc_rate_book(feed)
+        currencies = {c.id: c.currency_id.name for c in foreign}
         rates, codes = {}, {}
         for company_id, period, month_end, account_code, account_type in found:
             if company_id in currencies:
@@ -219,7 +226,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
                     date=[rates[k].date for k in keys],
                     source=[rates[k].source for k in keys],
                     row_period=self._PERIOD,
-                    row_kind=self._fc_rate_kind_sql(),
+                    row_kind=self._fc_rate_kind_sql(feed),
                 )
             )
         if mapper:
@@ -239,8 +246,10 @@ class FinanceConnectFeedReader(models.AbstractModel):
             )
         return SQL().join(joins), bool(foreign), bool(mapper)
 
+    @api.model
     def _fc_journal_item_query(
         self,
+        feed,
         delivery_ref,
         mapper=None,
         low=None,
@@ -258,8 +267,8 @@ class FinanceConnectFeedReader(models.AbstractModel):
         ``limit``: a keyset page of that many rows after ``after_id``.
         """
         where = self._fc_window_sql(low, high, date_from, date_to, after_id)
-        joins, fx, gm = self._fc_journal_item_plan(where, mapper, limit)
-        fields_ = self._fc_journal_item_fields(delivery_ref, fx, gm)
+        joins, fx, gm = self._fc_journal_item_plan(feed, where, mapper, limit)
+        fields_ = self._fc_journal_item_fields(feed, delivery_ref, fx, gm)
         selected = {
             "id": lambda: SQL("aml.id"),
             "debit": lambda: SQL("aml.debit::text"),
@@ -270,12 +279,13 @@ class FinanceConnectFeedReader(models.AbstractModel):
         return SQL(
             "SELECT %s %s %s ORDER BY aml.id %s",
             SQL(", ").join(selected[c]() for c in columns),
-            self._fc_base_sql(joins),
+            self._fc_base_sql(feed, joins),
             where,
             SQL("LIMIT %s", limit) if limit else SQL(),
         )
 
-    def _fc_journal_item_texts(self, delivery_ref, mapper=None, batch=5000, **window):
+    @api.model
+    def _fc_journal_item_texts(self, feed, delivery_ref, mapper=None, batch=5000, **window):
         """Journal items in id order, written by PostgreSQL, in batches of tuples
         ``(line_id, debit, credit, canonical JSON text[, CSV line])``.
 
@@ -287,7 +297,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
         columns = ("id", "debit", "credit", "json") + (
             ("csv",) if window.pop("with_csv", False) else ()
         )
-        query = self._fc_journal_item_query(delivery_ref, mapper, columns=columns, **window)
+        query = self._fc_journal_item_query(feed, delivery_ref, mapper, columns=columns, **window)
         if window.get("limit"):
             cr.execute(query)
             records = cr.fetchall()
@@ -308,14 +318,18 @@ class FinanceConnectFeedReader(models.AbstractModel):
             with contextlib.suppress(Exception):
                 cr.execute(SQL("CLOSE %s", name))
 
-    def _fc_journal_item_rows(self, delivery_ref, mapper=None, **window):
+    @api.model
+    def _fc_journal_item_rows(self, feed, delivery_ref, mapper=None, **window):
         """The journal item rows (dicts) of a window or period: the texts, parsed."""
         loads = json.loads
-        for records in self._fc_journal_item_texts(delivery_ref, mapper, **window):
+        for records in self._fc_journal_item_texts(feed, delivery_ref, mapper, **window):
             for record in records:
                 yield loads(record[3])
 
-    def _fc_journal_item_export(self, out, file_format, delivery_ref, mapper, after_id=0, **window):
+    @api.model
+    def _fc_journal_item_export(
+        self, feed, out, file_format, delivery_ref, mapper, after_id=0, **window
+    ):
         """Stream the journal items of a period or pull run to ``out`` with
         ``COPY ... TO STDOUT``; ``window``: see :meth:`_fc_journal_item_query`.
 
@@ -328,7 +342,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
         cr = self.env.cr
         columns = ("csv",) if file_format == "csv" else ("json",)
         query = self._fc_journal_item_query(
-            delivery_ref, mapper, after_id=after_id, columns=columns, **window
+            feed, delivery_ref, mapper, after_id=after_id, columns=columns, **window
         )
         if file_format == "csv":
             sink = lib_copystream.CsvSink(out, lib_rows.JOURNAL_ITEM_COLUMNS)
@@ -342,7 +356,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
             SQL(
                 "SELECT count(*), COALESCE(sum(aml.debit), 0)::text,"
                 " COALESCE(sum(aml.credit), 0)::text %s %s",
-                self._fc_base_sql(),
+                self._fc_base_sql(feed),
                 self._fc_window_sql(after_id=after_id, **window),
             )
         )
@@ -362,11 +376,12 @@ class FinanceConnectFeedReader(models.AbstractModel):
     # Trial balance, actuals, open items, bank balances
     # ------------------------------------------------------------------
 
-    def _fc_aggregate_records(self, date_from, date_to):
+    @api.model
+    def _fc_aggregate_records(self, feed, date_from, date_to):
         """Tuples (company_id, company, period, code, type, analytic, count, debit,
         credit, balance, currency, provisional) of the aggregated kinds."""
         in_range = SQL("AND aml.date BETWEEN %s AND %s", date_from, date_to)
-        if self.kind == "trial_balance":
+        if feed.kind == "trial_balance":
             query = SQL(
                 """
                 SELECT aml.company_id, c.name, NULL, %(code)s, acc.account_type, NULL,
@@ -378,10 +393,10 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 """,
                 code=self._CODE,
                 provisional=self._PROVISIONAL,
-                base=self._fc_base_sql(),
+                base=self._fc_base_sql(feed),
                 in_range=in_range,
             )
-        elif self.kind == "actuals":
+        elif feed.kind == "actuals":
             # Analytic distribution split by its percentages, rounded per group.
             query = SQL(
                 """
@@ -402,16 +417,18 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 code=self._CODE,
                 provisional=self._PROVISIONAL,
                 base=self._fc_base_sql(
-                    SQL("LEFT JOIN LATERAL jsonb_each_text(aml.analytic_distribution) ad ON TRUE")
+                    feed,
+                    SQL("LEFT JOIN LATERAL jsonb_each_text(aml.analytic_distribution) ad ON TRUE"),
                 ),
                 in_range=in_range,
             )
         else:
-            raise UserError(self.env._("Feed kind %(kind)s has no aggregates.", kind=self.kind))
+            raise UserError(self.env._("Feed kind %(kind)s has no aggregates.", kind=feed.kind))
         self.env.cr.execute(query)
         return self.env.cr.fetchall()
 
-    def _fc_open_item_records(self, date_to):
+    @api.model
+    def _fc_open_item_records(self, feed, date_to):
         """Tuples (line_id, move_name, company_id, company, code, type, partner_id,
         date, expected date, residual, currency, provisional) of the open
         receivables and payables (residual today) dated up to ``date_to``."""
@@ -430,13 +447,14 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 """,
                 code=self._CODE,
                 provisional=self._PROVISIONAL,
-                base=self._fc_base_sql(),
+                base=self._fc_base_sql(feed),
                 date_to=date_to,
             )
         )
         return self.env.cr.fetchall()
 
-    def _fc_bank_balance_records(self, date_to):
+    @api.model
+    def _fc_bank_balance_records(self, feed, date_to):
         """Tuples (company_id, company, journal code, account code, debit, credit,
         balance, currency, provisional) of the bank journals' accounts up to
         ``date_to``."""
@@ -457,62 +475,61 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 """,
                 code=self._CODE,
                 provisional=self._PROVISIONAL,
-                base=self._fc_base_sql(journals),
+                base=self._fc_base_sql(feed, journals),
                 date_to=date_to,
             )
         )
         return self.env.cr.fetchall()
 
-    def _fc_aggregate_rows(self, date_from, date_to, delivery_ref, book=None, mapper=None):
-        book = book or self._fc_rate_book()
-        records = self._fc_aggregate_records(date_from, date_to)
-        currency = self.currency_id.name
+    @api.model
+    def _fc_aggregate_rows(self, feed, date_from, date_to, delivery_ref, book, mapper=None):
+        records = self._fc_aggregate_records(feed, date_from, date_to)
         yield from lib_rows.aggregate_rows(
-            records, book, date_from, date_to, currency, delivery_ref, mapper
+            records, book, date_from, date_to, feed.currency_id.name, delivery_ref, mapper
         )
 
-    def _fc_open_item_rows(self, date_to, delivery_ref, book=None, mapper=None):
+    @api.model
+    def _fc_open_item_rows(self, feed, date_to, delivery_ref, book, mapper=None):
         """Open receivables and payables (residual today) with their expected date."""
-        book = book or self._fc_rate_book()
         intercompany = self._fc_company_partner_ids()
-        records = self._fc_open_item_records(date_to)
-        currency = self.currency_id.name
+        records = self._fc_open_item_records(feed, date_to)
         yield from lib_rows.open_item_rows(
-            records, book, date_to, currency, delivery_ref, intercompany, mapper
+            records, book, date_to, feed.currency_id.name, delivery_ref, intercompany, mapper
         )
 
-    def _fc_bank_balance_rows(self, date_to, delivery_ref, book=None, mapper=None):
-        book = book or self._fc_rate_book()
-        records = self._fc_bank_balance_records(date_to)
-        currency = self.currency_id.name
+    @api.model
+    def _fc_bank_balance_rows(self, feed, date_to, delivery_ref, book, mapper=None):
+        records = self._fc_bank_balance_records(feed, date_to)
         yield from lib_rows.bank_balance_rows(
-            records, book, date_to, currency, delivery_ref, mapper
+            records, book, date_to, feed.currency_id.name, delivery_ref, mapper
         )
 
-    def _fc_rows(self, date_from, date_to, delivery_ref, mapper=None):
-        """Every row of the feed for a period, streamed."""
-        self.ensure_one()
+    @api.model
+    def _fc_rows(self, feed, date_from, date_to, delivery_ref, mapper=None):
+        """Every row of ``feed`` for a period, streamed."""
+        feed.ensure_one()
         self.env.flush_all()
-        book = self._fc_rate_book()
-        if self.kind == "journal_items":
+        book = self.env["finance.connect.feed.conversion"]._fc_rate_book(feed)
+        if feed.kind == "journal_items":
             yield from self._fc_journal_item_rows(
-                delivery_ref, mapper, date_from=date_from, date_to=date_to
+                feed, delivery_ref, mapper, date_from=date_from, date_to=date_to
             )
-        elif self.kind in ("trial_balance", "actuals"):
-            yield from self._fc_aggregate_rows(date_from, date_to, delivery_ref, book, mapper)
-        elif self.kind == "open_items":
-            yield from self._fc_open_item_rows(date_to, delivery_ref, book, mapper)
+        elif feed.kind in ("trial_balance", "actuals"):
+            yield from self._fc_aggregate_rows(feed, date_from, date_to, delivery_ref, book, mapper)
+        elif feed.kind == "open_items":
+            yield from self._fc_open_item_rows(feed, date_to, delivery_ref, book, mapper)
         else:
-            yield from self._fc_bank_balance_rows(date_to, delivery_ref, book, mapper)
+            yield from self._fc_bank_balance_rows(feed, date_to, delivery_ref, book, mapper)
 
-    def _fc_account_codes(self, date_from=None, date_to=None, low=None, high=None):
+    @api.model
+    def _fc_account_codes(self, feed, date_from=None, date_to=None, low=None, high=None):
         """The distinct account codes a delivery would carry (for the mapping check)."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 "SELECT DISTINCT %s %s %s",
                 self._CODE,
-                self._fc_base_sql(),
+                self._fc_base_sql(feed),
                 self._fc_window_sql(low, high, date_from, date_to),
             )
         )
@@ -522,23 +539,24 @@ class FinanceConnectFeedReader(models.AbstractModel):
     # Ledger totals (the comparison screen)
     # ------------------------------------------------------------------
 
-    def _fc_ledger_totals(self, date_from, date_to):
+    @api.model
+    def _fc_ledger_totals(self, feed, date_from, date_to):
         """Debit and credit of the posted lines of the feed's companies in a period,
         read through the ORM (Odoo's own figures, independent of the feed's SQL)."""
         domain = [
-            ("company_id", "in", self.company_ids.ids),
+            ("company_id", "in", feed.company_ids.ids),
             ("parent_state", "=", "posted"),
             ("date", "<=", date_to),
             ("display_type", "not in", ("line_section", "line_note")),
         ]
-        if self.kind in ("journal_items", "trial_balance", "actuals"):
+        if feed.kind in ("journal_items", "trial_balance", "actuals"):
             domain.append(("date", ">=", date_from))
         groups = (
             self.env["account.move.line"]
             .sudo()
             ._read_group(domain, ["company_id"], ["debit:sum", "credit:sum"])
         )
-        places = max(self.company_ids.currency_id.mapped("decimal_places") or [2])
+        places = max(feed.company_ids.currency_id.mapped("decimal_places") or [2])
         quantum = Decimal(1).scaleb(-places)
         debit = sum((Decimal(repr(d)) for _c, d, _cr in groups), Decimal(0))
         credit = sum((Decimal(repr(cr)) for _c, _d, cr in groups), Decimal(0))
