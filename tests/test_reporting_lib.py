@@ -262,20 +262,30 @@ def test_writers_on_no_rows():
 
 
 def test_sqltext_builds_sorted_objects_and_refuses_bad_fields():
-    from odoo.addons.finance_connect_reporting.lib import sqltext
+    from psycopg2.extensions import adapt
 
-    sql = sqltext.json_object_sql([("b", "int", "x.b"), ("a", "text", "x.a")])
+    from odoo.addons.finance_connect_reporting.lib import sqltext
+    from odoo.tools import SQL
+
+    def rendered(sql):
+        """The text the driver sends: the parameters bound as literals."""
+        return sql.code % tuple(adapt(p).getquoted().decode() for p in sql.params)
+
+    sql = rendered(sqltext.json_object_sql([("b", "int", SQL("x.b")), ("a", "text", SQL("x.a"))]))
     assert sql.index("'{\"a\":'") < sql.index("',\"b\":'")
     assert sql.startswith("concat(") and sql.endswith("'}')")
-    # a key with a quote or a percent sign stays a literal the driver leaves alone
-    odd = sqltext.json_object_sql([("it's 100%", "plain", "x.v")])
-    assert "'{\"it''s 100%%\":'" in odd
-    csv_sql = sqltext.csv_line_sql([("a", "bool", "x.a"), ("b", "text", "x.b")], ["b", "a"])
+    # a key with a quote or a percent sign is a parameter, never code
+    odd = sqltext.json_object_sql([("it's 100%", "plain", SQL("x.v"))])
+    assert "'{\"it''s 100%\":'" in rendered(odd)
+    assert "100" not in odd.code and "%" not in odd.code.replace("%s", "")
+    csv_sql = rendered(
+        sqltext.csv_line_sql([("a", "bool", SQL("x.a")), ("b", "text", SQL("x.b"))], ["b", "a"])
+    )
     assert csv_sql.index("x.b") < csv_sql.index("x.a")
     with pytest.raises(ValueError):
-        sqltext.json_object_sql([("a", "int", "1"), ("a", "int", "2")])
+        sqltext.json_object_sql([("a", "int", SQL("1")), ("a", "int", SQL("2"))])
     with pytest.raises(ValueError):
-        sqltext.json_object_sql([("a", "float", "1")])
+        sqltext.json_object_sql([("a", "float", SQL("1"))])
 
 
 def test_convert_is_exact_and_never_negative_zero():
