@@ -15,3 +15,18 @@ from . import (
     test_ui,
     test_webhook,
 )
+
+# ORM-free tests of lib/ (and of the sandbox counterparty)
+from . import (
+    test_i18n_extractable,
+    test_mapping_lib,
+    test_masking,
+    test_outbound_guard,
+    test_payloads,
+    test_retry,
+    test_sandbox,
+    test_secretbox,
+    test_signing,
+    test_webhook_inbound,
+    test_xmlsafe,
+)
