@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from odoo.addons.finance_connect.lib import sandbox, signing
+from odoo.addons.finance_connect.lib import signing
+from odoo.addons.finance_connect.tests import sandbox
 from odoo.tests import BaseCase, tagged
 from odoo.tests.common import HOST, _super_send
 
