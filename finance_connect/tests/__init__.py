@@ -4,6 +4,7 @@ from . import (
     test_demo_sandbox_url,
     test_engine_more,
     test_exception_inbox,
+    test_http_statics,
     test_mapping,
     test_mapping_tour,
     test_payment_state,
