@@ -12,6 +12,7 @@
     "external_dependencies": {
         "python": ["requests", "cryptography", "jsonschema", "lxml", "openpyxl"]
     },
+    "demo": ["demo/finance_connect_bank_demo.xml"],
     "data": [
         "security/ir.model.access.csv",
         "security/finance_connect_bank_security.xml",

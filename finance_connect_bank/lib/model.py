@@ -23,6 +23,11 @@ _ISO_DATETIME = re.compile(
 )
 
 
+def sanitize_account(number):
+    """An account number as Odoo stores it in ``sanitized_acc_number``."""
+    return re.sub(r"\W+", "", number or "").upper()
+
+
 def parse_iso_datetime(text):
     """Read an ISO 20022 date-time (any fraction digits, optional zone).
 

@@ -1,4 +1,4 @@
-"""PSP webhook events: reason codes in words and amounts (pure Python, no ORM).
+"""PSP webhook events: event types, reason codes in words, amounts (pure Python, no ORM).
 
 Card schemes and PSPs report why a payment failed or was disputed with short
 codes (``card_declined``, ``fraudulent``, scheme reason codes such as ``4853``);
@@ -9,6 +9,18 @@ described by :func:`..pain002.describe_reason`.
 from decimal import Decimal, InvalidOperation
 
 from .pain002 import REASON_CODES
+
+#: The PSP event types and the bank status each gives a payment (``None``: the
+#: event is not about one payment).
+PSP_EVENTS = {
+    "payment.succeeded": "settled",
+    "payment.failed": "rejected",
+    "payment.refunded": "refunded",
+    "payment.disputed": "disputed",
+    "payment.dispute_won": "dispute_won",
+    "payment.dispute_lost": "dispute_lost",
+    "payout.settled": None,
+}
 
 PSP_REASON_CODES = {
     # Failed payments (decline codes)
@@ -87,3 +99,10 @@ def parse_amount(value, field="amount"):
     if not amount.is_finite() or amount <= 0:
         raise ValueError(f"{field} must be a positive amount, not {value!r}")
     return amount
+
+
+def short_text(value):
+    """A short text from a JSON value (``False`` when empty)."""
+    if value is None or value == "" or isinstance(value, dict | list):
+        return False
+    return str(value)[:200]

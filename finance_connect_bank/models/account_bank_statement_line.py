@@ -17,15 +17,14 @@ row by row in every table they write.
 """
 
 import io
-import json
 import logging
-from datetime import date, datetime
-from xmlrpc.client import MAXINT
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.modules.registry import TriggerTree
 from odoo.tools import SQL
+
+from ..lib import row_copy
 
 _logger = logging.getLogger(__name__)
 
@@ -54,19 +53,6 @@ MATCH_STATES = [
     ("unmatched", "Unmatched"),
 ]
 
-# Columns whose template value is the same for every line of a group.
-_CONSTANT_COLUMNS = {
-    "create_date",
-    "write_date",
-    "create_uid",
-    "write_uid",
-    "invoice_date_due",
-    "journal_id",
-    "company_id",
-    "currency_id",
-    "company_currency_id",
-    "account_id",
-}
 # Values of a line that are not plain statement line columns.
 _INPUT_KEYS = {
     "date",
@@ -215,7 +201,7 @@ class AccountBankStatementLine(models.Model):
         )
         walk, forced = self._fc_walk_order(vals_list, journal)
         ids = [None] * len(vals_list)
-        groups = {}  # group key -> _RowBuilder, or None: through the ORM
+        groups = {}  # group key -> row_copy.RowBuilder, or None: through the ORM
         orm_pending, clone_pending, copied = [], [], []
 
         def flush_orm():
@@ -319,7 +305,15 @@ class AccountBankStatementLine(models.Model):
             "sequence": st_row["sequence"],
             "columns": {key: st_row[key] for key in keys},
         }
-        builder = _RowBuilder(self, st_row, move_row, aml_rows, self._fc_partner_info(template))
+        builder = row_copy.RowBuilder(
+            st_row,
+            move_row,
+            aml_rows,
+            self._fc_partner_info(template),
+            *self.move_id._get_sequence_format_param(move_row["name"]),
+            many2one=self._fc_many2one_columns(),
+            rounded=self.currency_id.round(st_row["amount"]),
+        )
         rebuilt = builder.build(
             template,
             {
@@ -465,15 +459,15 @@ class AccountBankStatementLine(models.Model):
         self.env.flush_all()
         cr = self.env.cr
 
-        def rows(query, params):
-            cr.execute(query, params)
+        def rows(query):
+            cr.execute(query)
             names = [d[0] for d in cr.description]
             return [dict(zip(names, row, strict=True)) for row in cr.fetchall()]
 
-        st_row = rows("SELECT * FROM account_bank_statement_line WHERE id = %s", [self.id])[0]
-        move_row = rows("SELECT * FROM account_move WHERE id = %s", [self.move_id.id])[0]
+        st_row = rows(SQL("SELECT * FROM account_bank_statement_line WHERE id = %s", self.id))[0]
+        move_row = rows(SQL("SELECT * FROM account_move WHERE id = %s", self.move_id.id))[0]
         aml_rows = rows(
-            "SELECT * FROM account_move_line WHERE move_id = %s ORDER BY id", [self.move_id.id]
+            SQL("SELECT * FROM account_move_line WHERE move_id = %s ORDER BY id", self.move_id.id)
         )
         return st_row, move_row, aml_rows
 
@@ -508,192 +502,25 @@ class AccountBankStatementLine(models.Model):
         }
 
     @api.model
+    def _fc_many2one_columns(self):
+        """The many2one columns of the rows a copy writes: ``{"st" | "move" | "aml": names}``."""
+        return {
+            kind: {
+                name for name, field in self.env[model]._fields.items() if field.type == "many2one"
+            }
+            for kind, model in (
+                ("st", "account.bank.statement.line"),
+                ("move", "account.move"),
+                ("aml", "account.move.line"),
+            )
+        }
+
+    @api.model
     def _fc_partner_info(self, *inputs):
         """{partner id: (commercial partner id, display name)} for the inputs."""
         partner_ids = {values["partner_id"] for values in inputs if values["partner_id"]}
         partners = self.env["res.partner"].browse(partner_ids)
         return {p.id: (p.commercial_partner_id.id, p.display_name) for p in partners}
-
-
-class _RowBuilder:
-    """Builds the three kinds of rows of a statement line from a template line."""
-
-    def __init__(self, line, st_row, move_row, aml_rows, partners):
-        env = line.env
-        self.currency = line.currency_id
-        self.sequence_format, self.sequence_values = line.move_id._get_sequence_format_param(
-            move_row["name"]
-        )
-        self.model_fields = {
-            "st": env["account.bank.statement.line"]._fields,
-            "move": env["account.move"]._fields,
-            "aml": env["account.move.line"]._fields,
-        }
-        self.st_row = st_row
-        self.move_row = move_row
-        self.aml_rows = aml_rows
-        self.partners = partners
-        amount = self.currency.round(st_row["amount"])
-        self.residual_ratio = (st_row["amount_residual"] or 0.0) / amount
-        self.aml_factors = [(row["balance"] or 0.0) / amount for row in aml_rows]
-
-    def build(self, values, ids):
-        """(statement line row, move row, [journal item rows]) for ``values``."""
-        amount = values["rounded"]
-        partner_id = values["partner_id"]
-        commercial_id, display_name = self.partners.get(
-            partner_id, (None, self.move_row["invoice_partner_display_name"])
-        )
-        if not partner_id:
-            display_name = self.move_row["invoice_partner_display_name"]
-        date = values["date"]
-        st = dict(self.st_row)
-        st.update(values["columns"])
-        st.update(
-            id=ids["st"],
-            move_id=ids["move"],
-            statement_id=values["statement_id"],
-            partner_id=partner_id,
-            payment_ref=values["payment_ref"],
-            amount=values["amount"],
-            sequence=values["sequence"],
-            amount_residual=amount * self.residual_ratio,
-            internal_index=f"{date:%Y%m%d}{MAXINT - values['sequence']:0>10}{ids['st']:0>10}",
-        )
-        move = dict(self.move_row)
-        move.update(
-            id=ids["move"],
-            name=ids["name"],
-            sequence_number=ids["seq"],
-            date=date,
-            partner_id=partner_id,
-            commercial_partner_id=commercial_id,
-            invoice_partner_display_name=display_name,
-            statement_line_id=ids["st"],
-            amount_total=abs(amount),
-            amount_total_signed=abs(amount),
-            amount_total_in_currency_signed=abs(amount),
-        )
-        amls = []
-        for row, factor, aml_id in zip(self.aml_rows, self.aml_factors, ids["amls"], strict=True):
-            balance = amount * factor
-            aml = dict(row)
-            aml.update(
-                id=aml_id,
-                move_id=ids["move"],
-                move_name=ids["name"],
-                date=date,
-                partner_id=partner_id,
-                name=values["payment_ref"],
-                statement_line_id=ids["st"],
-                statement_id=values["statement_id"],
-                balance=balance,
-                amount_currency=balance,
-                debit=balance if balance > 0 else 0.0,
-                credit=-balance if balance < 0 else 0.0,
-                price_subtotal=balance,
-                price_total=balance,
-                amount_residual=balance if row["amount_residual"] else row["amount_residual"],
-                amount_residual_currency=(
-                    balance if row["amount_residual_currency"] else row["amount_residual_currency"]
-                ),
-            )
-            amls.append(aml)
-        return st, move, amls
-
-    def check(self, rebuilt, template):
-        """Why the rows cannot be cloned, or None when they can."""
-        st, move, amls = rebuilt
-        for kind, ours, theirs in (
-            ("statement line", st, self.st_row),
-            ("move", move, self.move_row),
-            *(("journal item", a, b) for a, b in zip(amls, self.aml_rows, strict=True)),
-        ):
-            for column, value in theirs.items():
-                if ours.get(column) != value:
-                    return f"{kind} column {column}: {ours.get(column)!r} != {value!r}"
-        # A column copied as is must not hold a value of this very line.
-        # Ids of this line's records (compared with many2one columns only: a
-        # small id equals many a constant) and its texts and date.
-        own_ids = {
-            self.st_row["id"],
-            self.move_row["id"],
-            *(r["id"] for r in self.aml_rows),
-            template["partner_id"],
-            template["statement_id"],
-        } - {None, False}
-        own = {template["date"], template["payment_ref"], self.move_row["name"]} - {None, ""}
-        numbers = {
-            template["amount"],
-            -template["amount"],
-            template["rounded"],
-            -template["rounded"],
-        }
-        handled = {
-            "st": {
-                "id",
-                "move_id",
-                "statement_id",
-                "partner_id",
-                "payment_ref",
-                "amount",
-                "sequence",
-                "amount_residual",
-                "internal_index",
-                *template["columns"],
-            },
-            "move": {
-                "id",
-                "name",
-                "sequence_number",
-                "date",
-                "partner_id",
-                "commercial_partner_id",
-                "invoice_partner_display_name",
-                "statement_line_id",
-                "amount_total",
-                "amount_total_signed",
-                "amount_total_in_currency_signed",
-            },
-            "aml": {
-                "id",
-                "move_id",
-                "move_name",
-                "date",
-                "partner_id",
-                "name",
-                "statement_line_id",
-                "statement_id",
-                "balance",
-                "amount_currency",
-                "debit",
-                "credit",
-                "price_subtotal",
-                "price_total",
-                "amount_residual",
-                "amount_residual_currency",
-            },
-        }
-        for kind, row in (
-            ("st", self.st_row),
-            ("move", self.move_row),
-            *(("aml", r) for r in self.aml_rows),
-        ):
-            model_fields = self.model_fields[kind]
-            for column, value in row.items():
-                if column in handled[kind] or column in _CONSTANT_COLUMNS:
-                    continue
-                if isinstance(value, bool) or value is None:
-                    continue
-                field = model_fields.get(column)
-                many2one = field is not None and field.type == "many2one"
-                if (
-                    (many2one and value in own_ids)
-                    or (isinstance(value, str | date) and value in own)
-                    or (isinstance(value, float) and value in numbers)
-                ):
-                    return f"{kind} column {column} holds a per-line value {value!r}"
-        return None
 
 
 def _mark_dependents_elsewhere(records, new):
@@ -720,29 +547,6 @@ def _mark_dependents_elsewhere(records, new):
             env.add_to_compute(field, older)
 
 
-def _copy_value(value):
-    """One value in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, dict | list):
-        value = json.dumps(value)
-    elif isinstance(value, date | datetime):
-        return value.isoformat()
-    elif isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    if any(c in text for c in "\\\t\n\r"):
-        text = (
-            text.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-    return text
-
-
 def _insert(cr, table, rows):
     """Write ``rows`` (dicts with the same keys) into ``table`` with COPY."""
     if not rows:
@@ -750,7 +554,7 @@ def _insert(cr, table, rows):
     columns = list(rows[0])
     buffer = io.StringIO()
     for row in rows:
-        buffer.write("\t".join(_copy_value(row[c]) for c in columns))
+        buffer.write("\t".join(row_copy.copy_value(row[c]) for c in columns))
         buffer.write("\n")
     buffer.seek(0)
     query = SQL(

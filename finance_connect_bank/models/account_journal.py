@@ -1,7 +1,38 @@
 """The bank journal as the point where imports into it take turns."""
 
+import logging
+import threading
+from contextlib import contextmanager
+
 from odoo import fields, models
-from odoo.tools import mute_logger
+
+
+class _QuietInThisThread(logging.Filter):
+    """Drops a logger's records while the current thread asks for quiet.
+
+    ``odoo.tools.mute_logger`` swaps the logger's handlers for the whole
+    process: two requests muting at once restore each other's state, and the
+    logger can stay silent (or loud) for every thread afterwards.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._local = threading.local()
+
+    def filter(self, record):
+        return not getattr(self._local, "depth", 0)
+
+    @contextmanager
+    def quiet(self):
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._local.depth -= 1
+
+
+_SQL_QUIET = _QuietInThisThread()
+logging.getLogger("odoo.sql_db").addFilter(_SQL_QUIET)
 
 
 class AccountJournal(models.Model):
@@ -30,5 +61,5 @@ class AccountJournal(models.Model):
         journal.fc_import_serial += 1
         # A concurrent import makes this update fail on purpose (Odoo retries):
         # not an error to log, as for Odoo's own sequence numbers.
-        with mute_logger("odoo.sql_db"):
+        with _SQL_QUIET.quiet():
             journal.flush_recordset(["fc_import_serial"])

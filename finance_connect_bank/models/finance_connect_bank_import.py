@@ -16,10 +16,10 @@ benchmark alike:
    and the opening follows on from the journal's previous statement), lines
    whose import id the journal already has are skipped, the others created.
    A statement that fails imports nothing and opens an exception; the other
-   statements of the file still import.
+   statements of the file still import. These checks are
+   ``finance.connect.bank.import.check`` (finance_connect_bank_import_check.py).
 """
 
-import base64
 import hashlib
 import logging
 import re
@@ -28,30 +28,24 @@ from pathlib import Path
 
 import psycopg2
 
-from odoo import api, models
-from odoo.addons.finance_connect.lib import mapping as lib_mapping
+from odoo import api, fields, models
 from odoo.modules.module import get_module_path
-from odoo.tools import SQL, float_compare, mute_logger
+from odoo.tools import SQL, mute_logger
 
 from ..lib import camt, detect, pain002
-from ..lib.model import ParseError
+from ..lib import payload as lib_payload
+from ..lib.model import ParseError, sanitize_account
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_MIB = 50
 XSD_PARAM = "finance_connect_bank.xsd_dir"
 MAX_MIB_PARAM = "finance_connect_bank.max_file_mib"
-BASE64_MARK = "encoding=base64"
 # Explanations of skipped entries: at most this many in the result summary,
 # and this many on the message.
 SUMMARY_DUPLICATES = 20
 MESSAGE_DUPLICATES = 2000
 _XSD_LINE = re.compile(r"^line (\d+): ")
-
-
-def sanitize_account(number):
-    """An account number as Odoo stores it in ``sanitized_acc_number``."""
-    return re.sub(r"\W+", "", number or "").upper()
 
 
 class FinanceConnectBankImport(models.AbstractModel):
@@ -75,7 +69,7 @@ class FinanceConnectBankImport(models.AbstractModel):
         connection = (
             connection or self.env["finance.connect.connection"]._fc_bank_upload_connection()
         )
-        payload, content_type = self._encode_payload(data, filename)
+        payload, content_type = lib_payload.encode_file(data, filename)
         digest = hashlib.sha256(data).hexdigest()
         return self.env["finance.connect.message"]._create_idempotent(
             {
@@ -93,33 +87,9 @@ class FinanceConnectBankImport(models.AbstractModel):
         )
 
     @api.model
-    def _encode_payload(self, data, filename):
-        """(text, content type): text files as they are, others in base64."""
-        lower = (filename or "").lower()
-        kind = (
-            "application/xml"
-            if data.lstrip()[:1] == b"<"
-            else "application/zip"
-            if data[:2] == b"PK"
-            else "text/plain"
-        )
-        if lower.endswith(".xlsx"):
-            kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is None or "\x00" in text:
-            return base64.b64encode(data).decode(), f"{kind}; {BASE64_MARK}"
-        return text, kind
-
-    @api.model
     def _decode_payload(self, message):
-        """The file bytes of an inbound message (see :meth:`_encode_payload`)."""
-        payload = message.sudo().payload or ""
-        if BASE64_MARK in (message.content_type or ""):
-            return base64.b64decode(payload)
-        return payload.encode("utf-8")
+        """The file bytes of an inbound message (see :func:`..lib.payload.encode_file`)."""
+        return lib_payload.decode_file(message.sudo().payload, message.content_type)
 
     # ------------------------------------------------------------------
     # Files
@@ -134,11 +104,40 @@ class FinanceConnectBankImport(models.AbstractModel):
         ``result["summary"]`` is the text shown to the user; ``new`` and
         ``duplicates`` count lines, ``errors`` lists "file: problem" texts.
         """
-        if message is None:
+        uploaded = message is None  # a file given by hand, not a message of the engine
+        if uploaded:
             message, _created = self._record_file(data, filename, connection)
-        known = self._already_imported(message)
-        if known:
-            return known
+        result = self._already_imported(message) or self._import_message_file(
+            data, filename, message, journal, csv_profile
+        )
+        if uploaded:
+            self._close_upload(message, result)
+        return result
+
+    @api.model
+    def _close_upload(self, message, result):
+        """End a manual upload's message as an inbound message ends: Done, linked to
+        the (first) statement it filled, or Failed when a file or statement of it
+        was refused (the exception inbox holds the why). The engine closes the
+        messages it processes itself."""
+        statements = self.env["account.bank.statement"].browse(
+            [o["statement_id"] for o in result["statements"] if o.get("statement_id")]
+        )
+        vals = {"done_at": fields.Datetime.now()}
+        if statements:
+            first = statements[:1].sudo()
+            vals.update(
+                res_model=first._name,
+                res_id=first.id,
+                res_name=first.display_name,
+            )
+        state = "failed" if result["errors"] else "done"
+        if message.state != state:
+            message._set_state(state, result["summary"].splitlines()[0][:200], **vals)
+
+    @api.model
+    def _import_message_file(self, data, filename, message, journal, csv_profile):
+        """Import the file of ``message`` (see :meth:`_import_file`)."""
         result = {
             "message_id": message.id,
             "statements": [],
@@ -188,8 +187,10 @@ class FinanceConnectBankImport(models.AbstractModel):
             return None
         self.env["account.bank.statement.line"].flush_model(["fc_message_id"])
         self.env.cr.execute(
-            "SELECT count(*) FROM account_bank_statement_line WHERE fc_message_id = %s",
-            [message.id],
+            SQL(
+                "SELECT count(*) FROM account_bank_statement_line WHERE fc_message_id = %s",
+                message.id,
+            )
         )
         if self.env.cr.fetchone()[0] != message.fc_import_new:
             return None
@@ -208,33 +209,12 @@ class FinanceConnectBankImport(models.AbstractModel):
                 )
             ],
             "warnings": [],
-            "duplicate_details": self._explain_message_lines(message),
+            "duplicate_details": self.env[
+                "finance.connect.bank.import.check"
+            ]._explain_message_lines(message),
             "line_ids": [],
         }
         return self._finish(result)
-
-    @api.model
-    def _explain_message_lines(self, message):
-        """One text per statement line ``message`` created (see _explain_duplicates)."""
-        lines = self.env["account.bank.statement.line"].search(
-            [("fc_message_id", "=", message.id)], order="id", limit=MESSAGE_DUPLICATES
-        )
-        return [
-            self.env._(
-                "%(date)s %(amount)s %(label)s: already imported as statement line %(line)s "
-                "(statement %(statement)s) from file %(file)s, message %(ref)s; import id "
-                "%(key)s",
-                date=line.date,
-                amount=line.amount,
-                label=line.payment_ref or "",
-                line=line.id,
-                statement=line.statement_id.name or "-",
-                file=message.fc_filename or "?",
-                ref=message.reference,
-                key=line.fc_import_id,
-            )
-            for line in lines
-        ]
 
     @api.model
     def _max_bytes(self):
@@ -405,11 +385,12 @@ class FinanceConnectBankImport(models.AbstractModel):
                     n=len(statement.lines),
                 ),
             }
+        Check = self.env["finance.connect.bank.import.check"]
         try:
-            journal = self._get_statement_journal(
+            journal = Check._get_statement_journal(
                 statement, journal, connection=message.connection_id
             )
-            self._check_currency(statement, journal)
+            Check._check_currency(statement, journal)
         except ParseError as exc:
             return self._refuse(label, message, "other", str(exc.message), statement)
         booked = [line for line in statement.lines if line.is_booked()]
@@ -427,7 +408,7 @@ class FinanceConnectBankImport(models.AbstractModel):
         journal._fc_take_import_turn()
         for attempt in (1, 2):
             import_ids = [line.import_id(journal_key) for line in booked]
-            existing = self._existing_import_ids(journal, import_ids)
+            existing = Check._existing_import_ids(journal, import_ids)
             new = [
                 (line, key)
                 for line, key in zip(booked, import_ids, strict=True)
@@ -440,14 +421,14 @@ class FinanceConnectBankImport(models.AbstractModel):
                     "new": 0,
                     "duplicates": duplicates,
                     "journal_id": journal.id,
-                    "duplicate_details": self._explain_duplicates(
+                    "duplicate_details": Check._explain_duplicates(
                         journal, booked, import_ids, existing
                     ),
                     "text": self.env._(
                         "%(label)s: 0 new, %(dup)s already imported", label=label, dup=duplicates
                     ),
                 }
-            problem = self._check_balances(statement, journal, booked, existing, journal_key)
+            problem = Check._check_balances(statement, journal, booked, existing, journal_key)
             if problem:
                 return self._refuse(
                     label, message, "balance_mismatch", problem, statement, journal=journal
@@ -486,7 +467,7 @@ class FinanceConnectBankImport(models.AbstractModel):
             "status": "imported",
             "new": len(new),
             "duplicates": duplicates,
-            "duplicate_details": self._explain_duplicates(journal, booked, import_ids, existing),
+            "duplicate_details": Check._explain_duplicates(journal, booked, import_ids, existing),
             "journal_id": journal.id,
             "statement_id": lines.statement_id[:1].id,
             "line_ids": lines.ids,
@@ -515,233 +496,6 @@ class FinanceConnectBankImport(models.AbstractModel):
             fingerprint=f"bankstmt:{message.id}:{label}",
         )
         return {"status": "refused", "new": 0, "duplicates": 0, "text": text}
-
-    @api.model
-    def _get_statement_journal(self, statement, journal=None, connection=None):
-        """The bank journal of ``statement``: given, or found by its account."""
-        account = sanitize_account(statement.account_key)
-        if journal:
-            own = journal.bank_account_id.sanitized_acc_number
-            if account and own and own != account:
-                raise ParseError(
-                    self.env._(
-                        "the statement is for account %(acc)s but journal %(journal)s has "
-                        "account %(own)s",
-                        acc=statement.account_key,
-                        journal=journal.display_name,
-                        own=journal.bank_acc_number,
-                    )
-                )
-            return journal
-        if not account:
-            raise ParseError(
-                self.env._("the statement names no account: choose the journal when importing it")
-            )
-        on_date = statement.closing_date or max(
-            (line.date for line in statement.lines if line.date), default=None
-        )
-        journals = self._find_journals(account, connection=connection, on_date=on_date)
-        if len(journals) != 1:
-            raise ParseError(
-                self.env._(
-                    "%(n)s bank journals have account %(acc)s (one is needed): set it as the "
-                    "bank account of exactly one bank journal, or map it to one (journal line, "
-                    "inbound) in a mapping set of the connection",
-                    n=len(journals),
-                    acc=statement.account_key,
-                )
-            )
-        return journals
-
-    @api.model
-    def _find_journals(self, account, connection=None, on_date=None):
-        """Bank journals of the user's companies whose account is ``account``.
-
-        When no journal has that account, the journal a mapping set of
-        ``connection`` maps it to (see :meth:`_find_journals_by_mapping`).
-        EXTEND to find journals another way.
-        """
-        domain = [("type", "=", "bank"), ("company_id", "in", self.env.companies.ids)]
-        journals = self.env["account.journal"].search(
-            domain + [("bank_account_id.sanitized_acc_number", "=", account)]
-        )
-        if not journals and "/" not in account:
-            # Account numbers given without their bank code (MT940 "BLZ/number").
-            journals = (
-                self.env["account.journal"]
-                .search(domain)
-                .filtered(
-                    lambda j: (j.bank_account_id.sanitized_acc_number or "").endswith(account)
-                    and len(account) >= 6
-                )
-            )
-        if not journals and connection:
-            journals = self._find_journals_by_mapping(account, connection, on_date)
-        return journals
-
-    @api.model
-    def _find_journals_by_mapping(self, account, connection, on_date=None):
-        """The bank journal that ``connection``'s mapping sets map ``account`` to.
-
-        Journal lines read inbound: the external code is the bank account
-        (IBAN or account number, compared without spaces or punctuation, in
-        capitals), the Odoo value the journal's code. An account two lines
-        map to different journals is refused (never a guess).
-        """
-        empty = self.env["account.journal"]
-        sets = connection._fc_get_mapping_sets()
-        if not sets:
-            return empty
-        lines = sets.line_ids.filtered(
-            lambda line: line.mapping_type == "journal" and line.external_code
-        )
-        table = lib_mapping.MappingTable(
-            line._replace(source=sanitize_account(line.source))
-            for line in lines._fc_to_table_lines()
-            if line.direction == lib_mapping.INBOUND
-        )
-        try:
-            code = table.resolve("journal", account, lib_mapping.INBOUND, on_date).target
-        except lib_mapping.Ambiguous as exc:
-            raise ParseError(
-                self.env._(
-                    "the mapping sets of %(conn)s map account %(acc)s to different journals "
-                    "(mapping lines %(lines)s): keep one line",
-                    conn=connection.display_name,
-                    acc=account,
-                    lines=", ".join(str(i) for i in exc.line_ids),
-                )
-            ) from exc
-        except lib_mapping.Unmapped:
-            return empty
-        return empty.search(
-            [
-                ("type", "=", "bank"),
-                ("code", "=", code),
-                ("company_id", "=", connection.company_id.id),
-                ("company_id", "in", self.env.companies.ids),
-            ]
-        )
-
-    @api.model
-    def _check_currency(self, statement, journal):
-        currency = journal.currency_id or journal.company_id.currency_id
-        found = {statement.currency} | {line.currency for line in statement.lines}
-        found.discard(None)
-        if found - {currency.name}:
-            raise ParseError(
-                self.env._(
-                    "the statement is in %(found)s but journal %(journal)s keeps %(cur)s",
-                    found=", ".join(sorted(found)),
-                    journal=journal.display_name,
-                    cur=currency.name,
-                )
-            )
-
-    @api.model
-    def _existing_import_ids(self, journal, import_ids):
-        self.env["account.bank.statement.line"].flush_model(["fc_import_id", "journal_id"])
-        self.env.cr.execute(
-            """SELECT fc_import_id FROM account_bank_statement_line
-                WHERE journal_id = %s AND fc_import_id = ANY(%s)""",
-            [journal.id, list(import_ids)],
-        )
-        return {row[0] for row in self.env.cr.fetchall()}
-
-    @api.model
-    def _explain_duplicates(self, journal, booked, import_ids, existing):
-        """Why each skipped entry was skipped: one text per entry of ``booked``
-        whose import id ``journal`` already has, naming the earlier statement
-        line, its statement, the file and message it came from, and the id."""
-        keys = [key for key in import_ids if key in existing]
-        if not keys:
-            return []
-        Line = self.env["account.bank.statement.line"]
-        Line.flush_model(["fc_import_id", "journal_id", "statement_id", "fc_message_id"])
-        self.env["finance.connect.message"].flush_model(["fc_filename", "reference"])
-        self.env["account.bank.statement"].flush_model(["name"])
-        self.env.cr.execute(
-            SQL(
-                """SELECT line.fc_import_id, line.id, statement.name, message.fc_filename,
-                          message.reference
-                     FROM account_bank_statement_line line
-                LEFT JOIN account_bank_statement statement ON statement.id = line.statement_id
-                LEFT JOIN finance_connect_message message ON message.id = line.fc_message_id
-                    WHERE line.journal_id = %s AND line.fc_import_id = ANY(%s)""",
-                journal.id,
-                keys,
-            )
-        )
-        earlier = {row[0]: row[1:] for row in self.env.cr.fetchall()}
-        texts = []
-        for line, key in zip(booked, import_ids, strict=True):
-            if key not in earlier:
-                continue
-            line_id, statement, filename, reference = earlier[key]
-            texts.append(
-                self.env._(
-                    "%(date)s %(amount)s %(label)s: already imported as statement line "
-                    "%(line)s (statement %(statement)s) from file %(file)s, message %(ref)s; "
-                    "import id %(key)s",
-                    date=line.date,
-                    amount=line.amount,
-                    label=line.payment_ref or line.partner_name or "",
-                    line=line_id,
-                    statement=statement or "-",
-                    file=filename or "?",
-                    ref=reference or "?",
-                    key=key,
-                )
-            )
-        return texts
-
-    @api.model
-    def _check_balances(self, statement, journal, booked, existing, journal_key):
-        """A text describing a balance problem, or None."""
-        if statement.opening_balance is None or statement.closing_balance is None:
-            return None
-        currency = journal.currency_id or journal.company_id.currency_id
-        total = sum((line.amount for line in booked), Decimal(0))
-        if statement.opening_balance + total != statement.closing_balance:
-            return self.env._(
-                "opening balance %(opening)s + entries %(total)s = %(expected)s, but the "
-                "closing balance is %(closing)s (difference %(diff)s)",
-                opening=statement.opening_balance,
-                total=total,
-                expected=statement.opening_balance + total,
-                closing=statement.closing_balance,
-                diff=statement.opening_balance + total - statement.closing_balance,
-            )
-        already = sum(
-            (line.amount for line in booked if line.import_id(journal_key) in existing),
-            Decimal(0),
-        )
-        opening = statement.opening_balance + already
-        previous = self._previous_statement(journal, statement)
-        if previous and float_compare(
-            previous.balance_end_real, float(opening), precision_rounding=currency.rounding
-        ):
-            return self.env._(
-                "the opening balance %(opening)s does not follow on from the closing "
-                "balance %(previous)s of the previous statement %(name)s (difference %(diff)s)",
-                opening=opening,
-                previous=currency.round(previous.balance_end_real),
-                name=previous.name,
-                diff=currency.round(float(opening) - previous.balance_end_real),
-            )
-        return None
-
-    @api.model
-    def _previous_statement(self, journal, statement):
-        day = statement.closing_date or max(
-            (line.date for line in statement.lines if line.date), default=None
-        )
-        domain = [("journal_id", "=", journal.id)]
-        if day:
-            domain.append(("date", "<=", day))
-        return self.env["account.bank.statement"].search(
-            domain, order="date desc, id desc", limit=1
-        )
 
     @api.model
     def _create_statement(self, statement, journal, new, message, filename):
@@ -820,10 +574,13 @@ class FinanceConnectBankImport(models.AbstractModel):
         if names:
             self.env["res.partner"].flush_model(["name", "company_id", "active", "parent_id"])
             self.env.cr.execute(
-                """SELECT lower(name), id FROM res_partner
-                    WHERE lower(name) = ANY(%s) AND active AND parent_id IS NULL
-                      AND (company_id IS NULL OR company_id = %s)""",
-                [list(names), company.id],
+                SQL(
+                    """SELECT lower(name), id FROM res_partner
+                        WHERE lower(name) = ANY(%s) AND active AND parent_id IS NULL
+                          AND (company_id IS NULL OR company_id = %s)""",
+                    list(names),
+                    company.id,
+                )
             )
             for name, partner_id in self.env.cr.fetchall():
                 by_name.setdefault(name, set()).add(partner_id)

@@ -1,11 +1,20 @@
-"""Bank settings of a connection, and the per-company "Manual upload" connection."""
+"""Bank settings of a connection: its statement pull, PSP accounting, and the
+per-company "Manual upload" connection.
+
+The scheduled pull of statement files (what it asks, stores and imports) is
+``finance.connect.bank.pull`` (finance_connect_bank_pull.py); the connection
+holds its settings and position, the schedule, the job and the "Pull now"
+button.
+"""
+
+from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 
 class FinanceConnectConnection(models.Model):
-    _name = "finance.connect.connection"
-    _inherit = ["finance.connect.connection", "finance.connect.bank.pull.mixin"]
+    _inherit = "finance.connect.connection"
 
     fc_bank_upload = fields.Boolean(
         string="Manual uploads",
@@ -45,6 +54,51 @@ class FinanceConnectConnection(models.Model):
         help="A disputed PSP payment (chargeback) is booked from the PSP balance to this "
         "account; a won dispute reverses the entry, a lost one leaves it there.",
     )
+    fc_pull_enabled = fields.Boolean(
+        string="Scheduled statement pull",
+        tracking=True,
+        help="Pull bank statement files from this connection's endpoint on a schedule.",
+    )
+    fc_pull_path = fields.Char(
+        string="Pull path",
+        default="/statements",
+        help="Appended to the base URL (may carry fixed query parameters, e.g. "
+        "/statements?account=main). Odoo adds cursor=... or since=YYYY-MM-DD.",
+    )
+    fc_pull_mode = fields.Selection(
+        [("cursor", "Cursor"), ("date", "Date")],
+        string="Pull mode",
+        default="cursor",
+        required=True,
+        help="Cursor: Odoo sends back the next_cursor of the previous answer. Date: Odoo "
+        "asks for the files since the date it last pulled up to.",
+    )
+    fc_pull_cursor = fields.Char(
+        string="Pull cursor",
+        copy=False,
+        help="Where the next pull starts, as the bank gave it. Empty it to pull from the "
+        "start again: files already received are not stored twice.",
+    )
+    fc_pull_date = fields.Date(
+        string="Pulled up to",
+        copy=False,
+        help="Date mode: the next pull asks for the files since this day (included).",
+    )
+    fc_pull_interval = fields.Integer(string="Pull every (minutes)", default=60)
+    fc_pull_last_at = fields.Datetime(string="Last pull", readonly=True, copy=False)
+    fc_pull_last_result = fields.Text(string="Last pull result", readonly=True, copy=False)
+
+    @api.constrains("fc_pull_enabled", "fc_pull_interval", "kind", "base_url")
+    def _check_fc_pull(self):
+        for conn in self.filtered("fc_pull_enabled"):
+            if conn.kind != "bank":
+                raise ValidationError(self.env._("Only bank connections pull statements."))
+            if conn.fc_pull_interval < 1:
+                raise ValidationError(self.env._("Pull at most once a minute (interval >= 1)."))
+            if not conn.base_url:
+                raise ValidationError(
+                    self.env._("%(name)s needs a base URL to pull from.", name=conn.display_name)
+                )
 
     @api.model
     def _fc_bank_upload_connection(self, company=None):
@@ -68,3 +122,98 @@ class FinanceConnectConnection(models.Model):
                 }
             )
         return connection
+
+    # ------------------------------------------------------------------
+    # Statement pull: schedule, job, button
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_fc_pull_statements(self):
+        """Queue one pull job per bank connection whose pull is due.
+
+        Each connection pulls in its own job (own transaction, own channel):
+        one failing or slow bank stops no other.
+        """
+        now = fields.Datetime.now()
+        connections = self.sudo().search(
+            [
+                ("fc_pull_enabled", "=", True),
+                ("kind", "=", "bank"),
+                ("paused", "=", False),
+                ("base_url", "!=", False),
+            ]
+        )
+        due = connections.filtered(
+            lambda c: not c.fc_pull_last_at
+            or c.fc_pull_last_at + timedelta(minutes=max(1, c.fc_pull_interval)) <= now
+        )
+        for conn in due:
+            conn._fc_schedule_pull()
+        return f"{len(due)} statement pull(s) queued"
+
+    def _fc_schedule_pull(self):
+        """Queue the pull job (one pending per connection)."""
+        for conn in self:
+            conn.with_delay(
+                channel=conn._get_channel(),
+                identity_key=f"finance_connect_bank-pull-{conn.id}",
+                description=f"Pull bank statements of {conn.name}",
+            )._job_fc_pull_statements()
+
+    def _job_fc_pull_statements(self):
+        """Pull one page of statement files; idempotent (see finance.connect.bank.pull).
+
+        Queues the next page when the bank says more files wait.
+        """
+        self.ensure_one()
+        conn = self.sudo()
+        if not conn.fc_pull_enabled or not conn.active or conn.paused:
+            return "pull disabled or connection paused: nothing to do"
+        if not conn._circuit_allows_send():
+            return f"circuit open: pull postponed ({conn._circuit_seconds_left()}s left)"
+        outcome = conn.env["finance.connect.bank.pull"]._fc_pull_page(conn)
+        if outcome["more"]:
+            conn._fc_schedule_pull()
+        return outcome["text"]
+
+    def action_fc_pull_now(self):
+        """Pull the statement files waiting at the bank now, and say what came in."""
+        self.ensure_one()
+        self.env["finance.connect.exception"]._check_manager()
+        self.check_access("write")  # a connection of the manager's companies
+        if self.kind != "bank":
+            raise UserError(self.env._("Only bank connections pull statements."))
+        if not self.base_url:
+            raise UserError(self.env._("Set a base URL first."))
+        if not self.active or self.paused:
+            raise UserError(
+                self.env._("%(name)s is paused: resume it first.", name=self.display_name)
+            )
+        if not self._circuit_allows_send():
+            return self._fc_notify(
+                self.env._(
+                    "The circuit of %(name)s is open after repeated failures: wait %(s)s "
+                    "seconds or close the circuit, then pull again.",
+                    name=self.display_name,
+                    s=self._circuit_seconds_left(),
+                ),
+                "warning",
+            )
+        outcome = self.env["finance.connect.bank.pull"]._fc_pull_page(self)
+        text = outcome["text"]
+        if outcome["more"]:
+            self._fc_schedule_pull()
+            text += "\n" + self.env._("More files wait at the bank: they are pulled next.")
+        return self._fc_notify(text, "success" if outcome["ok"] else "danger")
+
+    def _fc_notify(self, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Pull bank statements"),
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+            },
+        }

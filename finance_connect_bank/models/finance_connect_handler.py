@@ -7,7 +7,7 @@ from odoo.addons.finance_connect.models.finance_connect_handler import HandlerEr
 
 from ..lib import pain002
 from ..lib.model import ParseError
-from .finance_connect_bank_status import PSP_EVENTS
+from ..lib.psp import PSP_EVENTS
 
 
 class FinanceConnectHandler(models.AbstractModel):
@@ -81,4 +81,4 @@ class FinanceConnectHandler(models.AbstractModel):
 
     @api.model
     def _handle_psp_event(self, message):
-        return self.env["finance.connect.bank.status"]._apply_psp_event(message)
+        return self.env["finance.connect.psp.event"]._apply_psp_event(message)

@@ -28,6 +28,26 @@ class FinanceConnectMessage(models.Model):
         "line, the file and message it came from, and the import id they share.",
     )
 
+    fc_statement_ids = fields.Many2many(
+        "account.bank.statement",
+        string="Statements",
+        compute="_compute_fc_statement_ids",
+        groups="account.group_account_invoice,account.group_account_readonly",
+        help="The bank statements this file's lines were imported into.",
+    )
+
+    @api.depends("fc_filename")
+    def _compute_fc_statement_ids(self):
+        Line = self.env["account.bank.statement.line"]
+        by_message = {}
+        if self.ids:
+            for line in Line.search([("fc_message_id", "in", self.ids)]):
+                by_message.setdefault(line.fc_message_id.id, Line)
+                by_message[line.fc_message_id.id] |= line
+        for message in self:
+            lines = by_message.get(message.id, Line)
+            message.fc_statement_ids = lines.statement_id
+
     @api.model
     def _get_schema_dirs(self):
         # EXTENDS finance_connect

@@ -21,54 +21,9 @@ from odoo.tests import tagged
 
 from ..models import account_bank_statement_line as line_module
 from .common import BankCase
-from .equivalence import Harness
+from .equivalence import IBAN, Harness, camt053
 
 _logger = logging.getLogger(__name__)
-
-IBAN = "DE89370400440532013000"
-HEADER = """<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
-<GrpHdr><MsgId>MSG-{stmt}</MsgId><CreDtTm>2024-03-01T18:00:00</CreDtTm></GrpHdr>
-<Stmt><Id>{stmt}</Id><CreDtTm>2024-03-01T18:00:00</CreDtTm>
-<Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>{ccy}</Ccy></Acct>
-<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="{ccy}">{opening}</Amt><CdtDbtInd>{osign}</CdtDbtInd><Dt><Dt>{first}</Dt></Dt></Bal>
-<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="{ccy}">{closing}</Amt><CdtDbtInd>{csign}</CdtDbtInd><Dt><Dt>{last}</Dt></Dt></Bal>
-"""  # noqa: E501
-ENTRY = """<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy="{ccy}">{amount}</Amt><CdtDbtInd>{sign}</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>{ref}</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><RltdPties><{party}><Nm>{name}</Nm></{party}><{party}Acct><Id><IBAN>{party_iban}</IBAN></Id></{party}Acct></RltdPties><RmtInf><Ustrd>Payment {ref}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
-"""  # noqa: E501
-FOOTER = "</Stmt></BkToCstmrStmt></Document>\n"
-
-
-def camt053(stmt, entries, opening=Decimal("0.00"), ccy="USD"):
-    """A balancing camt.053 of ``entries``: (day, Decimal amount, name, iban) tuples."""
-    total = sum((amount for _d, amount, _n, _i in entries), Decimal(0))
-    closing = opening + total
-    days = [day for day, *_rest in entries]
-    body = "".join(
-        ENTRY.format(
-            ref=f"{stmt}-{i:05d}",
-            amount=f"{abs(amount):.2f}",
-            sign="CRDT" if amount > 0 else "DBIT",
-            day=day.isoformat(),
-            party="Dbtr" if amount > 0 else "Cdtr",
-            name=name,
-            party_iban=iban,
-            ccy=ccy,
-        )
-        for i, (day, amount, name, iban) in enumerate(entries)
-    )
-    head = HEADER.format(
-        stmt=stmt,
-        iban=IBAN,
-        opening=f"{abs(opening):.2f}",
-        osign="CRDT" if opening >= 0 else "DBIT",
-        closing=f"{abs(closing):.2f}",
-        csign="CRDT" if closing >= 0 else "DBIT",
-        first=min(days).isoformat(),
-        last=max(days).isoformat(),
-        ccy=ccy,
-    )
-    return (head + body + FOOTER).encode()
 
 
 @tagged("post_install", "-at_install")
@@ -292,8 +247,9 @@ class TestBankEquivalence(BankCase):
         )
 
     def test_later_operations(self):
-        """Edit, reverse, delete, undo, lock, secure and reconcile a copied line: same
-        rows as for the ORM's line."""
+        """Edit, reverse, delete, undo, lock, secure (refused, then after explaining
+        every line: the hashes compared) and reconcile a copied line: same rows as
+        for the ORM's line."""
         entries = self.entries(date(2024, 1, 8), 12, 4, seed=4)
         files = [("eqv-ops.xml", camt053("EQV-O", entries))]
 
@@ -325,6 +281,33 @@ class TestBankEquivalence(BankCase):
             with self.assertRaisesRegex(UserError, "reconciled"):
                 moves._hash_moves(force_hash=True, raise_if_gap=False)
 
+        def secure_reconciled(line):
+            # every line explained (its suspense item booked to an income or expense
+            # account, as the accountant does), then the journal's entries hashed:
+            # the hashes chain over every entry's content, in number order
+            lines = self.env["account.bank.statement.line"].search(
+                [("journal_id", "=", line.journal_id.id)], order="internal_index"
+            )
+            income = self.company_data["default_account_revenue"]
+            expense = self.company_data["default_account_expense"]
+            for each in lines:
+                _liquidity, suspense, _other = each._seek_for_lines()
+                each.move_id.button_draft()
+                suspense.account_id = income if each.amount > 0 else expense
+                each.move_id.action_post()
+            self.assertTrue(all(lines.mapped("is_reconciled")))
+            moves = lines.move_id.sorted(lambda move: move.sequence_number)
+            moves._hash_moves(force_hash=True, raise_if_gap=False)
+            self.assertTrue(all(moves.mapped("inalterable_hash")), "every entry is hashed")
+            report = self.company._check_hash_integrity()
+            ours = [
+                result
+                for result in report["results"]
+                if result["journal_name"].startswith(line.journal_id.name)
+            ]
+            self.assertTrue(ours)
+            self.assertEqual({result["status"] for result in ours}, {"verified"}, ours)
+
         def reconcile(line):
             invoice = self.post_invoice(amount=line.amount, partner=line.partner_id)
             receivable = invoice.line_ids.filtered(
@@ -333,7 +316,7 @@ class TestBankEquivalence(BankCase):
             self.env["finance.connect.bank.matcher"]._reconcile(line, receivable)
             self.assertTrue(receivable.matched_credit_ids, "the invoice is matched with the line")
 
-        for operation in (edit, reverse, delete, undo, lock, secure, reconcile):
+        for operation in (edit, reverse, delete, undo, lock, secure, secure_reconciled, reconcile):
             with self.subTest(operation=operation.__name__):
                 pick = self.a_copied_line
                 if operation is reconcile:

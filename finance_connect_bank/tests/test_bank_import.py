@@ -383,6 +383,28 @@ class TestBankImport(BankCase):
         wizard.with_user(self.manager).action_import()
         self.assertEqual(wizard.state, "done")
         self.assertEqual((wizard.new_count, wizard.duplicate_count, wizard.error_count), (4, 0, 1))
+        # Each upload's message ends like an inbound message: the good file Done and
+        # linked to its statement, the refused one Failed; neither counts as queued.
+        Message = self.env["finance.connect.message"]
+        good_msg = Message.search([("fc_filename", "=", "good.xml")], order="id desc", limit=1)
+        junk_msg = Message.search([("fc_filename", "=", "junk.bin")], order="id desc", limit=1)
+        statement = self.lines_of(journal).statement_id
+        self.assertEqual(good_msg.state, "done")
+        self.assertTrue(good_msg.done_at)
+        self.assertEqual((good_msg.res_model, good_msg.res_id), (statement._name, statement.id))
+        self.assertEqual(good_msg.fc_statement_ids, statement)
+        self.assertIn("new -> done", good_msg.state_log)
+        self.assertEqual(junk_msg.state, "failed")
+        self.assertTrue(junk_msg.exception_ids, "the refused file is in the exception inbox")
+        upload = good_msg.connection_id
+        self.assertEqual(upload, junk_msg.connection_id)
+        upload.invalidate_recordset(["dash_queue_depth"])
+        self.assertEqual(upload.dash_queue_depth, 0)
+        # The same file again: nothing new, the message stays Done.
+        again = self.Import._import_file(good, "good.xml")
+        self.assertEqual(again["new"], 0)
+        self.assertEqual(Message.browse(again["message_id"]), good_msg)
+        self.assertEqual(good_msg.state, "done")
         self.assertIn("junk.bin", wizard.result)
         self.assertIn("unknown format", wizard.result)
         self.assertEqual(wizard.line_ids, self.lines_of(journal))
@@ -404,10 +426,27 @@ class TestBankImport(BankCase):
             .create({"attachment_ids": [(6, 0, attachment.ids)]})
         )
         messages_before = self.env["finance.connect.message"].search_count([])
-        with self.assertRaisesRegex(UserError, "Show Full Accounting Features"):
+        with self.assertRaisesRegex(UserError, "Show Full Accounting Features") as refused:
             wizard.with_user(self.manager).action_import()
+        # the right as the user form shows it, and where
+        self.assertIn('section "Technical"', str(refused.exception))
+        self.assertNotIn('"Basic"', str(refused.exception))
         self.assertEqual(self.env["finance.connect.message"].search_count([]), messages_before)
         self.assertEqual(wizard.state, "upload")
+
+    def test_import_menu_only_for_users_who_can_import(self):
+        """The "Import bank files" menu shows to those with Odoo's bank right only;
+        the demo administrator has it."""
+        menu = self.env.ref("finance_connect_bank.finance_connect_bank_import_menu")
+        Menu = self.env["ir.ui.menu"]
+        self.assertFalse(self.manager.has_group("account.group_account_basic"))
+        self.assertNotIn(menu.id, Menu.with_user(self.manager)._visible_menu_ids())
+        self.manager.groups_id |= self.env.ref("account.group_account_user")
+        self.env.registry.clear_cache()
+        self.assertIn(menu.id, Menu.with_user(self.manager)._visible_menu_ids())
+        admin = self.env.ref("base.user_admin")
+        self.assertTrue(admin.has_group("account.group_account_basic"))
+        self.assertIn(menu.id, Menu.with_user(admin)._visible_menu_ids())
 
     def test_csv_with_a_column_profile(self):
         journal = self.bank_journal("CSVJ", "DE89370400440532013000")

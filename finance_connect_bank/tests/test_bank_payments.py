@@ -269,7 +269,7 @@ class TestBankPayments(BankCase):
         event("payout.settled", "evt_3", payout_id="po_1", fee="2.50")
         replay = event("payout.settled", "evt_3-again", payout_id="po_1", fee="2.50")
         replay.payload  # noqa: B018  # pylint: disable=pointless-statement
-        self.env["finance.connect.bank.status"]._apply_payout(replay, "evt_3", {"fee": "2.50"})
+        self.env["finance.connect.psp.payout"]._apply_payout(replay, "evt_3", {"fee": "2.50"})
         self.assertEqual(
             len(
                 self.env["account.move.line"].search(

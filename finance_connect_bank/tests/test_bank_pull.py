@@ -6,8 +6,8 @@ import json
 from unittest.mock import patch
 
 from odoo import Command
-from odoo.addons.finance_connect_bank.models.finance_connect_connection_pull import (
-    FinanceConnectBankPull as PullConnection,
+from odoo.addons.finance_connect_bank.models.finance_connect_bank_pull import (
+    FinanceConnectBankPull,
 )
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
@@ -171,13 +171,13 @@ class TestBankPull(BankCase):
             ),
         )
         seen = []
-        advance = PullConnection._fc_pull_advance
+        advance = FinanceConnectBankPull._fc_pull_advance
 
-        def spy(conn, answer):
+        def spy(pull, conn, answer):
             seen.append((conn.fc_pull_cursor, len(self.pulled_messages())))
-            return advance(conn, answer)
+            return advance(pull, conn, answer)
 
-        with patch.object(PullConnection, "_fc_pull_advance", spy):
+        with patch.object(FinanceConnectBankPull, "_fc_pull_advance", spy):
             self.pull_conn.action_fc_pull_now()
         self.assertEqual(seen, [(False, 2)])
         self.assertEqual(self.pull_conn.fc_pull_cursor, "c2")

@@ -94,8 +94,10 @@ class FinanceConnectBankImportWizard(models.TransientModel):
             raise UserError(
                 self.env._(
                     "Importing bank files creates bank statement lines, which needs Odoo's"
-                    " bank rights: ask an administrator to give you Accounting's \"Show Full"
-                    ' Accounting Features" (or "Basic"). Nothing was imported.'
+                    ' bank rights. Ask an administrator to tick "Show Full Accounting'
+                    ' Features" on your user: Settings > Users & Companies > Users, your'
+                    ' user, tab "Access Rights", section "Technical" (shown in developer'
+                    " mode only). Nothing was imported."
                 )
             )
 

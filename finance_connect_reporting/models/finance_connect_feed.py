@@ -307,6 +307,17 @@ class FinanceConnectFeed(models.Model):
         """Deliver the last closed month (formal) or the current month (flash)."""
         self.env["finance.connect.exception"]._check_manager()
         self.check_access("write")
+        pull_only = self.filtered(lambda feed: not feed.connection_id)
+        if pull_only:
+            raise UserError(
+                self.env._(
+                    "%(feeds)s has no reporting connection, so there is nowhere to deliver"
+                    " to: its consumer reads it through the pull endpoint, or you export"
+                    ' it as a file ("Export file"). To push it, choose a reporting'
+                    " connection on the feed first.",
+                    feeds=", ".join(pull_only.mapped("display_name")),
+                )
+            )
         for feed in self:
             feed._fc_deliver_scheduled()
         return self.action_open_deliveries()

@@ -10,6 +10,7 @@ from odoo.addons.finance_connect_reporting.models.finance_connect_feed import (
 )
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import ReportingCase
 
@@ -55,6 +56,35 @@ class TestFeedPush(ReportingCase):
         again_payload = json.loads(again.message_id.sudo().payload)
         self.assertEqual(again_payload["replaces"], delivery.name)
         self.assertEqual(again.total_debit, again.ledger_debit)
+
+    def test_feed_deliveries_menu_lists_feed_messages_only(self):
+        """The "Feed deliveries" menu opens the messages of feed deliveries, not the
+        whole message log."""
+        self.lock(self.company_a, "2024-01-31")
+        self.lock(self.company_b, "2024-01-31")
+        delivery = self._formal_tb()._fc_deliver_period(*self.jan)
+        other = self.env["finance.connect.message"]._enqueue_outbound(
+            self.reporting, "invoice.posted", {"id": 1}, idempotency_key="not-a-feed"
+        )
+        menu = self.env.ref("finance_connect_reporting.finance_connect_reporting_messages_menu")
+        action = menu.action
+        self.assertEqual(action.res_model, "finance.connect.message")
+        shown = self.env["finance.connect.message"].search(safe_eval(action.domain or "[]"))
+        self.assertIn(delivery.message_id, shown)
+        self.assertNotIn(other, shown)
+
+    def test_deliver_now_refused_on_a_pull_only_feed(self):
+        """A feed without a reporting connection is not "delivered" (no delivery
+        marked push/delivered without a message): refused, saying why."""
+        feed = self.make_feed(kind="trial_balance", period_status="flash")
+        self.assertFalse(feed.connection_id)
+        with self.assertRaisesRegex(UserError, "no reporting connection"):
+            feed.action_deliver_last_period()
+        self.assertFalse(feed.delivery_ids)
+        # with a connection, it delivers
+        feed.connection_id = self.reporting
+        feed.action_deliver_last_period()
+        self.assertTrue(feed.delivery_ids.message_id)
 
     def test_acknowledgement_match_and_mismatch(self):
         feed = self.make_feed(kind="trial_balance", connection_id=self.reporting.id)
