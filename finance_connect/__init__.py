@@ -1,5 +1,1 @@
-from .lib import pythoncompat
-
-pythoncompat.serialize_ast_parse()
-
-from . import controllers, models, wizards  # noqa: E402 - after the ast.parse lock
+from . import controllers, http_statics, models, wizards

@@ -1,10 +1,12 @@
-"""Shared pytest set-up of the whole suite (ORM-free tests and Odoo tests).
+"""Shared pytest set-up of the whole suite (setup/test passes this folder to
+pytest for this file only: every test lives in an addon's tests/).
 
 - Fails at once, saying what is missing, when Odoo cannot be imported.
-- Puts the repository on Odoo's addons path so that the pure modules are
-  imported the way Odoo imports them (``odoo.addons.finance_connect.lib...``).
-- Refuses a green run that skipped tests or ran no Odoo test: a skipped
-  test is a failure here.
+- Puts the repository on Odoo's addons path so that the test modules are
+  imported the way Odoo imports them (``odoo.addons.finance_connect.tests...``).
+- Refuses a green run that skipped tests or ran no Odoo test (one that needs
+  the database: a ``TransactionCase`` or ``HttpCase``): a skipped test is a
+  failure here.
 """
 
 import os
@@ -13,11 +15,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 try:
     import odoo
     import odoo.addons
+    from odoo.tests import SingleTransactionCase, TransactionCase
 except ImportError as exc:  # pragma: no cover - the message is the point
     raise pytest.UsageError(
         f"Odoo 18 is not importable ({exc}). Run the tests with setup/test, which "
@@ -28,16 +30,15 @@ except ImportError as exc:  # pragma: no cover - the message is the point
 if str(REPO) not in [str(p) for p in odoo.addons.__path__]:
     odoo.addons.__path__.append(str(REPO))
 
+_DATABASE_TESTS = set()
 
-def shared_fixture(*parts):
-    """Path of a file of the shared real-world corpus; fails when it is absent."""
-    path = SHARED_FIXTURES.joinpath(*parts)
-    if not SHARED_FIXTURES.is_dir():
-        pytest.fail(
-            f"The shared fixtures folder {SHARED_FIXTURES} is missing: the corpus "
-            "tests need ../shared/fixtures beside the repository."
-        )
-    return path
+
+def pytest_collection_modifyitems(session, config, items):
+    """Remember which tests need the database (the ORM-free ones do not)."""
+    for item in items:
+        cls = getattr(item, "cls", None)
+        if cls and issubclass(cls, TransactionCase | SingleTransactionCase):
+            _DATABASE_TESTS.add(item.nodeid)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -47,7 +48,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     stats = terminalreporter.stats
     skipped = len(stats.get("skipped", []))
     passed = stats.get("passed", [])
-    odoo_tests = [r for r in passed if not r.nodeid.startswith("tests/")]
+    odoo_tests = [r for r in passed if r.nodeid in _DATABASE_TESTS]
     problems = []
     if skipped:
         problems.append(f"{skipped} test(s) were skipped; a skipped test fails this run")

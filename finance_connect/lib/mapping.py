@@ -21,8 +21,12 @@ cost does not grow with the number of rules.
 The meaning of ``source`` and ``target`` is the caller's: the ORM side puts
 the Odoo code in ``source`` and the external code in ``target`` for the
 outbound direction, and the other way round for the inbound direction.
+
+:func:`map_payload` applies a table to a canonical payload (the external codes
+of its accounts and partners).
 """
 
+import re
 from collections import defaultdict
 from datetime import date
 from typing import Any, NamedTuple
@@ -77,6 +81,107 @@ class Unmapped(MappingError):
 
 class Ambiguous(MappingError):
     reason = "ambiguous"
+
+
+class PartnerWithoutKey(Unmapped):
+    """A partner of a payload with nothing to look it up by."""
+
+    reason = "unmapped: the partner has no VAT, reference or external ID to map it by"
+
+
+def describe(exc):
+    """Why a value is not mapped, in the words of the waiting message."""
+    if isinstance(exc, Ambiguous):
+        lines = ", ".join(str(i) for i in exc.line_ids)
+        return f"ambiguous: lines {lines} decide it differently"
+    return exc.reason
+
+
+GROUP_RANGE_LIMIT = 1000
+
+
+def group_source(start, end):
+    """The Odoo value of a line mapping an account group with codes ``start``
+    to ``end``: a rule of its code prefix (or of its range)."""
+    start, end = start or "", end or ""
+    if start == end:
+        return f"{start}*"
+    return f"{start}..{end}*"
+
+
+def group_prefixes(start, end, limit=GROUP_RANGE_LIMIT):
+    """The code prefixes an account group from ``start`` to ``end`` covers (its
+    range, enumerated), ``None`` when the range is not one to enumerate."""
+    start, end = start or "", end or ""
+    if start == end:
+        return [start]
+    if (
+        not (start.isdigit() and end.isdigit() and len(start) == len(end))
+        or int(end) - int(start) >= limit
+        or int(end) < int(start)
+    ):
+        return None
+    return [str(n).zfill(len(start)) for n in range(int(start), int(end) + 1)]
+
+
+def line_source(mapping_type, source_value, partner_key=None):
+    """``(source, kind)`` of a mapping line as the table sees it: partner values
+    carry their key kind (``vat:BE0477472701``). ``ValueError`` as
+    :func:`parse_source`."""
+    source, kind = parse_source(source_value)
+    if mapping_type == "partner":
+        partner_key = partner_key or "vat"
+        if partner_key == "vat":
+            source = normalize_vat(source)
+        source = f"{partner_key}:{source}"
+    return source, kind
+
+
+def line_tuples(
+    mapping_type,
+    source_value,
+    direction,
+    target,
+    *,
+    partner_key=None,
+    date_from=None,
+    date_to=None,
+    line_id=None,
+    group=None,
+    include_inbound=True,
+):
+    """The :class:`MappingLine` tuples of one mapping line.
+
+    ``source_value`` is the Odoo value as typed, ``target`` the external code
+    (``None`` for a draft). Outbound, the Odoo value is the source and the
+    external code the target; inbound the other way round (exact values
+    only). An account group line (``group``: the group's first and last
+    code) gives one rule per prefix. ``ValueError`` for an invalid Odoo value.
+    """
+    source, kind = line_source(mapping_type, source_value, partner_key)
+    result = []
+    if direction in (OUTBOUND, BOTH):
+        sources = [source]
+        if group and mapping_type == "account":
+            kind = PREFIX
+            sources = group_prefixes(*group) or []
+        for src in sources:
+            result.append(
+                MappingLine(mapping_type, src, kind, OUTBOUND, date_from, date_to, target, line_id)
+            )
+    if include_inbound and direction in (INBOUND, BOTH) and target and kind == EXACT:
+        inbound_target = source if mapping_type == "partner" else source_value
+        result.append(
+            MappingLine(
+                mapping_type, target, EXACT, INBOUND, date_from, date_to, inbound_target, line_id
+            )
+        )
+    return result
+
+
+def normalize_vat(vat):
+    """A VAT number as it is looked up: upper case, without spaces, dots or dashes."""
+    return re.sub(r"[\s.\-]", "", vat or "").upper()
 
 
 def parse_source(text):
@@ -276,3 +381,49 @@ def find_conflicts(lines):
                     seen.add(pair)
                     conflicts.append((first, second))
     return conflicts
+
+
+def payload_date(payload):
+    """The business date of a canonical payload (invoice or entry date), else
+    ``None`` (today)."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("data"), dict):
+        data = data["data"]  # record.synced wraps the record's data
+    if isinstance(data, dict):
+        for key in ("invoice_date", "date"):
+            value = data.get(key)
+            if isinstance(value, str):
+                try:
+                    return date.fromisoformat(value[:10])
+                except ValueError:
+                    continue
+    return None
+
+
+def map_payload(node, table, on_date, partner_keys):
+    """Fill, in place, the external codes a canonical payload has room for.
+
+    ``external_account`` next to an ``account_code`` (type ``account``), and
+    ``external_code`` of a partner (a dict with ``vat``, ``ref`` and ``id``,
+    type ``partner``, looked up by ``partner_keys(partner)``: the keys it is
+    known by). A type the table has no outbound line for is left as it is.
+    Raises :class:`MappingError` for a value that does not map.
+    """
+    if isinstance(node, list):
+        for item in node:
+            map_payload(item, table, on_date, partner_keys)
+        return
+    if not isinstance(node, dict):
+        return
+    if "external_account" in node and node.get("account_code") and table.has_type("account"):
+        node["external_account"] = table.resolve(
+            "account", node["account_code"], OUTBOUND, on_date
+        ).target
+    if {"external_code", "vat", "ref", "id"} <= node.keys() and table.has_type("partner"):
+        keys = partner_keys(node)
+        if not keys:
+            raise PartnerWithoutKey("partner", f"id:{node.get('id')}")
+        node["external_code"] = table.resolve_any("partner", keys, OUTBOUND, on_date).target
+    for value in node.values():
+        if isinstance(value, dict | list):
+            map_payload(value, table, on_date, partner_keys)

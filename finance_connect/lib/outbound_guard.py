@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 SCHEMES = ("http", "https")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def parse_allowed_hosts(text):
@@ -31,6 +32,22 @@ def parse_allowed_hosts(text):
             host, port = entry.split(":")
         allowed.add((host, int(port) if port and port.isdigit() else None))
     return allowed
+
+
+def is_loopback_url(url):
+    """Whether ``url`` names this machine by a loopback name or address (where
+    the demo's sandbox counterparty runs)."""
+    try:
+        return urlsplit(url).hostname in LOOPBACK_HOSTS
+    except ValueError:
+        return False
+
+
+def host_entry(url):
+    """The ``host:port`` allow-list entry of ``url`` (IPv6 hosts in brackets)."""
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)}"
 
 
 def is_allowed(host, port, allowed):

@@ -7,10 +7,12 @@ payloads with Draft 2020-12 validators compiled once.
 
 Each schema carries ``"x-event-type"`` and ``"x-schema-version"``; a new
 version of an event is a new file (``"$id"`` ending in ``/<version>``).
+:class:`SchemaRegistries` searches the folders of several addons in order.
 """
 
 import datetime
 import decimal
+import functools
 import hashlib
 import json
 import re
@@ -136,3 +138,61 @@ class SchemaRegistry:
             f"{_format_path(error.absolute_path)}: {error.message}"
             for error in validator.iter_errors(payload)
         )
+
+
+class SchemaRegistries:
+    """The schema registries of several folders (addons), searched in order."""
+
+    def __init__(self, directories):
+        self.registries = [SchemaRegistry(d) for d in directories]
+
+    def _owner(self, event_type):
+        for registry in self.registries:
+            if event_type in registry.event_types():
+                return registry
+        return None
+
+    def latest_version(self, event_type):
+        """The highest schema version of ``event_type``, ``None`` if unknown."""
+        owner = self._owner(event_type)
+        return owner.latest_version(event_type) if owner else None
+
+    def validate(self, event_type, version, payload):
+        """The sorted validation errors of ``payload`` (empty: valid)."""
+        owner = self._owner(event_type) or self.registries[0]
+        return owner.validate(event_type, version, payload)
+
+
+@functools.lru_cache(maxsize=8)
+def cached_registries(directories):
+    """The :class:`SchemaRegistries` of a tuple of folders, loaded once."""
+    return SchemaRegistries(directories)
+
+
+_VALIDATION_MEMO = {}
+
+
+def validate_memo(registry, event_type, version, payload, body):
+    """Validate a payload, remembering recent results by content (``body`` is
+    its canonical JSON): the same event sent to several connections is
+    validated once."""
+    key = (event_type, version, sha256_hex(body))
+    if key not in _VALIDATION_MEMO:
+        if len(_VALIDATION_MEMO) > 2048:
+            _VALIDATION_MEMO.clear()
+        _VALIDATION_MEMO[key] = registry.validate(event_type, version, payload)
+    return list(_VALIDATION_MEMO[key])
+
+
+def external_id(answer_body):
+    """The counterparty's reference of a delivered record in its JSON answer
+    (``id``, ``reference``, ``external_id`` or ``received``), else ``False``."""
+    try:
+        answer = json.loads(answer_body or b"{}")
+    except ValueError:
+        return False
+    if isinstance(answer, dict):
+        for key in ("id", "reference", "external_id", "received"):
+            if isinstance(answer.get(key), str | int):
+                return str(answer[key])
+    return False

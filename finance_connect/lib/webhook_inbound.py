@@ -1,8 +1,8 @@
 """Inbound webhook requests: content types, bodies, identifiers (pure Python, no ORM).
 
-The webhook route (``controllers/webhook.py``) and the connection model
-(``models/finance_connect_webhook.py``) use these helpers to decide, before
-anything is stored, whether a request is acceptable:
+The webhook route (``controllers/webhook.py``) and the receiver model
+(``models/finance_connect_webhook_receiver.py``) use these helpers to decide,
+before anything is stored, whether a request is acceptable:
 
 - :func:`content_kind` maps the declared ``Content-Type`` to one of the kinds
   we accept (JSON, XML, CSV, opaque statement files) or raises
@@ -34,6 +34,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -69,6 +70,29 @@ DEFAULT_EVENT_TYPE = "webhook"
 
 TEXT, BASE64 = "text", "base64"
 
+#: Largest body the route reads at all (a connection's ``max_body_kib`` cannot
+#: exceed it).
+HARD_LIMIT_BYTES = 64 * 1024 * 1024
+#: The rate limit counts the requests of this many last seconds.
+RATE_WINDOW_SECONDS = 60
+
+#: Answer to an unknown token and to a missing or wrong signature alike.
+UNAUTHORIZED = {
+    "error": "unauthorized",
+    "message": "The request could not be authenticated.",
+}
+BAD_REQUEST = {"error": "bad_request", "message": "The request is malformed."}
+MALFORMED_HEADERS = {"error": "bad_request", "message": "The signature headers are malformed."}
+MALFORMED_BODY = {
+    "error": "bad_request",
+    "message": "The body is not what its content type declares.",
+}
+UNSUPPORTED_MEDIA_TYPE = {
+    "error": "unsupported_media_type",
+    "message": "Accepted content types: " + ", ".join(CONTENT_TYPES),
+}
+RETRY = {"error": "retry", "message": "Please retry this delivery."}
+
 
 class InboundError(ValueError):
     """A request refused before it is stored; ``reason`` is logged per connection."""
@@ -101,6 +125,35 @@ class DecodedBody:
     payload: str
     encoding: str
     data: object = None
+
+
+class WebhookSettings(NamedTuple):
+    """What the route needs to know about a connection (cached per worker)."""
+
+    connection_id: int
+    company_id: int
+    usable: bool
+    verifier: str
+    public_keys: tuple
+    tolerance: int
+    max_body_bytes: int
+    rate_limit: int
+    secrets: tuple  # ((ciphertext, valid until or None, slot), ...): never in clear
+
+
+class InboundRequest(NamedTuple):
+    """One inbound webhook request whose body was read."""
+
+    headers: dict  # names lower-cased
+    body: bytes
+    content_type: str | None
+    remote_addr: str | None
+    correlation: str  # the caller's correlation id, made safe ("" when none)
+
+
+def hash_token(token):
+    """The sha256 hex digest a token is stored and looked up by."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------------------

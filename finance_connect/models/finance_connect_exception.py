@@ -1,7 +1,14 @@
-"""The exception inbox: one entry per problem a person must act on."""
+"""The exception inbox: one entry per problem a person must act on.
+
+A missing mapping is one exception per connection and value: it is fixed by a
+new mapping line ("Create mapping and replay", ``action_open_fix``), and
+resolved once no message waits for the value any more (``_fc_replay_mapping``).
+"""
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+
+from .finance_connect_mapping_source import PARTNER_KEYS, TYPE_RECORDS
 
 CATEGORIES = [
     ("signature", "Signature"),
@@ -143,6 +150,31 @@ class FinanceConnectException(models.Model):
             **extra,
         )
 
+    @api.model
+    def _open_for_mapping(self, connection, missing, company):
+        """Open (or count) the exception of a value ``connection`` cannot map
+        (``missing``: a ``MappingMissing``), for the messages that wait for it."""
+        return self._open(
+            "mapping",
+            self.env._(
+                "No mapping: %(type)s %(value)s", type=missing.mapping_type, value=missing.value
+            ),
+            self.env._(
+                "%(type)s %(value)s has no mapping for %(conn)s (%(reason)s), so the "
+                "messages that need it wait. Create the mapping: the waiting messages "
+                "are replayed once it is saved.",
+                type=missing.mapping_type,
+                value=missing.value,
+                conn=connection.display_name,
+                reason=missing.reason,
+            ),
+            connection=connection,
+            company=company,
+            fingerprint=f"mapping:{connection.id}:{missing.mapping_type}:{missing.value}",
+            mapping_type=missing.mapping_type,
+            mapping_value=str(missing.value),
+        )
+
     def _notify_managers(self):
         """Tell the managers of the company, once, that something needs them."""
         group = self.env.ref(MANAGER_GROUP, raise_if_not_found=False)
@@ -257,8 +289,29 @@ class FinanceConnectException(models.Model):
         }
 
     def action_open_fix(self):
-        """Open what fixes this problem. EXTEND per category (mappings add theirs)."""
+        """Open what fixes this problem. EXTEND per category.
+
+        A missing mapping is fixed by a new mapping line (managers), whose
+        saving replays the waiting messages."""
         self.ensure_one()
+        if self.category == "mapping" and self.mapping_type in TYPE_RECORDS:
+            self._check_manager()
+            return {
+                "type": "ir.actions.act_window",
+                "name": self.env._("Create mapping and replay"),
+                "res_model": "finance.connect.mapping.line",
+                "view_mode": "form",
+                "views": [
+                    (
+                        self.env.ref(
+                            "finance_connect.finance_connect_mapping_line_view_form_fix"
+                        ).id,
+                        "form",
+                    )
+                ],
+                "target": "new",
+                "context": self._fc_prepare_fix_context(),
+            }
         if self.connection_id:
             return {
                 "type": "ir.actions.act_window",
@@ -267,6 +320,80 @@ class FinanceConnectException(models.Model):
                 "view_mode": "form",
             }
         return self.action_open_record()
+
+    def _fc_prepare_fix_context(self):
+        """Defaults of the mapping line that fixes this exception."""
+        self.ensure_one()
+        value = self.mapping_value or ""
+        context = {
+            "default_mapping_type": self.mapping_type,
+            "default_direction": "outbound",
+            "default_source_value": value,
+            "fc_mapping_exception_id": self.id,
+            "fc_connection_id": self.connection_id.id,
+        }
+        if self.mapping_type == "partner":
+            kind, _sep, rest = value.partition(":")
+            if kind in dict(PARTNER_KEYS):
+                context.update(default_partner_key=kind, default_source_value=rest)
+            elif kind == "id" and rest.isdigit():
+                context.update(
+                    default_partner_id=int(rest), default_partner_key="ref", default_source_value=""
+                )
+        sets = self.connection_id._fc_get_mapping_sets()
+        if len(sets) == 1:
+            context["default_mapping_id"] = sets.id
+        return context
+
+    def _fc_check_fix(self, lines):
+        """Mapping ``lines`` created from this exception ("create mapping and
+        replay") must be in a set its connection uses, or nothing would be
+        replayed (``UserError``)."""
+        connection = self.connection_id
+        if connection and any(
+            connection not in line.mapping_id.sudo().connection_ids for line in lines
+        ):
+            raise UserError(
+                self.env._(
+                    "The mapping set %(set)s is not used by %(conn)s, so the waiting messages "
+                    "would not be replayed: choose a set of %(conn)s, or add %(conn)s to the "
+                    "set's connections first.",
+                    set=lines.mapping_id[:1].name,
+                    conn=connection.display_name,
+                )
+            )
+
+    def _fc_replay_mapping(self):
+        """Replay the messages waiting for this exception's value; resolve it
+        once none waits any more."""
+        Message = self.env["finance.connect.message"]
+        for exc in self.sudo():
+            if exc.state not in ("open", "in_progress") or not exc.connection_id:
+                continue
+            waiting_for = f"{exc.mapping_type}:{exc.mapping_value}"
+            replayed = Message._replay_waiting(
+                exc.connection_id, exc.mapping_type, exc.mapping_value
+            )
+            still = Message.sudo().search_count(
+                [
+                    ("connection_id", "=", exc.connection_id.id),
+                    ("state", "=", "new"),
+                    ("waiting_for", "=", waiting_for),
+                ]
+            )
+            if still:
+                continue
+            exc._fc_resolve(
+                self.env._(
+                    "%(type)s %(value)s is mapped now (by %(user)s): %(n)s waiting message(s) "
+                    "replayed.",
+                    type=exc.mapping_type,
+                    value=exc.mapping_value,
+                    user=self.env.user.name,
+                    n=len(replayed),
+                ),
+                f"mapping created; {len(replayed)} message(s) replayed",
+            )
 
     @api.model
     def get_open_count(self):

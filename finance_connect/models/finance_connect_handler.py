@@ -10,34 +10,91 @@ Addons register handlers by extending ``_get_handlers``::
 A handler is a method of this model taking the message; it returns a short
 result text, raises ``HandlerRetry`` for a transient problem and
 ``HandlerError`` for one a person must fix (it opens an exception).
+
+The first attempt of the messages a connection receives is processed by the
+connection's inbound drain job (``_drain``, queued by ``_schedule_drain``);
+replays and handler retries get a job per message (``_job_process``).
 """
 
 import logging
 
 from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..exceptions import HandlerError, HandlerRetry
+from .finance_connect_delivery import DRAIN_BATCH
 
 _logger = logging.getLogger(__name__)
-
-
-class HandlerError(Exception):
-    """A permanent processing problem: the message goes to the exception inbox."""
-
-    def __init__(self, message, category="other"):
-        super().__init__(message)
-        self.category = category
-
-
-class HandlerRetry(Exception):
-    """A transient processing problem: try again later."""
-
-    def __init__(self, message, seconds=60):
-        super().__init__(message)
-        self.seconds = seconds
 
 
 class FinanceConnectHandler(models.AbstractModel):
     _name = "finance.connect.handler"
     _description = "Finance Connect inbound handlers"
+
+    @api.model
+    def _schedule_drain(self, connection):
+        """Queue the job processing the messages ``connection`` received, unless
+        one is pending already (its identity key): a flood of webhooks costs one
+        lookup each instead of one job each."""
+        connection.ensure_one()
+        key = f"finance_connect-inbound-{connection.id}"
+        # The common case under load, answered by queue_job's partial index
+        # without building a job (with_delay checks again when it does).
+        self.env.cr.execute(
+            SQL(
+                "SELECT 1 FROM queue_job WHERE identity_key = %s"
+                " AND state IN ('pending', 'enqueued') LIMIT 1",
+                key,
+            )
+        )
+        if self.env.cr.fetchone():
+            return None
+        return (
+            connection.with_context(tracking_disable=True)
+            .with_delay(
+                channel=connection._get_channel(),
+                identity_key=key,
+                max_retries=0,
+                description=f"Process messages received from {connection.name}",
+            )
+            ._job_drain_inbound()
+        )
+
+    @api.model
+    def _drain(self, connection, limit=DRAIN_BATCH):
+        """Process the first attempt of the messages received by ``connection``.
+
+        Idempotent: messages are picked with ``FOR UPDATE SKIP LOCKED`` and
+        only while queued without a job of their own (replays and retries have
+        one); each runs through its handler in a savepoint (``_dispatch``), so
+        one failing message does not hold back the others. A follow-up job is
+        queued when more wait.
+        """
+        connection.ensure_one()
+        Message = self.env["finance.connect.message"].sudo()
+        Message.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM finance_connect_message
+                 WHERE connection_id = %s AND direction = 'in' AND state = 'queued'
+                   AND job_uuid IS NULL
+                 ORDER BY id
+                 LIMIT %s
+                   FOR UPDATE SKIP LOCKED
+                """,
+                connection.id,
+                limit,
+            )
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        outcomes = {}
+        for message in Message.browse(ids):
+            key = (message._job_process() or "").split(":")[0]
+            outcomes[key] = outcomes.get(key, 0) + 1
+        if len(ids) == limit:
+            self._schedule_drain(connection)
+        return f"{len(ids)} message(s): {outcomes}"
 
     @api.model
     def _get_handlers(self):

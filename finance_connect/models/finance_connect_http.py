@@ -8,19 +8,26 @@ administrator allowed its host in the system parameter
 comma-separated; only Settings administrators write system parameters).
 The address a direct connection reached is checked again once connected, so
 that a name resolving differently the second time (DNS rebinding) gains nothing.
+
+How a connection authenticates its calls is decided here too
+(``_get_auth_headers``, ``_get_oauth_token``).
 """
 
+import base64
+import json
 import logging
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import requests
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
-from odoo import api, models
+from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from ..lib import outbound_guard
 
@@ -152,6 +159,24 @@ class FinanceConnectHttp(models.AbstractModel):
         )
 
     @api.model
+    def _check_saved_url(self, label, url):
+        """Refuse (``UserError``) an outbound URL that names a loopback, private,
+        link-local or reserved address literally, when a field ``label`` is
+        saved; names are resolved and checked at each request."""
+        problem = outbound_guard.check_url(url, self._get_allowed_hosts(), resolve_names=False)
+        if problem:
+            raise UserError(
+                self.env._(
+                    "%(field)s %(url)s is refused: %(problem)s.",
+                    field=label,
+                    url=url,
+                    problem=problem,
+                )
+                + " "
+                + self._allow_hint()
+            )
+
+    @api.model
     def _check_destination(self, url):
         """Why ``url`` may not be called now (DNS resolved), or ""."""
         problem = outbound_guard.check_url(url, self._get_allowed_hosts())
@@ -225,3 +250,100 @@ class FinanceConnectHttp(models.AbstractModel):
         return HttpResult(
             latency_ms=(time.monotonic() - started) * 1000, error=error, error_kind=kind
         )
+
+    @api.model
+    def _get_auth_headers(self, connection):
+        """Headers that authenticate a call to ``connection`` (its secrets are
+        decrypted here only)."""
+        connection.ensure_one()
+        if connection.auth_type == "api_key":
+            return {connection.api_key_header or "X-API-Key": connection._get_secret("api_key")}
+        if connection.auth_type == "bearer":
+            return {"Authorization": f"Bearer {connection._get_secret('bearer_token')}"}
+        if connection.auth_type == "basic":
+            raw = f"{connection.basic_username or ''}:{connection._get_secret('basic_password')}"
+            return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
+        if connection.auth_type == "oauth2":
+            return {"Authorization": f"Bearer {self._get_oauth_token(connection)}"}
+        return {}
+
+    @api.model
+    def _get_oauth_token(self, connection):
+        """An OAuth2 client-credentials access token of ``connection``, cached
+        (encrypted) until shortly before it expires."""
+        connection.ensure_one()
+        now = fields.Datetime.now()
+        expiry = connection.oauth_token_expiry
+        if expiry and expiry > now + timedelta(seconds=30):
+            token = connection._get_secret("oauth_access_token")
+            if token:
+                return token
+        result = self._request(
+            "POST",
+            connection.oauth_token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": connection.oauth_client_id or "",
+                "client_secret": connection._get_secret("oauth_client_secret"),
+                **({"scope": connection.oauth_scope} if connection.oauth_scope else {}),
+            },
+            timeout=(connection.timeout_connect, connection.timeout_read),
+            verify=connection.verify_tls,
+        )
+        if not result.ok:
+            raise UserError(
+                self.env._(
+                    "The OAuth2 token request of %(name)s failed: %(status)s %(error)s",
+                    name=connection.display_name,
+                    status=result.status or "",
+                    error=result.error or "",
+                )
+            )
+        try:
+            answer = json.loads(result.body)
+            token = answer["access_token"]
+            lifetime = int(answer.get("expires_in") or 3600)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError(self.env._("The OAuth2 token answer was not understood.")) from exc
+        self.env["finance.connect.secret"]._store(connection, "oauth_access_token", token)
+        connection.sudo().oauth_token_expiry = now + timedelta(seconds=lifetime)
+        return token
+
+    @api.model
+    def _test_connection(self, connection):
+        """Call ``connection`` once (GET base URL, authenticated) and say how it
+        went in a notification: the answer's status, never its body. A reachable
+        counterparty closes the connection's circuit. The caller checked the
+        rights."""
+        result = self._request(
+            "GET",
+            connection.base_url,
+            headers=self._get_auth_headers(connection),
+            timeout=(connection.timeout_connect, connection.timeout_read),
+            verify=connection.verify_tls,
+        )
+        reachable = bool(result.status) and result.status < 500
+        if reachable:
+            self.env["finance.connect.delivery"]._circuit_record_success(connection)
+        message = (
+            self.env._(
+                "Reached %(url)s: HTTP %(status)s in %(ms)d ms.",
+                url=connection.base_url,
+                status=result.status,
+                ms=result.latency_ms,
+            )
+            if result.status
+            else self.env._(
+                "Could not reach %(url)s: %(error)s", url=connection.base_url, error=result.error
+            )
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Test connection"),
+                "message": message,
+                "type": "success" if reachable else "danger",
+                "sticky": False,
+            },
+        }

@@ -4,7 +4,7 @@ import json
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_repr
+from odoo.tools import SQL, float_repr
 
 from ..lib import payloads as lib_payloads
 
@@ -81,10 +81,15 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         if not self.ids:
             return
         self.flush_recordset(list(vals))
-        columns = ", ".join(f'"{name}" = %s' for name in vals)
         self.env.cr.execute(
-            f'UPDATE "{self._table}" SET {columns} WHERE id IN %s',
-            [*vals.values(), tuple(self.ids)],
+            SQL(
+                "UPDATE %s SET %s WHERE id IN %s",
+                SQL.identifier(self._table),
+                SQL(", ").join(
+                    SQL("%s = %s", SQL.identifier(name), value) for name, value in vals.items()
+                ),
+                tuple(self.ids),
+            )
         )
         self.invalidate_recordset(list(vals))
 

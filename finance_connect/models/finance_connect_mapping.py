@@ -9,14 +9,22 @@ checked against a cheap fingerprint of the rows (count and ``xmin``) before
 it is reused: a table built from rows that a rollback removed is rebuilt.
 """
 
+import copy
+
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 from odoo.tools.misc import clean_context
 
+from ..exceptions import MappingMissing
 from ..lib import mapping as lib_mapping
-from .finance_connect_mapping_line import MAPPING_TYPES, TYPE_RECORDS
+from .finance_connect_mapping_source import MAPPING_TYPES, TYPE_RECORDS
 
 CACHE_KEY = "finance_connect_mapping_tables"
+#: Mapping line changes listed in one chatter message at most.
+MAX_LISTED = 20
 TYPE_LABELS_PLURAL = {
     "account": "accounts",
     "journal": "journals",
@@ -178,15 +186,17 @@ class FinanceConnectMapping(models.Model):
         self.env["finance.connect.mapping.line"].flush_model()
         self.flush_model()
         self.env.cr.execute(
-            """
-            SELECT (SELECT count(*) FROM finance_connect_mapping_line
-                     WHERE mapping_id IN %(ids)s),
-                   (SELECT coalesce(sum(xmin::text::bigint), 0) FROM finance_connect_mapping_line
-                     WHERE mapping_id IN %(ids)s),
-                   (SELECT coalesce(sum(xmin::text::bigint), 0) FROM finance_connect_mapping
-                     WHERE id IN %(ids)s)
-            """,
-            {"ids": tuple(self.ids) or (0,)},
+            SQL(
+                """
+                SELECT (SELECT count(*) FROM finance_connect_mapping_line
+                         WHERE mapping_id IN %(ids)s),
+                       (SELECT coalesce(sum(xmin::text::bigint), 0)
+                          FROM finance_connect_mapping_line WHERE mapping_id IN %(ids)s),
+                       (SELECT coalesce(sum(xmin::text::bigint), 0) FROM finance_connect_mapping
+                         WHERE id IN %(ids)s)
+                """,
+                ids=tuple(self.ids) or (0,),
+            )
         )
         return self.env.cr.fetchone()
 
@@ -208,6 +218,79 @@ class FinanceConnectMapping(models.Model):
         cache[key] = (stamp, table)
         return table
 
+    def _fc_map_payload(self, payload):
+        """``payload`` mapped with these sets (a connection's): ``external_account``
+        of invoice and journal entry lines, ``external_code`` of partners.
+
+        A type the sets have no line for is not mapped (its values go out as
+        they are); as soon as a set has a line of a type, every value of that
+        type must map: an unmapped or ambiguous value raises ``MappingMissing``.
+        """
+        table = self._fc_get_table() if self else None
+        if table is None or not any(
+            table.has_type(t, lib_mapping.OUTBOUND) for t in ("account", "partner")
+        ):
+            return payload
+        payload = copy.deepcopy(payload)
+        try:
+            lib_mapping.map_payload(
+                payload, table, lib_mapping.payload_date(payload), self._fc_payload_partner_keys
+            )
+        except lib_mapping.MappingError as exc:
+            raise MappingMissing(exc.mapping_type, exc.value, lib_mapping.describe(exc)) from exc
+        return payload
+
+    def _fc_map_value(self, mapping_type, value, direction="outbound", on_date=None):
+        """Map one value with these sets (a connection's), for format addons.
+
+        Outbound: an Odoo value (account code, journal code, ``vat:<VAT>`` /
+        ``ref:<ref>`` / ``xmlid:<external id>`` for partners, tax name,
+        currency ISO code, company name, analytic code, payment method code,
+        bank account number) gives the external code. Inbound: an external
+        code gives the Odoo value. Returns ``None`` when the sets map nothing
+        of ``mapping_type``; raises ``MappingMissing`` for an unmapped or
+        ambiguous value.
+        """
+        table = self._fc_get_table() if self else None
+        if table is None or not table.has_type(mapping_type, direction):
+            return None
+        try:
+            return table.resolve(mapping_type, value, direction, on_date).target
+        except lib_mapping.MappingError as exc:
+            raise MappingMissing(mapping_type, value, lib_mapping.describe(exc)) from exc
+
+    @api.model
+    def _fc_payload_partner_keys(self, partner):
+        """The keys a payload's partner is mapped by: ``vat:``, ``ref:``, ``xmlid:``."""
+        keys = []
+        if partner.get("vat"):
+            keys.append(f"vat:{lib_mapping.normalize_vat(partner['vat'])}")
+        if partner.get("ref"):
+            keys.append(f"ref:{partner['ref']}")
+        if partner.get("id"):
+            xmlid = self.env["res.partner"].browse(partner["id"]).sudo().get_external_id()
+            if xmlid.get(partner["id"]):
+                keys.append(f"xmlid:{xmlid[partner['id']]}")
+        return keys
+
+    def _fc_post_line_changes(self, title, items):
+        """Post ``items`` (one HTML line each) under ``title`` on this set's
+        chatter, as the user who changed the lines (the first ones only)."""
+        self.ensure_one()
+        more = len(items) - MAX_LISTED
+        body = Markup("<p>%s</p><ul>%s</ul>") % (
+            title,
+            Markup("").join(Markup("<li>%s</li>") % i for i in items[:MAX_LISTED]),
+        )
+        if more > 0:
+            body += Markup("<p>%s</p>") % self.env._("… and %(n)s more.", n=more)
+        self.sudo().message_post(
+            body=body,
+            message_type="notification",
+            subtype_xmlid="mail.mt_note",
+            author_id=self.env.user.partner_id.id,
+        )
+
     # ------------------------------------------------------------------
     # Coverage
     # ------------------------------------------------------------------
@@ -220,9 +303,9 @@ class FinanceConnectMapping(models.Model):
         """
         self.ensure_one()
         company = self.company_id
-        Line = self.env["finance.connect.mapping.line"]
+        Source = self.env["finance.connect.mapping.source"]
         model = self.env[TYPE_RECORDS[mapping_type][0]].sudo().with_company(company)
-        domain = Line._fc_company_domain(mapping_type, company)
+        domain = Source._fc_company_domain(mapping_type, company)
         if mapping_type == "account":
             domain += [("deprecated", "=", False)]
         elif mapping_type == "partner":
@@ -245,10 +328,10 @@ class FinanceConnectMapping(models.Model):
 
     def _fc_partner_keys(self, partner, kinds=("vat", "ref", "xmlid")):
         """The keys a partner is known by, as the lookup table spells them."""
-        Line = self.env["finance.connect.mapping.line"]
+        Source = self.env["finance.connect.mapping.source"]
         keys = []
         for kind in kinds:
-            value = Line._fc_record_key("partner", partner, kind)
+            value = Source._fc_record_key("partner", partner, kind)
             if value:
                 keys.append(f"{kind}:{value}")
         return keys
@@ -269,14 +352,14 @@ class FinanceConnectMapping(models.Model):
         table = lib_mapping.MappingTable(lines._fc_to_table_lines(include_inbound=False))
         universe = self._fc_universe(mapping_type)
         on_date = on_date or fields.Date.context_today(self)
-        Line = self.env["finance.connect.mapping.line"]
+        Source = self.env["finance.connect.mapping.source"]
         unmapped_ids = []
         for record in universe:
             try:
                 if mapping_type == "partner":
                     table.resolve_any("partner", self._fc_partner_keys(record), on_date=on_date)
                 else:
-                    key = Line._fc_record_key(mapping_type, record, company=self.company_id)
+                    key = Source._fc_record_key(mapping_type, record, company=self.company_id)
                     table.resolve(mapping_type, key, on_date=on_date)
             except lib_mapping.MappingError:
                 unmapped_ids.append(record.id)
@@ -314,6 +397,7 @@ class FinanceConnectMapping(models.Model):
         mapping_type = self._fc_context_type()
         _universe, unmapped = self._fc_coverage(mapping_type)
         Line = self.env["finance.connect.mapping.line"]
+        Source = self.env["finance.connect.mapping.source"]
         fname = TYPE_RECORDS[mapping_type][1]
         existing = {
             (ln.partner_key or "", ln.source_value)
@@ -328,13 +412,13 @@ class FinanceConnectMapping(models.Model):
                     (
                         k
                         for k in ("vat", "ref", "xmlid")
-                        if Line._fc_record_key("partner", record, k)
+                        if Source._fc_record_key("partner", record, k)
                     ),
                     False,
                 )
                 if not partner_key:
                     continue  # nothing to map it by: give it a reference first
-            key = Line._fc_record_key(mapping_type, record, partner_key or "vat", self.company_id)
+            key = Source._fc_record_key(mapping_type, record, partner_key or "vat", self.company_id)
             if not key or (partner_key or "", key) in existing:
                 continue
             existing.add((partner_key or "", key))

@@ -11,44 +11,22 @@ Every change is posted on the mapping set's chatter (who, when, old and new
 values) and invalidates the compiled lookup table of the transaction.
 """
 
-import re
-
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.tools import format_date
 
 from ..lib import mapping as lib_mapping
+from .finance_connect_mapping_source import (
+    MAPPING_TYPES,
+    NO_PREFIX_TYPES,
+    PARTNER_KEYS,
+    RECORD_FIELDS,
+    TYPE_RECORDS,
+)
 
-MAPPING_TYPES = [
-    ("account", "Account"),
-    ("journal", "Journal"),
-    ("partner", "Partner"),
-    ("tax", "Tax"),
-    ("currency", "Currency"),
-    ("company", "Company"),
-    ("analytic", "Analytic account"),
-    ("payment_method", "Payment method"),
-    ("bank_account", "Bank account"),
-]
-# Odoo model and line field holding the Odoo record of each type.
-TYPE_RECORDS = {
-    "account": ("account.account", "account_id"),
-    "journal": ("account.journal", "journal_id"),
-    "partner": ("res.partner", "partner_id"),
-    "tax": ("account.tax", "tax_id"),
-    "currency": ("res.currency", "currency_id"),
-    "company": ("res.company", "mapped_company_id"),
-    "analytic": ("account.analytic.account", "analytic_account_id"),
-    "payment_method": ("account.payment.method.line", "payment_method_line_id"),
-    "bank_account": ("res.partner.bank", "bank_account_id"),
-}
-RECORD_FIELDS = [f for _m, f in TYPE_RECORDS.values()] + ["account_group_id"]
-# Closed sets of values: a prefix rule makes no sense there.
-NO_PREFIX_TYPES = ("currency", "company")
 DIRECTIONS = [("outbound", "Outbound"), ("inbound", "Inbound"), ("both", "Both")]
-PARTNER_KEYS = [("vat", "VAT"), ("ref", "Reference"), ("xmlid", "External ID")]
 # Fields whose changes are posted on the mapping set.
 TRACKED_FIELDS = [
     "mapping_type",
@@ -62,12 +40,19 @@ TRACKED_FIELDS = [
     "note",
     *RECORD_FIELDS,
 ]
-MAX_LISTED = 20
-GROUP_RANGE_LIMIT = 1000
 
 
-def normalize_vat(vat):
-    return re.sub(r"[\s.\-]", "", vat or "").upper()
+def _odoo_record(comodel, **kwargs):
+    """A line's Odoo record of one type (``TYPE_RECORDS``): found by the line's
+    Odoo value, or picked to give it; kept while a line names it."""
+    return fields.Many2one(
+        comodel,
+        compute="_compute_odoo_record",
+        store=True,
+        readonly=False,
+        ondelete="restrict",
+        **kwargs,
+    )
 
 
 class FinanceConnectMappingLine(models.Model):
@@ -140,14 +125,7 @@ class FinanceConnectMappingLine(models.Model):
         help="No external code yet: the value counts as unmapped.",
     )
     # The Odoo record behind an exact line: filled from the Odoo value, or fills it.
-    account_id = fields.Many2one(
-        "account.account",
-        compute="_compute_odoo_record",
-        store=True,
-        readonly=False,
-        ondelete="restrict",
-        check_company=True,
-    )
+    account_id = _odoo_record("account.account", check_company=True)
     account_group_id = fields.Many2one(
         "account.group",
         string="Account group",
@@ -156,74 +134,23 @@ class FinanceConnectMappingLine(models.Model):
         help="Map every account of an account group: the line becomes the rule of the "
         "group's code prefix.",
     )
-    journal_id = fields.Many2one(
-        "account.journal",
-        compute="_compute_odoo_record",
-        store=True,
-        readonly=False,
-        ondelete="restrict",
-        check_company=True,
-    )
-    partner_id = fields.Many2one(
-        "res.partner",
-        compute="_compute_odoo_record",
-        store=True,
-        readonly=False,
-        ondelete="restrict",
-        check_company=True,
-    )
-    tax_id = fields.Many2one(
-        "account.tax",
-        compute="_compute_odoo_record",
-        store=True,
-        readonly=False,
-        ondelete="restrict",
-        check_company=True,
-    )
-    currency_id = fields.Many2one(
-        "res.currency",
-        compute="_compute_odoo_record",
-        store=True,
-        readonly=False,
-        ondelete="restrict",
-    )
-    mapped_company_id = fields.Many2one(
+    journal_id = _odoo_record("account.journal", check_company=True)
+    partner_id = _odoo_record("res.partner", check_company=True)
+    tax_id = _odoo_record("account.tax", check_company=True)
+    currency_id = _odoo_record("res.currency")
+    mapped_company_id = _odoo_record(
         "res.company",
         string="Legal entity",
-        compute="_compute_odoo_record",
-        store=True,
-        readonly=False,
-        ondelete="restrict",
         help="For company lines: the Odoo company (or branch) whose legal entity id (e.g. LEI) "
         "is the external code.",
     )
-    analytic_account_id = fields.Many2one(
-        "account.analytic.account",
-        string="Analytic account",
-        compute="_compute_odoo_record",
-        store=True,
-        readonly=False,
-        ondelete="restrict",
-        check_company=True,
+    analytic_account_id = _odoo_record(
+        "account.analytic.account", string="Analytic account", check_company=True
     )
-    payment_method_line_id = fields.Many2one(
-        "account.payment.method.line",
-        string="Payment method line",
-        compute="_compute_odoo_record",
-        store=True,
-        readonly=False,
-        ondelete="restrict",
-        check_company=True,
+    payment_method_line_id = _odoo_record(
+        "account.payment.method.line", string="Payment method line", check_company=True
     )
-    bank_account_id = fields.Many2one(
-        "res.partner.bank",
-        string="Bank account",
-        compute="_compute_odoo_record",
-        store=True,
-        readonly=False,
-        ondelete="restrict",
-        check_company=True,
-    )
+    bank_account_id = _odoo_record("res.partner.bank", string="Bank account", check_company=True)
 
     _sql_constraints = [
         (
@@ -262,23 +189,9 @@ class FinanceConnectMappingLine(models.Model):
     @api.depends("mapping_type", "source_value", "partner_key", "mapping_id.company_id")
     def _compute_odoo_record(self):
         """The Odoo record of an exact line, found by its Odoo value."""
-        groups = {}
+        found = self.env["finance.connect.mapping.source"]._fc_find_line_records(self)
         for line in self:
-            if line.source_kind == "prefix" or not line.source_value or not line.mapping_type:
-                continue
-            company = line.mapping_id.company_id or self.env.company
-            key = (line.mapping_type, company, line.partner_key or "vat")
-            groups.setdefault(key, []).append(line)
-        found = {}
-        for (mapping_type, company, partner_key), lines in groups.items():
-            keys = {line._fc_source_key() for line in lines}
-            found[(mapping_type, company.id, partner_key)] = self._fc_search_records(
-                mapping_type, company, keys, partner_key=partner_key
-            )
-        for line in self:
-            company = line.mapping_id.company_id or self.env.company
-            by_key = found.get((line.mapping_type, company.id, line.partner_key or "vat"), {})
-            records = by_key.get(line._fc_source_key()) if line.source_kind != "prefix" else None
+            records = found.get(line)
             for mapping_type, (_model, fname) in TYPE_RECORDS.items():
                 if mapping_type != line.mapping_type:
                     line[fname] = False
@@ -290,96 +203,8 @@ class FinanceConnectMappingLine(models.Model):
         self.ensure_one()
         value = (self.source_value or "").strip()
         if self.mapping_type == "partner" and (self.partner_key or "vat") == "vat":
-            return normalize_vat(value)
+            return lib_mapping.normalize_vat(value)
         return value
-
-    # ------------------------------------------------------------------
-    # Odoo records and their keys (shared with coverage and sync)
-    # ------------------------------------------------------------------
-
-    @api.model
-    def _fc_record_key(self, mapping_type, record, partner_key="vat", company=None):
-        """The Odoo value of ``record`` for a line of ``mapping_type``."""
-        if not record:
-            return ""
-        if mapping_type == "account":
-            return (record.with_company(company) if company else record).code or ""
-        if mapping_type == "journal":
-            return record.code or ""
-        if mapping_type == "partner":
-            if partner_key == "ref":
-                return record.ref or ""
-            if partner_key == "xmlid":
-                return record.get_external_id().get(record.id) or ""
-            return normalize_vat(record.vat)
-        if mapping_type in ("tax", "currency", "company"):
-            return record.name or ""
-        if mapping_type == "analytic":
-            return record.code or record.name or ""
-        if mapping_type == "payment_method":
-            return record.code or ""
-        if mapping_type == "bank_account":
-            return record.sanitized_acc_number or ""
-        return ""
-
-    @api.model
-    def _fc_company_domain(self, mapping_type, company):
-        model = self.env[TYPE_RECORDS[mapping_type][0]]
-        if mapping_type == "currency":
-            return []
-        if mapping_type == "company":
-            return [("id", "child_of", company.id)]
-        if mapping_type == "payment_method":
-            return [("journal_id.company_id", "parent_of", company.id)]
-        return model._check_company_domain(company)
-
-    @api.model
-    def _fc_search_records(self, mapping_type, company, keys, partner_key="vat"):
-        """Odoo records of ``company`` by Odoo value: ``{key: records}``."""
-        keys = {k for k in keys if k}
-        if not keys or mapping_type not in TYPE_RECORDS:
-            return {}
-        model_name = TYPE_RECORDS[mapping_type][0]
-        # A lookup for validation: read as superuser, within the set's company.
-        Model = self.env[model_name].sudo().with_company(company).with_context(active_test=False)
-        domain = self._fc_company_domain(mapping_type, company)
-        if mapping_type == "partner" and partner_key == "xmlid":
-            records = self.env["res.partner"]
-            for key in keys:
-                record = self.env.ref(key, raise_if_not_found=False) if "." in key else None
-                if record and record._name == "res.partner":
-                    records |= record
-            records = records.filtered_domain(domain)
-        else:
-            field = {
-                "account": "code",
-                "journal": "code",
-                "tax": "name",
-                "currency": "name",
-                "company": "name",
-                "payment_method": "code",
-                "bank_account": "sanitized_acc_number",
-            }.get(mapping_type)
-            if mapping_type == "partner":
-                field = "ref" if partner_key == "ref" else "vat"
-                search_keys = list(keys)
-                if field == "vat":
-                    search_keys += [k.lower() for k in keys]
-                records = Model.search(domain + [(field, "in", search_keys)])
-            elif mapping_type == "analytic":
-                records = Model.search(
-                    domain + ["|", ("code", "in", list(keys)), ("name", "in", list(keys))]
-                )
-            else:
-                records = Model.search(domain + [(field, "in", list(keys))])
-        result = {}
-        for record in records:
-            key = self._fc_record_key(mapping_type, record, partner_key, company)
-            if mapping_type == "analytic" and key not in keys and record.name in keys:
-                key = record.name
-            if key in keys:
-                result[key] = result.get(key, Model.browse()) | record
-        return result
 
     # ------------------------------------------------------------------
     # Onchanges: picking an Odoo record fills the Odoo value
@@ -391,7 +216,7 @@ class FinanceConnectMappingLine(models.Model):
             fname = TYPE_RECORDS.get(line.mapping_type, (None, None))[1]
             record = line[fname] if fname else None
             if record:
-                key = self._fc_record_key(
+                key = self.env["finance.connect.mapping.source"]._fc_record_key(
                     line.mapping_type, record, line.partner_key or "vat", line.mapping_id.company_id
                 )
                 if key and key != line._fc_source_key():
@@ -399,9 +224,10 @@ class FinanceConnectMappingLine(models.Model):
 
     @api.onchange("account_group_id")
     def _onchange_account_group_id(self):
+        Source = self.env["finance.connect.mapping.source"]
         for line in self.filtered("account_group_id"):
             line.mapping_type = "account"
-            line.source_value = self._fc_group_source(line.account_group_id)
+            line.source_value = Source._fc_group_source(line.account_group_id)
             if line.direction != "outbound":
                 line.direction = "outbound"
 
@@ -411,94 +237,32 @@ class FinanceConnectMappingLine(models.Model):
             if (line.source_value or "").strip().endswith("*") and line.direction != "outbound":
                 line.direction = "outbound"
 
-    @api.model
-    def _fc_group_source(self, group):
-        start, end = group.code_prefix_start or "", group.code_prefix_end or ""
-        if start == end:
-            return f"{start}*"
-        return f"{start}..{end}*"
-
-    @api.model
-    def _fc_group_prefixes(self, group):
-        """The code prefixes an account group covers (its range, enumerated)."""
-        start, end = group.code_prefix_start or "", group.code_prefix_end or ""
-        if start == end:
-            return [start]
-        if (
-            not (start.isdigit() and end.isdigit() and len(start) == len(end))
-            or int(end) - int(start) >= GROUP_RANGE_LIMIT
-            or int(end) < int(start)
-        ):
-            return None
-        return [str(n).zfill(len(start)) for n in range(int(start), int(end) + 1)]
-
     # ------------------------------------------------------------------
     # Lines as the lookup table sees them
     # ------------------------------------------------------------------
 
-    def _fc_lib_source(self):
-        """``(source, kind)`` of this line for the table; partners carry their key kind."""
-        self.ensure_one()
-        source, kind = lib_mapping.parse_source(self.source_value)
-        if self.mapping_type == "partner":
-            partner_key = self.partner_key or "vat"
-            if partner_key == "vat":
-                source = normalize_vat(source)
-            source = f"{partner_key}:{source}"
-        return source, kind
-
     def _fc_to_table_lines(self, include_inbound=True):
-        """The :class:`~..lib.mapping.MappingLine` tuples of these lines.
-
-        Outbound, the Odoo value is the source and the external code the
-        target; inbound the other way round (exact values only). Drafts
-        have no target. Account group lines give one rule per prefix.
-        """
+        """The :class:`~..lib.mapping.MappingLine` tuples of these lines
+        (``lib.mapping.line_tuples``); account group lines give one rule per
+        prefix."""
         result = []
         for line in self:
+            group = line.account_group_id
             try:
-                source, kind = line._fc_lib_source()
+                result += lib_mapping.line_tuples(
+                    line.mapping_type,
+                    line.source_value,
+                    line.direction,
+                    line.external_code or None,
+                    partner_key=line.partner_key,
+                    date_from=line.date_from or None,
+                    date_to=line.date_to or None,
+                    line_id=line.id or line._origin.id or None,
+                    group=(group.code_prefix_start, group.code_prefix_end) if group else None,
+                    include_inbound=include_inbound,
+                )
             except ValueError:
                 continue  # refused by _check_source
-            target = line.external_code or None
-            line_id = line.id or line._origin.id or None
-            if line.direction in ("outbound", "both"):
-                sources = [source]
-                if line.account_group_id and line.mapping_type == "account":
-                    kind = "prefix"
-                    sources = self._fc_group_prefixes(line.account_group_id) or []
-                for src in sources:
-                    result.append(
-                        lib_mapping.MappingLine(
-                            line.mapping_type,
-                            src,
-                            kind,
-                            "outbound",
-                            line.date_from or None,
-                            line.date_to or None,
-                            target,
-                            line_id,
-                        )
-                    )
-            if (
-                include_inbound
-                and line.direction in ("inbound", "both")
-                and target
-                and kind == "exact"
-            ):
-                inbound_target = source if line.mapping_type == "partner" else line.source_value
-                result.append(
-                    lib_mapping.MappingLine(
-                        line.mapping_type,
-                        target,
-                        "exact",
-                        "inbound",
-                        line.date_from or None,
-                        line.date_to or None,
-                        inbound_target,
-                        line_id,
-                    )
-                )
         return result
 
     # ------------------------------------------------------------------
@@ -573,118 +337,12 @@ class FinanceConnectMappingLine(models.Model):
     @api.constrains(*RECORD_FIELDS, "mapping_type", "mapping_id")
     def _check_record_type(self):
         """The Odoo record of a line is of the line's type, and of the set's company."""
-        labels = dict(MAPPING_TYPES)
-        field_labels = {f: self._fields[f].string for f in RECORD_FIELDS}
-        for line in self:
-            own = TYPE_RECORDS[line.mapping_type][1]
-            allowed = {own, "account_group_id"} if line.mapping_type == "account" else {own}
-            for fname in RECORD_FIELDS:
-                if line[fname] and fname not in allowed:
-                    raise ValidationError(
-                        self.env._(
-                            "A %(type)s line cannot point to a %(what)s (%(record)s): the Odoo "
-                            "record must match the type of the line.",
-                            type=labels[line.mapping_type],
-                            what=field_labels[fname],
-                            record=line[fname].display_name,
-                        )
-                    )
-            company = line.mapping_id.company_id
-            record = line[own]
-            if (
-                record
-                and company
-                and not record.filtered_domain(self._fc_company_domain(line.mapping_type, company))
-            ):
-                raise ValidationError(
-                    self.env._(
-                        "%(record)s does not belong to %(company)s, the company of the mapping set "
-                        "%(set)s.",
-                        record=record.display_name,
-                        company=company.name,
-                        set=line.mapping_id.name,
-                    )
-                )
-            group = line.account_group_id
-            if group:
-                if company and group.company_id != company.root_id:
-                    raise ValidationError(
-                        self.env._(
-                            "The account group %(group)s does not belong to %(company)s.",
-                            group=group.display_name,
-                            company=company.name,
-                        )
-                    )
-                if self._fc_group_prefixes(group) is None:
-                    raise ValidationError(
-                        self.env._(
-                            "The account group %(group)s spans %(start)s to %(end)s, which is "
-                            "not a range of code prefixes this mapping can enumerate: add one "
-                            "rule per prefix instead.",
-                            group=group.display_name,
-                            start=group.code_prefix_start,
-                            end=group.code_prefix_end,
-                        )
-                    )
-                if line.source_value != self._fc_group_source(group):
-                    raise ValidationError(
-                        self.env._(
-                            "The Odoo value of the account group line %(group)s must be %(value)s.",
-                            group=group.display_name,
-                            value=self._fc_group_source(group),
-                        )
-                    )
+        self.env["finance.connect.mapping.source"]._check_line_records(self)
 
     @api.constrains("source_value", "mapping_type", "partner_key", "mapping_id", *RECORD_FIELDS)
     def _check_targets_exist(self):
         """An exact line names an Odoo value that exists in the set's company."""
-        labels = dict(MAPPING_TYPES)
-        groups = {}
-        for line in self:
-            if line.source_kind != "exact" or not line.mapping_id:
-                continue
-            try:
-                lib_mapping.parse_source(line.source_value)
-            except ValueError:
-                continue  # refused by _check_source
-            key = (line.mapping_type, line.mapping_id.company_id, line.partner_key or "vat")
-            groups.setdefault(key, self.browse())
-            groups[key] |= line
-        for (mapping_type, company, partner_key), lines in groups.items():
-            found = self._fc_search_records(
-                mapping_type, company, {ln._fc_source_key() for ln in lines}, partner_key
-            )
-            for line in lines:
-                records = found.get(line._fc_source_key())
-                if not records:
-                    if mapping_type == "partner":
-                        what = self.env._(
-                            "partner with the %(key)s", key=dict(PARTNER_KEYS)[partner_key]
-                        )
-                    else:
-                        what = labels[mapping_type].lower()
-                    raise ValidationError(
-                        self.env._(
-                            "There is no %(what)s %(value)s in %(company)s: the Odoo value of an "
-                            "exact mapping line must exist (check it, or write a rule such as "
-                            "%(rule)s to map values by prefix).",
-                            what=what,
-                            value=line.source_value,
-                            company=company.name,
-                            rule=(line.source_value or "")[:1] + "*",
-                        )
-                    )
-                record = line[TYPE_RECORDS[mapping_type][1]]
-                if record and record not in records:
-                    raise ValidationError(
-                        self.env._(
-                            "The line %(value)s points to %(record)s, whose Odoo value is "
-                            "%(key)s: the Odoo value and the record must agree.",
-                            value=line.source_value,
-                            record=record.display_name,
-                            key=self._fc_record_key(mapping_type, record, partner_key, company),
-                        )
-                    )
+        self.env["finance.connect.mapping.source"]._check_line_targets(self)
 
     @api.constrains(
         "source_value",
@@ -770,6 +428,7 @@ class FinanceConnectMappingLine(models.Model):
         """Normalise what is written: trimmed codes, VAT numbers without spaces,
         the Odoo value of a picked record, rules outbound by default."""
         vals = dict(vals)
+        Source = self.env["finance.connect.mapping.source"]
         for fname in ("source_value", "external_code"):
             if isinstance(vals.get(fname), str):
                 vals[fname] = vals[fname].strip()
@@ -780,7 +439,7 @@ class FinanceConnectMappingLine(models.Model):
         if vals.get("account_group_id"):
             group = self.env["account.group"].browse(vals["account_group_id"])
             mapping_type = vals.setdefault("mapping_type", "account")
-            vals["source_value"] = self._fc_group_source(group)
+            vals["source_value"] = Source._fc_group_source(group)
         if (vals.get("source_value") or "").endswith("*") and "direction" not in vals:
             vals["direction"] = "outbound"
         if (
@@ -798,14 +457,14 @@ class FinanceConnectMappingLine(models.Model):
                     if line
                     else None
                 )
-                vals["source_value"] = self._fc_record_key(
+                vals["source_value"] = Source._fc_record_key(
                     mapping_type,
                     record,
                     partner_key or "vat",
                     company.company_id if company else None,
                 )
         if mapping_type == "partner" and partner_key == "vat" and vals.get("source_value"):
-            vals["source_value"] = normalize_vat(vals["source_value"])
+            vals["source_value"] = lib_mapping.normalize_vat(vals["source_value"])
         return vals
 
     @api.model_create_multi
@@ -815,31 +474,11 @@ class FinanceConnectMappingLine(models.Model):
         lines = super().create(vals_list)
         self.env["finance.connect.mapping"]._fc_invalidate_cache()
         lines._fc_post_on_sets("created")
-        lines._fc_check_fixes_exception()
+        if self.env.context.get("fc_mapping_exception_id"):  # "create mapping and replay"
+            exc = self.env["finance.connect.exception"].sudo()
+            exc.browse(self.env.context["fc_mapping_exception_id"]).exists()._fc_check_fix(lines)
         lines.mapping_id._fc_after_lines_change(lines._fc_touched())
         return lines
-
-    def _fc_check_fixes_exception(self):
-        """A line created from a mapping exception ("create mapping and replay")
-        must be in a set its connection uses, or nothing would be replayed."""
-        exc_id = self.env.context.get("fc_mapping_exception_id")
-        if not exc_id:
-            return
-        exc = self.env["finance.connect.exception"].sudo().browse(exc_id).exists()
-        if (
-            exc
-            and exc.connection_id
-            and any(exc.connection_id not in line.mapping_id.sudo().connection_ids for line in self)
-        ):
-            raise UserError(
-                self.env._(
-                    "The mapping set %(set)s is not used by %(conn)s, so the waiting messages "
-                    "would not be replayed: choose a set of %(conn)s, or add %(conn)s to the "
-                    "set's connections first.",
-                    set=self.mapping_id[:1].name,
-                    conn=exc.connection_id.display_name,
-                )
-            )
 
     def _fc_check_target_sets(self, vals_list):
         """A line goes only into a mapping set the user may change: the set's
@@ -873,17 +512,18 @@ class FinanceConnectMappingLine(models.Model):
 
     def _fc_touched(self):
         """``(type, source, kind)`` of these lines, for the exceptions they may fix."""
+        Source = self.env["finance.connect.mapping.source"]
         result = []
         for line in self:
             try:
-                source, kind = line._fc_lib_source()
+                source, kind = lib_mapping.line_source(
+                    line.mapping_type, line.source_value, line.partner_key
+                )
             except ValueError:
                 continue
             if line.account_group_id:
-                result += [
-                    (line.mapping_type, p, "prefix")
-                    for p in self._fc_group_prefixes(line.account_group_id) or []
-                ]
+                prefixes = Source._fc_group_prefixes(line.account_group_id) or []
+                result += [(line.mapping_type, p, "prefix") for p in prefixes]
             else:
                 result.append((line.mapping_type, source, kind))
         return result
@@ -942,21 +582,8 @@ class FinanceConnectMappingLine(models.Model):
                     if event == "created"
                     else self.env._("Mapping lines removed")
                 )
-            if not items:
-                continue
-            more = len(items) - MAX_LISTED
-            body = Markup("<p>%s</p><ul>%s</ul>") % (
-                title,
-                Markup("").join(Markup("<li>%s</li>") % i for i in items[:MAX_LISTED]),
-            )
-            if more > 0:
-                body += Markup("<p>%s</p>") % self.env._("… and %(n)s more.", n=more)
-            mapping.sudo().message_post(
-                body=body,
-                message_type="notification",
-                subtype_xmlid="mail.mt_note",
-                author_id=self.env.user.partner_id.id,
-            )
+            if items:
+                mapping._fc_post_line_changes(title, items)
 
     # ------------------------------------------------------------------
     # Import

@@ -3,7 +3,7 @@
 from odoo import api, fields, models
 
 from ..lib import mapping as lib_mapping
-from .finance_connect_mapping_line import MAPPING_TYPES, PARTNER_KEYS, normalize_vat
+from .finance_connect_mapping_source import MAPPING_TYPES, PARTNER_KEYS
 
 
 class FinanceConnectMappingTry(models.TransientModel):  # pylint: disable=no-wizard-in-models
@@ -92,7 +92,7 @@ class FinanceConnectMappingTry(models.TransientModel):  # pylint: disable=no-wiz
             key = value
             if wizard.mapping_type == "partner" and wizard.direction == "outbound":
                 kind = wizard.partner_key or "vat"
-                key = f"{kind}:{normalize_vat(value) if kind == 'vat' else value}"
+                key = f"{kind}:{lib_mapping.normalize_vat(value) if kind == 'vat' else value}"
             try:
                 found = table.resolve(wizard.mapping_type, key, wizard.direction, wizard.on_date)
             except lib_mapping.Ambiguous as exc:

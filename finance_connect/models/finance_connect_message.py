@@ -1,34 +1,30 @@
-"""The integration message log and the delivery engine.
+"""The integration message log.
 
 Every inbound and outbound exchange is one ``finance.connect.message``. A
 message is created once per business event: the idempotency key is unique per
 connection and direction in the database, so a second delivery of the same
 event finds the first message instead of creating a new one.
 
-Outbound messages are delivered by queue jobs (``_job_send``); each attempt is
-recorded, transient failures are retried with backoff by enqueueing the next
-attempt, and a message that cannot be delivered lands in the exception inbox.
+Outbound messages are mapped, validated and queued here (``_enqueue_outbound``)
+and delivered by queue jobs (``_job_send``, run by ``finance.connect.delivery``);
+inbound ones are processed by ``_job_process`` (``finance.connect.handler``).
 """
 
-import functools
 import json
-import logging
-import time
 import uuid
 from datetime import timedelta
 
 import psycopg2
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.modules.module import get_module_path
 from odoo.tools import mute_logger
 
+from ..exceptions import MappingMissing
 from ..lib import payloads as lib_payloads
-from ..lib import retry as lib_retry
-from ..lib import signing
+from ..lib import webhook_inbound as inbound
 from ..lib.masking import mask_payload
-
-_logger = logging.getLogger(__name__)
 
 STATES = [
     ("new", "New"),
@@ -42,56 +38,6 @@ STATES = [
 ]
 FINAL_STATES = ("done", "duplicate", "cancelled")
 ADMIN_GROUP = "finance_connect.group_administrator"
-
-
-class MappingMissing(Exception):
-    """A value of a payload has no (or an ambiguous) mapping: never guess."""
-
-    def __init__(self, mapping_type, value, reason="unmapped"):
-        super().__init__(f"{mapping_type} {value!r} is {reason}")
-        self.mapping_type = mapping_type
-        self.value = value
-        self.reason = reason
-
-
-class SchemaRegistries:
-    """The schema registries of several addons, searched in order."""
-
-    def __init__(self, directories):
-        self.registries = [lib_payloads.SchemaRegistry(d) for d in directories]
-
-    def _owner(self, event_type):
-        for registry in self.registries:
-            if event_type in registry.event_types():
-                return registry
-        return None
-
-    def latest_version(self, event_type):
-        owner = self._owner(event_type)
-        return owner.latest_version(event_type) if owner else None
-
-    def validate(self, event_type, version, payload):
-        owner = self._owner(event_type) or self.registries[0]
-        return owner.validate(event_type, version, payload)
-
-
-_VALIDATION_MEMO = {}
-
-
-def _validate_memo(registry, event_type, version, payload, body):
-    """Validate a payload, remembering recent results by content: the same
-    event sent to several connections is validated once."""
-    key = (event_type, version, lib_payloads.sha256_hex(body))
-    if key not in _VALIDATION_MEMO:
-        if len(_VALIDATION_MEMO) > 2048:
-            _VALIDATION_MEMO.clear()
-        _VALIDATION_MEMO[key] = registry.validate(event_type, version, payload)
-    return list(_VALIDATION_MEMO[key])
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_registries(directories):
-    return SchemaRegistries(directories)
 
 
 class FinanceConnectMessage(models.Model):
@@ -127,6 +73,12 @@ class FinanceConnectMessage(models.Model):
         compute="_compute_payload_display",
         help="Sensitive values (IBANs, account numbers, tokens) are masked.",
     )
+    payload_encoding = fields.Selection(
+        [(inbound.TEXT, "Text"), (inbound.BASE64, "Base64")],
+        default=inbound.TEXT,
+        readonly=True,
+        help="Bodies that are not UTF-8 text are stored as base64 of their bytes.",
+    )
     payload_sha256 = fields.Char(string="Payload SHA-256", readonly=True)
     res_model = fields.Char(string="Related model", readonly=True)
     res_id = fields.Many2oneReference(
@@ -160,6 +112,18 @@ class FinanceConnectMessage(models.Model):
         ),
     ]
 
+    def init(self):
+        res = super().init()
+        # The inbound rate limit counts a connection's messages of the last minute.
+        tools.create_index(
+            self.env.cr,
+            "finance_connect_message_inbound_recent_idx",
+            self._table,
+            ["connection_id", "create_date"],
+            where="direction = 'in'",
+        )
+        return res
+
     # ------------------------------------------------------------------
     # Append-only
     # ------------------------------------------------------------------
@@ -177,6 +141,12 @@ class FinanceConnectMessage(models.Model):
         for msg in self:
             text = msg.sudo().payload or ""
             msg.payload_display = text if is_admin else mask_payload(text)
+
+    def _get_payload_bytes(self):
+        """The exact bytes received (or sent) for this message."""
+        self.ensure_one()
+        msg = self.sudo()
+        return inbound.payload_bytes(msg.payload, msg.payload_encoding)
 
     def _set_state(self, state, note="", **vals):
         """The only way a message changes state: records who, when and why."""
@@ -331,7 +301,9 @@ class FinanceConnectMessage(models.Model):
             missing = exc
         payload = dict(payload, event_type=event_type, schema_version=version)
         body = lib_payloads.canonical_json(payload).decode()
-        errors = [] if missing else _validate_memo(registry, event_type, version, payload, body)
+        errors = []
+        if not missing:
+            errors = lib_payloads.validate_memo(registry, event_type, version, payload, body)
         vals = {
             "direction": "out",
             "connection_id": connection.id,
@@ -392,13 +364,11 @@ class FinanceConnectMessage(models.Model):
 
         Extension point: addons add directories through ``_get_schema_dirs``.
         """
-        return _cached_registries(tuple(self._get_schema_dirs()))
+        return lib_payloads.cached_registries(tuple(self._get_schema_dirs()))
 
     @api.model
     def _get_schema_dirs(self):
         """Directories holding ``*.schema.json`` files. EXTEND to add schemas."""
-        from odoo.modules.module import get_module_path
-
         return [get_module_path("finance_connect") + "/schemas"]
 
     def _enqueue_send(self, attempt, eta=None):
@@ -415,7 +385,7 @@ class FinanceConnectMessage(models.Model):
                     msg.id % max(1, msg.connection_id.parallel_deliveries)
                 )
             for connection, shards in by_connection.items():
-                connection._schedule_drain(shards)
+                self.env["finance.connect.delivery"]._schedule_drain(connection, shards)
             return
         for msg in self:
             job = msg.with_delay(
@@ -427,181 +397,10 @@ class FinanceConnectMessage(models.Model):
             )._job_send(attempt)
             msg.sudo().job_uuid = getattr(job, "uuid", False)
 
-    # ------------------------------------------------------------------
-    # Outbound: the job
-    # ------------------------------------------------------------------
-
     def _job_send(self, attempt=1):
-        """Deliver this message once; idempotent.
-
-        Re-reads the state and does nothing when the message is already
-        delivered, cancelled or waiting for a later attempt. Records the outcome
-        of the attempt on the message; schedules the next attempt on a
-        transient failure; moves the message to the exception inbox on a
-        permanent one.
-        """
-        self.ensure_one()
-        msg = self.sudo()
-        if msg.state in FINAL_STATES or msg.state == "failed" and attempt <= msg.attempt_count:
-            return f"nothing to do: message is {msg.state}"
-        if attempt <= msg.attempt_count:
-            return f"nothing to do: attempt {attempt} already ran"
-        conn = msg.connection_id
-        if not conn.active or conn.paused:
-            msg._enqueue_send(attempt, eta=300)
-            return "connection paused: postponed 5 minutes"
-        if not conn._circuit_allows_send():
-            wait = conn._circuit_seconds_left()
-            msg._enqueue_send(attempt, eta=max(wait, 1))
-            return f"circuit open: postponed {wait}s"
-        if conn.rate_limit_per_minute and msg._rate_limited():
-            msg._enqueue_send(attempt, eta=5)
-            return "rate limit reached: postponed 5s"
-        result = msg._send_request()
-        return msg._record_outcome(attempt, result)
-
-    def _rate_limited(self):
-        conn = self.connection_id
-        self.env["finance.connect.message.attempt"].flush_model()
-        self.env.cr.execute(
-            """
-            SELECT count(*) FROM finance_connect_message_attempt a
-              JOIN finance_connect_message m ON m.id = a.message_id
-             WHERE m.connection_id = %s
-               AND a.at > (now() at time zone 'utc') - interval '1 minute'
-            """,
-            (conn.id,),
-        )
-        return self.env.cr.fetchone()[0] >= conn.rate_limit_per_minute
-
-    def _prepare_request_headers(self, body):
-        """Headers of one delivery: signature, correlation and idempotency.
-
-        The webhook-id is the message's own and the same on every retry.
-        """
-        self.ensure_one()
-        conn = self.connection_id
-        headers = {
-            "Content-Type": self.content_type or "application/json",
-            "User-Agent": "finance_connect/18.0",
-            "X-Correlation-Id": self.correlation_id,
-            "Idempotency-Key": self.idempotency_key,
-            "X-Finance-Connect-Event": self.event_type,
-        }
-        secret = conn._get_secret("webhook_secret")
-        if secret:
-            headers.update(signing.sign_headers(secret, self.webhook_id, body))
-        else:
-            headers["webhook-id"] = self.webhook_id
-            headers["webhook-timestamp"] = str(int(time.time()))
-        headers.update(conn._get_auth_headers())
-        return headers
-
-    def _send_request(self):
-        """POST the payload to the connection; returns an HttpResult."""
-        conn = self.connection_id
-        body = (self.payload or "").encode()
-        return self.env["finance.connect.http"]._request(
-            "POST",
-            conn._get_outbound_url(self.subscription_id.path if self.subscription_id else None),
-            data=body,
-            headers=self._prepare_request_headers(body),
-            timeout=(conn.timeout_connect, conn.timeout_read),
-            verify=conn.verify_tls,
-        )
-
-    def _record_outcome(self, attempt, result):
-        """Store the attempt and move the message on: done, retrying or failed."""
-        conn = self.connection_id
-        if result.status:
-            outcome = lib_retry.classify_status(result.status)
-        else:
-            outcome = "retry"  # timeouts and connection errors are transient
-        retry_after = lib_retry.parse_retry_after(result.headers.get("Retry-After"))
-        exhausted = attempt >= conn.max_attempts
-        delay = 0
-        if outcome == "retry" and not exhausted:
-            delay = int(
-                lib_retry.backoff_seconds(
-                    attempt, base=conn.backoff_base, cap=conn.backoff_cap, retry_after=retry_after
-                )
-            )
-        self.env["finance.connect.message.attempt"].sudo().create(
-            {
-                "message_id": self.id,
-                "http_status": result.status,
-                "latency_ms": result.latency_ms,
-                "outcome": "done" if outcome == "done" else ("retry" if delay else "fail"),
-                "error": False if outcome == "done" else result.excerpt(),
-                "retry_in": delay,
-            }
-        )
-        common = {
-            "attempt_count": attempt,
-            "response_status": result.status,
-            "response_excerpt": result.excerpt() if result.status else False,
-        }
-        if outcome == "done":
-            conn._circuit_record_success()
-            self._set_state(
-                "done",
-                f"HTTP {result.status}",
-                done_at=fields.Datetime.now(),
-                error=False,
-                next_retry_at=False,
-                external_id=self._extract_external_id(result) or self.external_id,
-                **common,
-            )
-            self._on_delivered()
-            return f"delivered: HTTP {result.status}"
-        error = result.error or f"HTTP {result.status}: {result.excerpt()[:300]}"
-        if outcome == "retry":
-            conn._circuit_record_failure()
-        if outcome == "retry" and not exhausted:
-            self._set_state(
-                "retrying",
-                error[:200],
-                error=error,
-                next_retry_at=fields.Datetime.now() + timedelta(seconds=delay),
-                **common,
-            )
-            self._enqueue_send(attempt + 1, eta=delay)
-            self._update_record_state()
-            return f"attempt {attempt} failed ({error[:100]}); retry in {delay}s"
-        self._set_state("failed", error[:200], error=error, next_retry_at=False, **common)
-        category = "remote_unavailable" if outcome == "retry" else "remote_rejected"
-        text = (
-            self.env._(
-                "%(conn)s could not be reached after %(n)s attempts (last: %(error)s). "
-                "Check that the system is up, then replay the message.",
-                conn=conn.display_name,
-                n=attempt,
-                error=error[:300],
-            )
-            if category == "remote_unavailable"
-            else self.env._(
-                "%(conn)s rejected %(ref)s with %(error)s. Correct the data or the "
-                "connection settings, then replay the message.",
-                conn=conn.display_name,
-                ref=self.reference,
-                error=error[:300],
-            )
-        )
-        self.env["finance.connect.exception"]._open_for_message(self, category, text)
-        self._on_failed()
-        return f"failed: {error[:200]}"
-
-    def _extract_external_id(self, result):
-        """The counterparty's reference of the delivered record, when it answers one."""
-        try:
-            answer = json.loads(result.body or b"{}")
-        except ValueError:
-            return False
-        if isinstance(answer, dict):
-            for key in ("id", "reference", "external_id", "received"):
-                if isinstance(answer.get(key), str | int):
-                    return str(answer[key])
-        return False
+        """Deliver this message once (its queue job); idempotent. The delivery
+        engine does it: ``finance.connect.delivery._send``."""
+        return self.env["finance.connect.delivery"]._send(self, attempt)
 
     def _on_delivered(self):
         """Hook after a successful delivery. EXTEND in format addons."""
@@ -657,26 +456,8 @@ class FinanceConnectMessage(models.Model):
             "new", f"waiting for a mapping of {missing.mapping_type} " f"{missing.value!r}"
         )
         self._update_record_state()
-        conn = self.connection_id
-        self.env["finance.connect.exception"]._open(
-            "mapping",
-            self.env._(
-                "No mapping: %(type)s %(value)s", type=missing.mapping_type, value=missing.value
-            ),
-            self.env._(
-                "%(type)s %(value)s has no mapping for %(conn)s (%(reason)s), so the "
-                "messages that need it wait. Create the mapping: the waiting messages "
-                "are replayed once it is saved.",
-                type=missing.mapping_type,
-                value=missing.value,
-                conn=conn.display_name,
-                reason=missing.reason,
-            ),
-            connection=conn,
-            company=self.company_id,
-            fingerprint=f"mapping:{conn.id}:{missing.mapping_type}:{missing.value}",
-            mapping_type=missing.mapping_type,
-            mapping_value=str(missing.value),
+        self.env["finance.connect.exception"]._open_for_mapping(
+            self.connection_id, missing, self.company_id
         )
 
     @api.model
@@ -781,8 +562,15 @@ class FinanceConnectMessage(models.Model):
             msg.sudo().job_uuid = getattr(job, "uuid", False)
 
     def _job_process(self):
-        """Process one inbound message through its handler; idempotent."""
+        """Process one inbound message through its handler; idempotent.
+
+        The webhook route does not spend an UPDATE on the message to record
+        its job: the job records itself when it runs.
+        """
         self.ensure_one()
+        job_uuid = self.env.context.get("job_uuid")
+        if job_uuid and self.job_uuid != job_uuid:
+            self.sudo().job_uuid = job_uuid
         msg = self.sudo()
         if msg.state in FINAL_STATES or msg.state == "failed":
             return f"nothing to do: message is {msg.state}"

@@ -8,16 +8,30 @@ passphrase is stretched with scrypt and this database's random salt (system
 parameter ``finance_connect.secret_kdf_salt``, made at install). Each
 ciphertext is bound to its slot (connection id and secret name): one copied
 into another row does not decrypt.
+
+The webhook route caches the (encrypted) webhook secrets per worker: any change
+of one drops that cache in every worker (through the registry's cache
+signaling, at the end of the transaction).
 """
 
 import functools
 import logging
 import os
+from datetime import timedelta
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
-from ..lib.secretbox import LEGACY_PREFIX, SecretBox, SecretBoxError, generate_salt, slot
+from ..lib import signing
+from ..lib.secretbox import (
+    LEGACY_PREFIX,
+    MASK,
+    SecretBox,
+    SecretBoxError,
+    generate_salt,
+    mask,
+    slot,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -25,6 +39,8 @@ CONFIG_KEY = "finance_connect_secret_key"
 ENV_KEY = "FINANCE_CONNECT_SECRET_KEY"
 SALT_PARAM = "finance_connect.secret_kdf_salt"
 CONNECTION_MODEL = "finance.connect.connection"
+#: Secrets the webhook route verifies signatures with.
+WEBHOOK_SECRET_NAMES = frozenset({"webhook_secret", "webhook_secret_previous"})
 
 
 @functools.lru_cache(maxsize=4)
@@ -53,6 +69,25 @@ class FinanceConnectSecret(models.Model):
             "A connection holds one secret of each kind.",
         )
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        records._drop_webhook_cache()
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        self._drop_webhook_cache()
+        return result
+
+    def unlink(self):
+        self._drop_webhook_cache()
+        return super().unlink()
+
+    def _drop_webhook_cache(self):
+        if WEBHOOK_SECRET_NAMES.intersection(self.sudo().mapped("name")):
+            self.env.registry.clear_cache()
 
     @api.model
     def _slot(self, connection_id, name):
@@ -108,6 +143,79 @@ class FinanceConnectSecret(models.Model):
             existing.write(vals)
         else:
             self.sudo().create(dict(vals, connection_id=connection.id, name=name))
+
+    # ------------------------------------------------------------------
+    # The secret fields of a connection (administrators only)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_masked(self, connection, names):
+        """``{name: masked value}`` of the secrets ``names`` stored for
+        ``connection``: their length is not revealed, and one that cannot be
+        decrypted shows as ``••••????``."""
+        if not connection.id:
+            return {}
+        masked = {}
+        for row in self.sudo().search([("connection_id", "=", connection.id)]):
+            if row.name not in names:
+                continue
+            try:
+                masked[row.name] = mask(row._decrypt())
+            except UserError:
+                masked[row.name] = MASK + "????"
+        return masked
+
+    @api.model
+    def _store_typed(self, connection, name, value):
+        """Store what an administrator typed in a secret field of ``connection``
+        (the caller checked the rights): the masked value coming back unchanged
+        is ignored, a webhook secret must read whsec_ + base64, an empty value
+        removes the secret. Audited."""
+        if value and value.startswith(MASK):
+            return  # the masked value came back unchanged
+        if name == "webhook_secret" and value:
+            try:
+                signing.decode_secret(value)
+            except ValueError as exc:
+                raise UserError(
+                    self.env._("A webhook secret is whsec_ followed by base64.")
+                ) from exc
+        self._store(connection, name, value)
+        self.env["finance.connect.audit"]._log(
+            connection, "secret_set" if value else "secret_removed", name
+        )
+
+    @api.model
+    def _rotate_webhook_secret(self, connection):
+        """Give ``connection`` a new webhook secret, returned in clear (once);
+        the current one keeps working for the connection's grace period. The
+        caller checked the rights."""
+        current = self._reveal(connection, "webhook_secret")
+        expiry = False
+        if current:
+            expiry = fields.Datetime.now() + timedelta(hours=connection.rotation_grace_hours)
+            self._store(connection, "webhook_secret_previous", current, expires_at=expiry)
+        new_secret = signing.generate_secret(32)
+        self._store(connection, "webhook_secret", new_secret)
+        connection.sudo().webhook_previous_expiry = expiry
+        self.env["finance.connect.audit"]._log(connection, "webhook_secret_rotated")
+        return new_secret
+
+    @api.model
+    def _get_webhook_secrets(self, connection):
+        """The secrets in clear that may sign a webhook to ``connection``: the
+        current one, then the previous one while it is valid."""
+        result = [s for s in [self._reveal(connection, "webhook_secret")] if s]
+        expiry = connection.webhook_previous_expiry
+        if expiry and expiry > fields.Datetime.now():
+            previous = self._reveal(connection, "webhook_secret_previous")
+            if previous:
+                result.append(previous)
+        return result
+
+    # ------------------------------------------------------------------
+    # Encryption and storage (the engine)
+    # ------------------------------------------------------------------
 
     @api.model
     def _cache(self):

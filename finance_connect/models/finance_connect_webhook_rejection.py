@@ -3,15 +3,19 @@
 A refused request is never stored as an integration message: only when, from
 where and why it was refused is kept here (never its body or headers). The
 rows feed the connection's inbound rate limit and the burst alarm (too many
-signature failures in a short window open one exception), and are purged
-after a retention period.
+signature failures in a short window open one exception, ``_check_burst``),
+and are purged after a retention period.
 """
 
+import math
 import threading
 import time
 from datetime import timedelta
 
 from odoo import api, fields, models, tools
+from odoo.tools import SQL
+
+from ..lib.webhook_inbound import RATE_WINDOW_SECONDS
 
 REASONS = [
     ("unknown_token", "Unknown token"),
@@ -135,16 +139,101 @@ class FinanceConnectWebhookRejection(models.Model):
     def _count_recent(self, connection, seconds, reasons=None):
         """Rows of ``connection`` in the last ``seconds`` (optionally of ``reasons``)."""
         self.flush_model()
-        query = """
-            SELECT count(*) FROM finance_connect_webhook_rejection
-             WHERE connection_id = %s AND at > %s
-        """
-        params = [connection.id or 0, fields.Datetime.now() - timedelta(seconds=seconds)]
-        if reasons:
-            query += " AND reason IN %s"
-            params.append(tuple(reasons))
-        self.env.cr.execute(query, params)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT count(*) FROM finance_connect_webhook_rejection
+                 WHERE connection_id = %s AND at > %s%s
+                """,
+                connection.id or 0,
+                fields.Datetime.now() - timedelta(seconds=seconds),
+                SQL(" AND reason IN %s", tuple(reasons)) if reasons else SQL(),
+            )
+        )
         return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _count_requests(self, connection):
+        """Inbound messages + counted rejections of ``connection`` in the rate
+        limit's window: ``(count, age in seconds of the oldest)``."""
+        since = fields.Datetime.now() - timedelta(seconds=RATE_WINDOW_SECONDS)
+        self.env["finance.connect.message"].flush_model(["create_date"])
+        self.flush_model(["at"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT count(*), min(t) FROM (
+                    SELECT create_date AS t FROM finance_connect_message
+                     WHERE connection_id = %(conn)s AND direction = 'in'
+                       AND create_date > %(since)s
+                    UNION ALL
+                    SELECT at FROM finance_connect_webhook_rejection
+                     WHERE connection_id = %(conn)s AND at > %(since)s
+                ) recent
+                """,
+                conn=connection.id,
+                since=since,
+            )
+        )
+        count, oldest = self.env.cr.fetchone()
+        age = (fields.Datetime.now() - oldest).total_seconds() if oldest else 0
+        return count, age
+
+    @api.model
+    def _get_burst_settings(self):
+        """``(threshold, window in seconds)`` of the rejection alarm."""
+        ICP = self.env["ir.config_parameter"].sudo()
+        try:
+            threshold = int(ICP.get_param("finance_connect.webhook_rejection_burst", 20))
+            window = int(ICP.get_param("finance_connect.webhook_rejection_window", 300))
+        except ValueError:
+            threshold, window = 20, 300
+        return max(threshold, 1), max(window, 1)
+
+    @api.model
+    def _check_burst(self, connection):
+        """Open one "signature" exception when more than the threshold of
+        signature failures reached ``connection`` within the window; nothing
+        while it is open."""
+        threshold, window = self._get_burst_settings()
+        count = self._count_recent(connection, window, SIGNATURE_REASONS)
+        if count <= threshold:
+            return None
+        Exception_ = self.env["finance.connect.exception"].sudo()
+        fingerprint = f"webhook_rejections:{connection.id}"
+        domain = [("fingerprint", "=", fingerprint), ("state", "in", ("open", "in_progress"))]
+        if Exception_.search_count(domain, limit=1):
+            return None
+        # Two requests crossing the threshold at once: this update makes the
+        # later transaction fail with a serialization error; the receiver runs
+        # it again on a fresh snapshot, where it sees the first exception.
+        self.env.cr.execute(
+            SQL(
+                "UPDATE finance_connect_connection SET webhook_rejection_alert_at = %s"
+                " WHERE id = %s",
+                fields.Datetime.now(),
+                connection.id,
+            )
+        )
+        connection.invalidate_recordset(["webhook_rejection_alert_at"])
+        minutes = max(1, math.ceil(window / 60))
+        return Exception_._open(
+            "signature",
+            self.env._("Refused webhooks: %(conn)s", conn=connection.display_name),
+            self.env._(
+                "%(count)s webhooks sent to %(conn)s were refused for a missing or "
+                "wrong signature within %(minutes)s minutes. Either the sender uses "
+                "an old or wrong secret (check the secret and its rotation at the "
+                "sender) or someone who knows the webhook URL is probing it (give "
+                "the connection a new webhook URL). The refused requests are listed "
+                "under Webhook rejections; none of them was stored.",
+                count=count,
+                conn=connection.display_name,
+                minutes=minutes,
+            ),
+            connection=connection,
+            fingerprint=fingerprint,
+        )
 
     @api.model
     def _cron_purge(self):

@@ -13,7 +13,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tests.common import _super_send
 
 from ..lib import signing
-from ..lib.sandbox import SandboxServer
+from .sandbox import SandboxServer
 
 
 @tagged("post_install", "-at_install")

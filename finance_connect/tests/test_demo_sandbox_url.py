@@ -18,7 +18,7 @@ class TestDemoSandboxUrl(FinanceConnectCase):
 
     def _sync(self, url):
         with patch.dict(tools.config.options, {"finance_connect_sandbox_url": url}):
-            return self.env["finance.connect.connection"].sudo()._demo_sync_sandbox_url()
+            return self.env["finance.connect.demo"].sudo()._sync_sandbox_url()
 
     def test_demo_connection_follows_the_sandbox_port(self):
         user_url = self.connection.base_url
@@ -46,7 +46,7 @@ class TestDemoSandboxSecret(FinanceConnectCase):
 
     def _sync(self, secret):
         with patch.dict(tools.config.options, {"finance_connect_sandbox_secret": secret}):
-            return self.env["finance.connect.connection"].sudo()._demo_sync_sandbox_secret()
+            return self.env["finance.connect.demo"].sudo()._sync_sandbox_secret()
 
     def test_demo_connection_takes_the_sandbox_secret(self):
         from ..lib import signing

@@ -13,6 +13,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..exceptions import MappingMissing
 from .common import FinanceConnectCase
 
 
@@ -233,8 +234,6 @@ class TestMappingAtSync(MappingCase):
         self.assertEqual(conn._fc_map_value("currency", "EUR"), "978")
         self.assertEqual(conn._fc_map_value("currency", "978", direction="inbound"), "EUR")
         self.assertIsNone(conn._fc_map_value("tax", "15%"), "taxes are not mapped at all")
-        from ..models.finance_connect_message import MappingMissing
-
         with self.assertRaises(MappingMissing):
             conn._fc_map_value("currency", "USD")
 

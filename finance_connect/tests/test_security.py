@@ -28,7 +28,10 @@ class TestSecrets(FinanceConnectCase):
         shown = self.connection.api_key
         self.assertNotIn("sk_live", shown)
         self.assertTrue(shown.endswith("3456"))
-        self.assertEqual(self.connection._get_auth_headers(), {"X-API-Key": "sk_live_abcdef123456"})
+        Http = self.env["finance.connect.http"]
+        self.assertEqual(
+            Http._get_auth_headers(self.connection), {"X-API-Key": "sk_live_abcdef123456"}
+        )
 
     def test_masked_value_written_back_keeps_the_secret(self):
         self.connection.api_key = "sk_live_abcdef123456"
@@ -76,9 +79,13 @@ class TestSecrets(FinanceConnectCase):
         action = self.connection.action_generate_webhook_secret()
         new = action["params"]["message"]
         self.assertTrue(new.startswith("whsec_"))
-        self.assertEqual(self.connection._get_webhook_secrets(), [new, old])
+        self.assertEqual(
+            self.env["finance.connect.secret"]._get_webhook_secrets(self.connection), [new, old]
+        )
         self.connection.webhook_previous_expiry = "2000-01-01 00:00:00"
-        self.assertEqual(self.connection._get_webhook_secrets(), [new])
+        self.assertEqual(
+            self.env["finance.connect.secret"]._get_webhook_secrets(self.connection), [new]
+        )
 
 
 @tagged("post_install", "-at_install")

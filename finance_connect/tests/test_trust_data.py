@@ -275,15 +275,15 @@ class TestTrustCore(TrustCase):
     # ------------------------------------------------------------------
 
     def _count_receive(self):
-        Connection = type(self.env["finance.connect.connection"])
-        original = Connection._webhook_receive
+        Receiver = type(self.env["finance.connect.webhook.receiver"])
+        original = Receiver._verify_and_store
         calls = []
 
         def counting(model, *args, **kwargs):
             calls.append(args[0])
             return original(model, *args, **kwargs)
 
-        return patch.object(Connection, "_webhook_receive", counting), calls
+        return patch.object(Receiver, "_verify_and_store", counting), calls
 
     def _post(self, token, body):
         self.env.flush_all()

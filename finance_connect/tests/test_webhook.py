@@ -16,9 +16,9 @@ from odoo import fields
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 
+from ..exceptions import HandlerError, HandlerRetry
 from ..lib import signing
-from ..models.finance_connect_handler import HandlerError
-from ..models.finance_connect_webhook import UNAUTHORIZED
+from ..lib.webhook_inbound import UNAUTHORIZED
 from .webhook_common import WebhookCase, signing_json
 
 VECTORS = (
@@ -117,8 +117,8 @@ class TestWebhookAccept(WebhookCase):
         self.assertEqual(lost.headers["Retry-After"], "1")
 
     def test_serialization_failure_runs_the_request_again(self):
-        Connection = type(self.env["finance.connect.connection"])
-        original = Connection._webhook_receive
+        Receiver = type(self.env["finance.connect.webhook.receiver"])
+        original = Receiver._verify_and_store
         calls = []
 
         def flaky(model, *args):
@@ -127,7 +127,7 @@ class TestWebhookAccept(WebhookCase):
                 raise psycopg2.errors.SerializationFailure("concurrent update")
             return original(model, *args)
 
-        with patch.object(Connection, "_webhook_receive", flaky):
+        with patch.object(Receiver, "_verify_and_store", flaky):
             response = self.post_webhook(self.connection, {"type": "a"})
         self.assertEqual(response.status_code, 202)
         self.assertEqual(len(calls), 2)
@@ -136,7 +136,7 @@ class TestWebhookAccept(WebhookCase):
         def always(model, *args):
             raise psycopg2.errors.SerializationFailure("concurrent update")
 
-        with patch.object(Connection, "_webhook_receive", always):
+        with patch.object(Receiver, "_verify_and_store", always):
             response = self.post_webhook(self.connection, {"type": "a"})
         self.assertEqual(response.status_code, 503)
 
@@ -578,8 +578,8 @@ class TestWebhookRefusals(WebhookCase):
         self.assertEqual(len(self.inbound_messages()), 1)
 
     def test_unexpected_error_answers_400_without_traceback(self):
-        Connection = type(self.env["finance.connect.connection"])
-        with patch.object(Connection, "_webhook_receive", side_effect=RuntimeError("boom")):
+        Receiver = type(self.env["finance.connect.webhook.receiver"])
+        with patch.object(Receiver, "_verify_and_store", side_effect=RuntimeError("boom")):
             with self.assertLogs("odoo.addons.finance_connect.controllers.webhook", "ERROR"):
                 response = self.post_webhook(
                     self.connection, {"type": "a"}, **{"X-Correlation-Id": "corr-err"}
@@ -654,8 +654,6 @@ class TestWebhookProcessing(WebhookCase):
         self.assertEqual(messages[0].state, "done")
 
     def test_transient_handler_failure_is_retried(self):
-        from ..models.finance_connect_handler import HandlerRetry
-
         Handler = type(self.env["finance.connect.handler"])
         calls = []
 

@@ -144,7 +144,7 @@ class FinanceConnectBankPull(models.AbstractModel):
             headers = {
                 "Accept": ACCEPT,
                 "User-Agent": "finance_connect/18.0",
-                **connection._get_auth_headers(),
+                **self.env["finance.connect.http"]._get_auth_headers(connection),
             }
         except UserError as exc:  # OAuth2 token refused, secret unreadable
             raise PullFailed("auth", str(exc)) from exc
@@ -158,14 +158,14 @@ class FinanceConnectBankPull(models.AbstractModel):
             max_bytes=int(limit),
         )
         if not result.status or lib_retry.classify_status(result.status) == "retry":
-            connection._circuit_record_failure()
+            self.env["finance.connect.delivery"]._circuit_record_failure(connection)
             raise PullFailed(
                 "unavailable", result.error or f"HTTP {result.status}: {result.excerpt()[:300]}"
             )
         if not result.ok:
             kind = "auth" if result.status in (401, 403) else "rejected"
             raise PullFailed(kind, f"HTTP {result.status}: {result.excerpt()[:300]}")
-        connection._circuit_record_success()
+        self.env["finance.connect.delivery"]._circuit_record_success(connection)
         if result.truncated or len(result.body) > limit:
             raise PullFailed("answer", f"the answer is over the limit of {int(limit)} bytes")
         default_name = (connection.fc_pull_path or "statements").split("?")[0].strip("/")

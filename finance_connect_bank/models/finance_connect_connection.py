@@ -169,8 +169,9 @@ class FinanceConnectConnection(models.Model):
         conn = self.sudo()
         if not conn.fc_pull_enabled or not conn.active or conn.paused:
             return "pull disabled or connection paused: nothing to do"
-        if not conn._circuit_allows_send():
-            return f"circuit open: pull postponed ({conn._circuit_seconds_left()}s left)"
+        Delivery = conn.env["finance.connect.delivery"]
+        if not Delivery._circuit_allows_send(conn):
+            return f"circuit open: pull postponed ({Delivery._circuit_seconds_left(conn)}s left)"
         outcome = conn.env["finance.connect.bank.pull"]._fc_pull_page(conn)
         if outcome["more"]:
             conn._fc_schedule_pull()
@@ -189,13 +190,14 @@ class FinanceConnectConnection(models.Model):
             raise UserError(
                 self.env._("%(name)s is paused: resume it first.", name=self.display_name)
             )
-        if not self._circuit_allows_send():
+        Delivery = self.env["finance.connect.delivery"]
+        if not Delivery._circuit_allows_send(self):
             return self._fc_notify(
                 self.env._(
                     "The circuit of %(name)s is open after repeated failures: wait %(s)s "
                     "seconds or close the circuit, then pull again.",
                     name=self.display_name,
-                    s=self._circuit_seconds_left(),
+                    s=Delivery._circuit_seconds_left(self),
                 ),
                 "warning",
             )

@@ -3,7 +3,7 @@
 import json
 
 from odoo import api, models
-from odoo.addons.finance_connect.models.finance_connect_handler import HandlerError
+from odoo.addons.finance_connect.exceptions import HandlerError
 
 from ..lib import pain002
 from ..lib.model import ParseError

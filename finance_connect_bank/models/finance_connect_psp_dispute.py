@@ -9,7 +9,7 @@ it. A dispute is two ``finance.connect.bank.status`` keys:
 """
 
 from odoo import api, models
-from odoo.addons.finance_connect.models.finance_connect_handler import HandlerError
+from odoo.addons.finance_connect.exceptions import HandlerError
 
 from ..lib.psp import reason_in_words, short_text
 from .finance_connect_psp_event import PspTarget

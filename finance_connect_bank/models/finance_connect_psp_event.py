@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from odoo import Command, api, fields, models
-from odoo.addons.finance_connect.models.finance_connect_handler import HandlerError
+from odoo.addons.finance_connect.exceptions import HandlerError
 from odoo.tools import SQL, format_amount
 
 from ..lib.psp import PSP_EVENTS, parse_amount, reason_in_words, short_text

@@ -8,7 +8,7 @@ the connection's fee account, once per event id.
 from decimal import Decimal, InvalidOperation
 
 from odoo import api, models
-from odoo.addons.finance_connect.models.finance_connect_handler import HandlerError
+from odoo.addons.finance_connect.exceptions import HandlerError
 
 
 class FinanceConnectPspPayout(models.AbstractModel):

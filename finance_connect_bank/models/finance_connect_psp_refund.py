@@ -8,7 +8,7 @@ them, and its payment. A refund never exceeds what is left to refund (see
 """
 
 from odoo import api, models
-from odoo.addons.finance_connect.models.finance_connect_handler import HandlerError
+from odoo.addons.finance_connect.exceptions import HandlerError
 
 from ..lib.psp import reason_in_words, short_text
 from .finance_connect_psp_event import TX_CONFIRMABLE

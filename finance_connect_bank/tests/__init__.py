@@ -10,3 +10,17 @@ from . import (
     test_bank_real_files,
 )
 from . import test_trust_batches
+
+# ORM-free tests of lib/ (the bank file formats)
+from . import (
+    test_bank_camt,
+    test_bank_camt_quirks,
+    test_bank_csv,
+    test_bank_detect,
+    test_bank_mt940,
+    test_bank_mt940_quirks,
+    test_bank_pain001,
+    test_bank_pain002,
+    test_bank_psp_reasons,
+    test_bank_pull_answer,
+)

@@ -17,7 +17,7 @@ import tempfile
 from werkzeug.wsgi import wrap_file
 
 from odoo import SUPERUSER_ID, http
-from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
+from odoo.addons.finance_connect.exceptions import MappingMissing
 from odoo.exceptions import UserError
 from odoo.http import Response, request
 
@@ -28,8 +28,8 @@ ACK_MAX_BYTES = 64 * 1024
 
 
 class FinanceConnectFeedController(http.Controller):
-    def _feed(self, token):
-        return request.env(user=SUPERUSER_ID)["finance.connect.feed"]._fc_from_token(token)
+    def _pull(self):
+        return request.env(user=SUPERUSER_ID)["finance.connect.feed.pull"]
 
     @http.route(
         "/finance_connect/feed/<string:token>/rows",
@@ -43,7 +43,8 @@ class FinanceConnectFeedController(http.Controller):
     def finance_connect_feed_rows(
         self, token, cursor=None, limit=None, date_from=None, date_to=None, **kw
     ):
-        feed = self._feed(token)
+        pull = self._pull()
+        feed = pull._fc_from_token(token)
         if not feed:
             return request.make_json_response({"error": "not_found"}, status=404)
         answer = kw.get("format") or "json"
@@ -53,8 +54,8 @@ class FinanceConnectFeedController(http.Controller):
             )
         try:
             if answer == "jsonl":
-                return self._run_jsonl_response(feed, cursor)
-            page = feed._fc_pull_page_json(cursor, limit or 1000, date_from, date_to)
+                return self._run_jsonl_response(pull, feed, cursor)
+            page = pull._fc_pull_page_json(feed, cursor, limit or 1000, date_from, date_to)
         except InvalidCursor as exc:
             return request.make_json_response(
                 {"error": "invalid_cursor", "message": str(exc)}, status=400
@@ -71,12 +72,12 @@ class FinanceConnectFeedController(http.Controller):
             )
         return request.make_response(page, headers=[("Content-Type", "application/json")])
 
-    def _run_jsonl_response(self, feed, cursor):
+    def _run_jsonl_response(self, pull, feed, cursor):
         """The rest of the run as JSON Lines, spooled to a temporary file (memory
         stays flat) and sent from it; the body's SHA-256 is the control hash."""
         spool = tempfile.TemporaryFile()
         try:
-            delivery, totals, next_cursor = feed._fc_pull_run_jsonl(spool, cursor)
+            delivery, totals, next_cursor = pull._fc_pull_run_jsonl(feed, spool, cursor)
         except Exception:
             spool.close()
             raise
@@ -108,7 +109,8 @@ class FinanceConnectFeedController(http.Controller):
         readonly=False,
     )
     def finance_connect_feed_ack(self, token, **_kw):
-        feed = self._feed(token)
+        pull = self._pull()
+        feed = pull._fc_from_token(token)
         if not feed:
             return request.make_json_response({"error": "not_found"}, status=404)
         length = request.httprequest.content_length
@@ -120,10 +122,9 @@ class FinanceConnectFeedController(http.Controller):
             return request.make_json_response({"error": "not_json"}, status=400)
         if not isinstance(body, dict):
             return request.make_json_response({"error": "not_json_object"}, status=400)
-        delivery = feed.delivery_ids.filtered(lambda d: d.name == body.get("delivery"))[:1]
+        delivery, result = pull._fc_pull_acknowledge(feed, body)
         if not delivery:
             return request.make_json_response({"error": "unknown_delivery"}, status=404)
-        result = delivery._acknowledge(body.get("control"), source="pull acknowledgement")
         return request.make_json_response(
             {"delivery": delivery.name, "state": delivery.state, "result": result}
         )

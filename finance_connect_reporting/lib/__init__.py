@@ -3,7 +3,10 @@
 - :mod:`.controls`: canonical rows and control totals (count, debit, credit, sha256);
 - :mod:`.cursor`: the opaque pull cursor (a snapshot watermark window and a last id);
 - :mod:`.currency`: Decimal conversion, closing / average rate choice;
-- :mod:`.writers`: CSV and JSON Lines writers streaming from an iterator.
+- :mod:`.rows`: the columns of each kind, the rate book, rows shaped from records;
+- :mod:`.writers`: CSV and JSON Lines writers streaming from an iterator;
+- :mod:`.sqltext`: the row texts PostgreSQL writes, as ``odoo.tools.SQL`` values;
+- :mod:`.copystream`: sinks of ``COPY ... TO STDOUT``.
 """
 
 from . import controls, currency, cursor, rows, writers

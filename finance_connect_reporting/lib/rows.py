@@ -142,6 +142,115 @@ class RateBook:
         return row
 
 
+def _add_amounts(row, amounts, currency, feed_currency, provisional, delivery):
+    """Append to ``row`` its ``(debit, credit, balance)``, currencies, period
+    status and lineage (in this order: the order of the row's keys)."""
+    row["debit"], row["credit"], row["balance"] = amounts
+    row.update(
+        currency=currency, feed_currency=feed_currency, provisional=provisional, delivery=delivery
+    )
+
+
+def aggregate_rows(records, book, date_from, date_to, feed_currency, delivery, mapper=None):
+    """Rows of the aggregated kinds (trial balance, actuals), converted with ``book``.
+
+    ``records``: tuples ``(company_id, company, period, code, account_type,
+    analytic, count, debit, credit, balance, currency, provisional)``; a record
+    with a period (a month) is converted at the rate of its month within
+    ``[date_from, date_to]``, one without at the rate of the whole range.
+    ``mapper``: ``(account code, on date) -> group code``, or None.
+    """
+    d_from, d_to = str(date_from), str(date_to)
+    for record in records:
+        company_id, company, period, code, account_type, analytic, count = record[:7]
+        *amounts, currency, provisional = record[7:]
+        if period:
+            first, last = month_bounds(period + "-01")
+            r_from, r_to = max(first, d_from), min(last, d_to)
+        else:
+            r_from, r_to = d_from, d_to
+        row = {
+            "company_id": company_id,
+            "company": company,
+            "period": period or f"{d_from}..{d_to}",
+            "account_code": code,
+            "account_type": account_type,
+            "group_account": mapper(code, d_to) if mapper else None,
+            "analytic": analytic,
+            "line_count": count,
+        }
+        _add_amounts(row, amounts, currency, feed_currency, provisional, delivery)
+        yield book.apply(row, book.get(company_id, currency, account_type, r_from, r_to))
+
+
+def open_item_rows(records, book, date_to, feed_currency, delivery, intercompany, mapper=None):
+    """Open receivable and payable rows (their residual), converted at the
+    closing rate of ``date_to``.
+
+    ``records``: tuples ``(line_id, move_name, company_id, company, code,
+    account_type, partner_id, date, expected_date, residual, currency,
+    provisional)``; ``intercompany``: the partner ids of the companies.
+    """
+    on_date = str(date_to)
+    for (
+        line_id,
+        move_name,
+        company_id,
+        company,
+        code,
+        account_type,
+        partner_id,
+        day,
+        expected,
+        residual,
+        currency,
+        provisional,
+    ) in records:
+        amount = Decimal(residual)
+        row = {
+            "line_id": line_id,
+            "move_name": move_name,
+            "company_id": company_id,
+            "company": company,
+            "account_code": code,
+            "account_type": account_type,
+            "group_account": mapper(code, on_date) if mapper else None,
+            "partner_id": partner_id,
+            "intercompany": partner_id in intercompany,
+            "date": day,
+            "expected_date": expected,
+        }
+        amounts = (
+            residual if amount > 0 else "0.00",
+            str(-amount) if amount < 0 else "0.00",
+            residual,
+        )
+        _add_amounts(row, amounts, currency, feed_currency, provisional, delivery)
+        rate = book.get(company_id, currency, "asset", on_date, on_date)
+        yield book.apply(row, rate, fields=("balance",))
+
+
+def bank_balance_rows(records, book, date_to, feed_currency, delivery, mapper=None):
+    """Bank balance rows per journal, converted at the closing rate of ``date_to``.
+
+    ``records``: tuples ``(company_id, company, journal code, account code,
+    debit, credit, balance, currency, provisional)``.
+    """
+    on_date = str(date_to)
+    for company_id, company, journal, code, *amounts, currency, provisional in records:
+        row = {
+            "company_id": company_id,
+            "company": company,
+            "journal": journal,
+            "account_code": code,
+            "group_account": mapper(code, on_date) if mapper else None,
+            "date": on_date,
+        }
+        _add_amounts(row, amounts, currency, feed_currency, provisional, delivery)
+        rate = book.get(company_id, currency, "asset_cash", on_date, on_date)
+        yield book.apply(row, rate, fields=("balance",))
+
+
 def month_bounds(day):
     """(first, last) ISO dates of the month of ``day`` (a date or ISO string)."""
     text = str(day)[:10]

@@ -1,5 +1,8 @@
 from . import (
     account_move,
+    finance_connect_feed_reader,
+    finance_connect_feed_conversion,
+    finance_connect_feed_pull,
     finance_connect_feed,
     finance_connect_feed_delivery,
     finance_connect_handler,

@@ -7,6 +7,7 @@ addon was installed. See ``readme/DEVELOP.md`` for why a transaction id.
 """
 
 from odoo import models
+from odoo.tools import SQL
 from odoo.tools.sql import column_exists, create_column, create_index
 
 
@@ -19,7 +20,7 @@ class AccountMove(models.Model):
         cr = self.env.cr
         if not column_exists(cr, "account_move", "fc_post_xid"):
             create_column(cr, "account_move", "fc_post_xid", "int8")
-            cr.execute("UPDATE account_move SET fc_post_xid = 0 WHERE state = 'posted'")
+            cr.execute(SQL("UPDATE account_move SET fc_post_xid = 0 WHERE state = 'posted'"))
         create_index(cr, "account_move_fc_post_xid_index", "account_move", ["fc_post_xid"])
         # The feeds filter on COALESCE(fc_post_xid, 0): an index on the expression
         # gives the planner its statistics (else a guessed 0.5 % selectivity and a
@@ -38,8 +39,11 @@ class AccountMove(models.Model):
         if posted:
             marker = self.env["finance.connect.feed"]._fc_post_marker()
             self.env.cr.execute(
-                "UPDATE account_move SET fc_post_xid = %s WHERE id IN %s",
-                (marker, tuple(posted.ids)),
+                SQL(
+                    "UPDATE account_move SET fc_post_xid = %s WHERE id IN %s",
+                    marker,
+                    tuple(posted.ids),
+                )
             )
             self.env["finance.connect.feed"]._fc_on_moves_posted(posted)
         return posted

@@ -12,6 +12,7 @@ import uuid
 from decimal import Decimal
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..lib import controls as lib_controls
 
@@ -78,7 +79,9 @@ class FinanceConnectFeedDelivery(models.Model):
 
     @api.model
     def _fc_new_reference(self):
-        self.env.cr.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM finance_connect_feed_delivery")
+        self.env.cr.execute(
+            SQL("SELECT COALESCE(MAX(id), 0) + 1 FROM finance_connect_feed_delivery")
+        )
         return f"FCD-{self.env.cr.fetchone()[0]}-{uuid.uuid4().hex[:6].upper()}"
 
     def _fc_store_totals(self, totals):
@@ -108,11 +111,12 @@ class FinanceConnectFeedDelivery(models.Model):
         (the run's JSON Lines download, hashed and discarded)."""
         feed = self.feed_id
         with open(os.devnull, "wb") as discard:
-            return feed._fc_journal_item_export(
+            return self.env["finance.connect.feed.reader"]._fc_journal_item_export(
+                feed,
                 discard,
                 "jsonl",
                 self.name,
-                feed._fc_mapper(),
+                self.env["finance.connect.feed.conversion"]._fc_mapper(feed),
                 low=int(self.watermark_from),
                 high=int(self.watermark_to),
             )
@@ -146,7 +150,8 @@ class FinanceConnectFeedDelivery(models.Model):
         totals = lib_controls.ControlTotals.of(rows)
         self._fc_store_totals(totals)
         if self.date_from and self.date_to:
-            debit, credit = feed._fc_ledger_totals(self.date_from, self.date_to)
+            reader = self.env["finance.connect.feed.reader"]
+            debit, credit = reader._fc_ledger_totals(feed, self.date_from, self.date_to)
             self.write({"ledger_debit": str(debit), "ledger_credit": str(credit)})
         vals = {"state": "delivered"}
         if feed.connection_id:

@@ -53,6 +53,18 @@ class ReportingCase(FinanceConnectCase):
         )
         cls.jan = (fields.Date.to_date("2024-01-01"), fields.Date.to_date("2024-01-31"))
 
+    @property
+    def reader(self):
+        return self.env["finance.connect.feed.reader"]
+
+    @property
+    def conversion(self):
+        return self.env["finance.connect.feed.conversion"]
+
+    @property
+    def pull(self):
+        return self.env["finance.connect.feed.pull"]
+
     def make_feed(self, **vals):
         return self.env["finance.connect.feed"].create(
             {

@@ -4,6 +4,7 @@ import json
 from contextlib import contextmanager
 from unittest.mock import patch
 
+from odoo.addons.finance_connect.exceptions import MappingMissing
 from odoo.addons.finance_connect_reporting.lib import ControlTotals, decode_cursor
 from odoo.addons.finance_connect_reporting.models.finance_connect_feed import (
     FinanceConnectFeed,
@@ -44,7 +45,7 @@ class TestFeedPull(ReportingCase):
     def _pull_all(self, feed, cursor, limit):
         ids, pages = [], 0
         while True:
-            page = feed._fc_pull_page(cursor, limit)
+            page = self.pull._fc_pull_page(feed, cursor, limit)
             pages += 1
             ids += [r["line_id"] for r in page["rows"]]
             self.assertEqual(page["control"], ControlTotals.of(page["rows"]).as_dict())
@@ -111,9 +112,9 @@ class TestFeedPull(ReportingCase):
         feed = self.make_feed(kind="journal_items", mode="pull")
         with self._posting_clock() as clock:
             expected = self._feed_line_ids(feed, 0, 150)
-            first = feed._fc_pull_page(None, 3)
+            first = self.pull._fc_pull_page(feed, None, 3)
             out = io.BytesIO()
-            delivery, totals, cursor = feed._fc_pull_run_jsonl(out, first["next_cursor"])
+            delivery, totals, cursor = self.pull._fc_pull_run_jsonl(feed, out, first["next_cursor"])
             streamed = [json.loads(line) for line in out.getvalue().decode().splitlines()]
             ids = [r["line_id"] for r in first["rows"]] + [r["line_id"] for r in streamed]
             self.assertEqual(len(ids), len(set(ids)), "a row came twice")
@@ -131,7 +132,7 @@ class TestFeedPull(ReportingCase):
             )
             clock["snapshot"] = 250
             out = io.BytesIO()
-            run2, totals2, cursor2 = feed._fc_pull_run_jsonl(out, cursor)
+            run2, totals2, cursor2 = self.pull._fc_pull_run_jsonl(feed, out, cursor)
             rows2 = [json.loads(line) for line in out.getvalue().decode().splitlines()]
             self.assertEqual(sorted(r["line_id"] for r in rows2), sorted(late.line_ids.ids))
             # A whole run: its totals are the delivery's, ready for the acknowledgement.
@@ -139,17 +140,16 @@ class TestFeedPull(ReportingCase):
             self.assertEqual(run2.watermark_to, "250")
             clock["snapshot"] = 300
             out = io.BytesIO()
-            _run3, totals3, _cursor3 = feed._fc_pull_run_jsonl(out, cursor2)
+            _run3, totals3, _cursor3 = self.pull._fc_pull_run_jsonl(feed, out, cursor2)
             self.assertEqual((totals3.row_count, out.getvalue()), (0, b""))
 
     def test_stream_is_for_journal_items_and_refuses_unmapped_runs(self):
         import io
 
-        from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
         from odoo.exceptions import UserError
 
         with self.assertRaises(UserError):
-            self.make_feed(kind="trial_balance")._fc_pull_run_jsonl(io.BytesIO())
+            self.pull._fc_pull_run_jsonl(self.make_feed(kind="trial_balance"), io.BytesIO())
         mapping = self.env["finance.connect.mapping"].create(
             {"name": "Revenue only", "company_id": self.company_a.id}
         )
@@ -167,7 +167,7 @@ class TestFeedPull(ReportingCase):
             patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62),
             self.assertRaises(MappingMissing),
         ):
-            feed._fc_pull_run_jsonl(out)
+            self.pull._fc_pull_run_jsonl(feed, out)
         self.assertEqual(out.getvalue(), b"")
         self.assertFalse(feed.delivery_ids)
 

@@ -4,7 +4,7 @@ reason, acknowledgements, unmapped accounts."""
 import json
 from unittest.mock import patch
 
-from odoo.addons.finance_connect.models.finance_connect_message import MappingMissing
+from odoo.addons.finance_connect.exceptions import MappingMissing
 from odoo.addons.finance_connect_reporting.models.finance_connect_feed import (
     FinanceConnectFeed,
 )
@@ -152,7 +152,7 @@ class TestFeedPush(ReportingCase):
             self.assertRaises(MappingMissing),
             patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62),
         ):
-            feed._fc_pull_page(None, 10)
+            self.pull._fc_pull_page(feed, None, 10)
         # Once every account is mapped, the period goes out, with group accounts.
         feed.kind = "trial_balance"
         for code in set(excs.mapped("mapping_value")):

@@ -24,7 +24,9 @@ class TestFeedText(ReportingCase):
         self.env.flush_all()
         return [
             record
-            for batch in feed._fc_journal_item_texts("FCD-T", feed._fc_mapper(), **window)
+            for batch in self.reader._fc_journal_item_texts(
+                feed, "FCD-T", self.conversion._fc_mapper(feed), **window
+            )
             for record in batch
         ]
 
@@ -107,7 +109,7 @@ class TestFeedText(ReportingCase):
         company B (EUR) unchanged; each row carries the rate it was converted at."""
         feed = self.make_feed(kind="journal_items")
         records = self._texts(feed, date_from="2024-01-01", date_to="2024-02-29")
-        book = feed._fc_rate_book()
+        book = self.conversion._fc_rate_book(feed)
         for _line_id, _debit, _credit, text in records:
             row = json.loads(text)
             first = row["period"] + "-01"

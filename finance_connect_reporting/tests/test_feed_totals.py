@@ -16,16 +16,16 @@ class TestFeedTotals(ReportingCase):
         self.assertTrue({c for c, _a in expected} == set(companies.ids))
         for kind in ("trial_balance", "actuals", "journal_items"):
             feed = self.make_feed(kind=kind)
-            rows = list(feed._fc_rows(*self.jan, "TEST"))
+            rows = list(self.reader._fc_rows(feed, *self.jan, "TEST"))
             self.assertEqual(self.sum_rows(rows), expected, kind)
         # February is another period: not in January's rows.
         feb_lines = self.inv_a_feb.line_ids
-        rows = list(self.make_feed(kind="journal_items")._fc_rows(*self.jan, "T"))
+        rows = list(self.reader._fc_rows(self.make_feed(kind="journal_items"), *self.jan, "T"))
         self.assertFalse({r["line_id"] for r in rows} & set(feb_lines.ids))
 
     def test_conversion_closing_for_balance_sheet_average_for_pl(self):
         feed = self.make_feed(kind="trial_balance")
-        rows = list(feed._fc_rows(*self.jan, "TEST"))
+        rows = list(self.reader._fc_rows(feed, *self.jan, "TEST"))
         Currency = self.env["res.currency"]
         closing = Decimal(
             repr(
@@ -57,15 +57,15 @@ class TestFeedTotals(ReportingCase):
         self.assertEqual(seen, {"closing", "average"})
         closing_all = self.make_feed(kind="trial_balance", rate_policy="closing")
         self.assertEqual(
-            {r["rate_kind"] for r in closing_all._fc_rows(*self.jan, "T")}, {"closing"}
+            {r["rate_kind"] for r in self.reader._fc_rows(closing_all, *self.jan, "T")}, {"closing"}
         )
 
     def test_formal_feeds_only_locked_periods_flash_marks_provisional(self):
         self.lock(self.company_a, "2024-01-20")
         flash = self.make_feed(kind="journal_items", period_status="flash")
         formal = self.make_feed(kind="journal_items", period_status="formal")
-        flash_rows = list(flash._fc_rows(*self.jan, "F"))
-        formal_rows = list(formal._fc_rows(*self.jan, "F"))
+        flash_rows = list(self.reader._fc_rows(flash, *self.jan, "F"))
+        formal_rows = list(self.reader._fc_rows(formal, *self.jan, "F"))
         by_id = {r["line_id"]: r for r in flash_rows}
         for row in flash_rows:
             open_period = row["company_id"] == self.company_b.id or row["date"] > "2024-01-20"
@@ -88,7 +88,7 @@ class TestFeedTotals(ReportingCase):
             amounts=[10.0],
             post=True,
         )
-        rows = list(self.make_feed(kind="journal_items")._fc_rows(*self.jan, "FCD-X"))
+        rows = list(self.reader._fc_rows(self.make_feed(kind="journal_items"), *self.jan, "FCD-X"))
         mine = [r for r in rows if r["move_id"] == bill.id]
         self.assertTrue(mine)
         for row in mine:

@@ -75,7 +75,7 @@ class Bench:
         self.sandbox_proc = subprocess.Popen(
             [
                 sys.executable,
-                str(REPO / "finance_connect/lib/sandbox.py"),
+                str(REPO / "finance_connect/tests/sandbox.py"),
                 "--port",
                 str(self.sandbox_port),
                 "--secret",

@@ -8,8 +8,9 @@ with ``--conf`` and ``--db``). What it does:
    seconds instead of the minutes the ORM would take. The entries carry the
    posting marker 0 (posted "before" any pull run).
 2. Exports them through a ``journal_items`` feed (flash, feed currency = company
-   currency): the pull pages (``_fc_pull_page_json``, the text the endpoint
-   answers), the pull run as one JSON Lines stream (``format=jsonl``: spooled to
+   currency): the pull pages (``finance.connect.feed.pull._fc_pull_page_json``,
+   the text the endpoint answers), the pull run as one JSON Lines stream
+   (``_fc_pull_run_jsonl``, ``format=jsonl``: spooled to
    a temporary file and read back, as the endpoint sends it), the JSON Lines and
    the CSV file exports (streamed to a sink).
 3. Runs ``COPY (SELECT <the same columns> ...) TO STDOUT`` of the same rows
@@ -122,7 +123,8 @@ def bench_pull(feed, page_size):
     """Page through a whole run as the endpoint does (its JSON text, encoded)."""
     cursor, rows, pages, size = None, 0, 0, 0
     while True:
-        body = feed._fc_pull_page_json(cursor, page_size).encode()
+        body = feed.env["finance.connect.feed.pull"]._fc_pull_page_json(feed, cursor, page_size)
+        body = body.encode()
         size += len(body)
         # The page's fields come before its rows: read them without the rows.
         head = json.loads(body[: body.index(b',"rows":[')] + b"}")
@@ -137,7 +139,8 @@ def bench_pull_stream(feed):
     """A whole run as the endpoint streams it (``format=jsonl``): spooled to a
     temporary file, then read back in the chunks the server would send."""
     with tempfile.TemporaryFile() as spool:
-        _delivery, totals, _cursor = feed._fc_pull_run_jsonl(spool)
+        pull = feed.env["finance.connect.feed.pull"]
+        _delivery, totals, _cursor = pull._fc_pull_run_jsonl(feed, spool)
         spool.seek(0)
         while spool.read(1 << 20):
             pass
@@ -146,15 +149,21 @@ def bench_pull_stream(feed):
 
 def bench_copy(env, feed):
     """COPY of the same columns as the feed's journal item query."""
-    base = feed._fc_base_sql()
-    query = f"""
+    from odoo.tools import SQL
+
+    reader = env["finance.connect.feed.reader"]
+    query = SQL(
+        """
         COPY (SELECT aml.id, aml.move_id, m.name, aml.date::text, aml.company_id, c.name,
-                     aml.journal_id, {feed._CODE}, acc.account_type, aml.partner_id,
-                     aml.debit::text, aml.credit::text, aml.balance::text, cur.name,
-                     {feed._PROVISIONAL}
-              {base} ORDER BY aml.id) TO STDOUT WITH (FORMAT csv)
-    """
-    sql = env.cr.mogrify(query, feed._fc_params()).decode()
+                     aml.journal_id, %s, acc.account_type, aml.partner_id,
+                     aml.debit::text, aml.credit::text, aml.balance::text, cur.name, %s
+              %s ORDER BY aml.id) TO STDOUT WITH (FORMAT csv)
+        """,
+        reader._CODE,
+        reader._PROVISIONAL,
+        reader._fc_base_sql(feed),
+    )
+    sql = env.cr.mogrify(query).decode()
     sink = Sink()
     env.cr._obj.copy_expert(sql, sink)
     return sink.bytes

@@ -8,8 +8,11 @@ Python or over HTTP under ``/_sandbox/`` so that a separate Odoo process or a
 shell can drive it.  It also serves canned documents on ``GET`` (statement
 pulls) and sends signed webhooks to Odoo.
 
-Standard library only, plus the sibling :mod:`signing` module.  Pure Python, no
-ORM import.  Secrets are never logged.
+Standard library only, plus the addon's :mod:`..lib.signing` module.  Pure
+Python, no ORM import.  Secrets are never logged.  It lives with the tests (it
+is no part of the addon's runtime code): the tests import it as
+``odoo.addons.finance_connect.tests.sandbox``, ``setup/start`` and the
+benchmarks run it as a script.
 
 Control endpoints (JSON in, JSON out)::
 
@@ -21,7 +24,7 @@ Control endpoints (JSON in, JSON out)::
     POST /_sandbox/pull       {"path", "body" (text), "content_type", "headers"}
     POST /_sandbox/reset      forget records, fault rules and the sticky default
 
-Run standalone: ``python finance_connect/lib/sandbox.py --port 8070``.
+Run standalone: ``python finance_connect/tests/sandbox.py --port 8070``.
 """
 
 import argparse
@@ -43,8 +46,9 @@ import uuid
 from collections import deque
 
 try:
-    from . import signing
-except ImportError:  # run as a script: this folder is on sys.path
+    from ..lib import signing
+except ImportError:  # run as a script: python finance_connect/tests/sandbox.py
+    sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
     import signing
 
 _logger = logging.getLogger(__name__)
