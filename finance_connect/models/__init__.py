@@ -21,3 +21,7 @@ from . import finance_connect_exception_mapping
 from . import finance_connect_webhook_rejection
 from . import finance_connect_webhook
 from . import ir_http
+from . import finance_connect_metrics
+from . import finance_connect_metrics_rollup
+from . import finance_connect_metrics_token
+from . import finance_connect_delivery_report

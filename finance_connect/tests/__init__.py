@@ -6,6 +6,8 @@ from . import (
     test_exception_inbox,
     test_mapping,
     test_mapping_tour,
+    test_metrics,
+    test_metrics_prometheus,
     test_payment_state,
     test_record_link,
     test_security,
