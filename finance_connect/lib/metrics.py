@@ -120,7 +120,7 @@ def _le(bound):
 class Snapshot:
     """What one scrape of one company reads, as plain values.
 
-    ``connections``: ``{id: name}`` of every connection that has a series;
+    ``connections``: ``{id: name}`` of the connections (label values);
     ``active_connections``: ``{id: circuit state}`` of the active ones;
     ``message_counts``: ``{(connection id, direction, state): count}``;
     ``queue``: ``{(connection id, direction): (depth, oldest age in seconds)}``;
@@ -168,7 +168,9 @@ def message_families(snapshot):
         labels=[*CONN, "direction"],
         unit="seconds",
     )
-    for conn_id in sorted(snapshot.connections):
+    # Every active connection, and the archived ones that have messages.
+    conn_ids = set(snapshot.active_connections) | {key[0] for key in snapshot.message_counts}
+    for conn_id in sorted(conn_ids):
         for direction in DIRECTIONS:
             labels = [*_conn_labels(snapshot, conn_id), direction]
             for state in snapshot.states:

@@ -69,6 +69,7 @@ class FinanceConnectMetricsToken(models.Model):
         for company in companies:
             tokens.append((company, self._issue_metrics_token(company)))
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        url = base + "/finance_connect/metrics"
         lines = [
             self.env._("%(company)s: %(token)s", company=company.name, token=token)
             for company, token in tokens
@@ -83,7 +84,7 @@ class FinanceConnectMetricsToken(models.Model):
                     "'Authorization: Bearer <token>' (Prometheus: authorization: "
                     "{credentials: <token>}). The previous token stopped working.",
                     lines="\n".join(lines),
-                    url=f"{base}/finance_connect/metrics",
+                    url=url,
                 ),
                 "sticky": True,
                 "type": "warning",

@@ -18,7 +18,8 @@ does:
    ``--tail`` new messages with attempts (the traffic since the last fold),
    then times ``--requests`` scrapes over real HTTP (OpenMetrics, as
    Prometheus asks) and as many calls of the model method in this process:
-   p50, p95, min, max, the body's size and its number of series.
+   p50, p95, min, max, the body's size and its number of series; and, for
+   the HTTP overhead, the bare route ``/finance_connect/ping``.
 """
 
 import argparse
@@ -26,18 +27,20 @@ import statistics
 import sys
 import time
 import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from webhook_client import init_odoo, percentile
 
 PAYLOAD = '{"event_type":"invoice.posted","schema_version":1,"data":{"number":"INV/2026/%s"}}'
 ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 
 
 def _env(conf, db):
-    import odoo
     from odoo import SUPERUSER_ID, api
 
-    odoo.tools.config.parse_config(["-c", conf, "-d", db])
-    registry = odoo.modules.registry.Registry(db)
-    cr = registry.cursor()
+    cr = init_odoo(conf, db).cursor()
     return api.Environment(cr, SUPERUSER_ID, {}), cr
 
 
@@ -56,16 +59,16 @@ def _fill(env, connection_ids, messages, first=1, days=90):
                  idempotency_key, webhook_id, correlation_id, content_type, payload,
                  payload_sha256, state, attempt_count, active, create_date, write_date,
                  create_uid, write_uid, response_status)
-            SELECT 'FCB-' || g, CASE WHEN g %% 5 = 0 THEN 'in' ELSE 'out' END,
-                   (%(conns)s)[1 + g %% %(n)s], %(company)s, 'invoice.posted',
+            SELECT 'FCB-' || g, CASE WHEN mod(g, 5) = 0 THEN 'in' ELSE 'out' END,
+                   (%(conns)s)[1 + mod(g, %(n)s)], %(company)s, 'invoice.posted',
                    'bench-' || g, 'msg_bench_' || g, md5(g::text), 'application/json',
                    format(%(payload)s, g), md5('p' || g),
-                   CASE WHEN g %% 200 = 0 THEN 'failed'
-                        WHEN g %% 1000 = 1 THEN 'queued'
-                        WHEN g %% 1000 = 2 THEN 'retrying'
-                        WHEN g %% 1000 = 3 THEN 'cancelled'
+                   CASE WHEN mod(g, 200) = 0 THEN 'failed'
+                        WHEN mod(g, 1000) = 1 THEN 'queued'
+                        WHEN mod(g, 1000) = 2 THEN 'retrying'
+                        WHEN mod(g, 1000) = 3 THEN 'cancelled'
                         ELSE 'done' END,
-                   CASE WHEN g %% 200 = 0 THEN 6 WHEN g %% 10 = 0 THEN 2 ELSE 1 END,
+                   CASE WHEN mod(g, 200) = 0 THEN 6 WHEN mod(g, 10) = 0 THEN 2 ELSE 1 END,
                    true, ts, ts, 1, 1, 200
               FROM generate_series(%(first)s, %(last)s) g,
                    LATERAL (SELECT (now() AT TIME ZONE 'UTC')
@@ -92,13 +95,13 @@ def _fill(env, connection_ids, messages, first=1, days=90):
                    CASE WHEN m.state = 'failed' THEN 503 WHEN k < m.attempt_count THEN 500
                         WHEN m.direction = 'in' THEN NULL ELSE 200 END,
                    CASE WHEN m.direction = 'in' AND m.state <> 'failed' THEN NULL
-                        ELSE 20 + (m.id * 7919 + k * 104729) %% 1500 END,
+                        ELSE 20 + mod(m.id::bigint * 7919 + k * 104729, 1500) END,
                    CASE WHEN m.state = 'failed' OR k < m.attempt_count THEN
                              CASE WHEN k = m.attempt_count THEN 'fail' ELSE 'retry' END
                         ELSE 'done' END,
                    m.create_date, m.create_date, m.create_date, 1, 1
               FROM finance_connect_message m, generate_series(1, m.attempt_count) k
-             WHERE m.reference LIKE 'FCB-%%' AND m.id >= %(low)s
+             WHERE starts_with(m.reference, 'FCB-') AND m.id >= %(low)s
                AND m.state NOT IN ('queued', 'cancelled')
             """,
             low=_min_bench_id(cr, first),
@@ -114,7 +117,7 @@ def _fill(env, connection_ids, messages, first=1, days=90):
                    'open', '0', m.connection_id, m.company_id, m.id, 'bench:' || m.id, 1,
                    m.create_date, m.create_date, m.create_date
               FROM finance_connect_message m
-             WHERE m.reference LIKE 'FCB-%%' AND m.state = 'failed' AND m.id >= %(low)s
+             WHERE starts_with(m.reference, 'FCB-') AND m.state = 'failed' AND m.id >= %(low)s
             """,
             low=_min_bench_id(cr, first),
         )
@@ -159,25 +162,17 @@ def _print_sizes(cr):
         print(f"  {table:<34} {rows:>10,} rows  {size / 2**20:>8.1f} MiB")
 
 
-def _percentile(values, pct):
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * pct / 100
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
 def _figures(label, seconds, extra=""):
     ms = [s * 1000 for s in seconds]
     print(
-        f"  {label:<34} p50 {_percentile(ms, 50):7.1f} ms  p95 {_percentile(ms, 95):7.1f} ms"
+        f"  {label:<34} p50 {percentile(ms, 50):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms"
         f"  min {min(ms):7.1f}  max {max(ms):7.1f}  (n={len(ms)}){extra}"
     )
 
 
 def _scrape(url, token):
-    request = urllib.request.Request(
-        url, headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT}
-    )
+    headers = {"Authorization": f"Bearer {token}", "Accept": ACCEPT} if token else {}
+    request = urllib.request.Request(url, headers=headers)
     start = time.perf_counter()
     with urllib.request.urlopen(request, timeout=120) as answer:
         body = answer.read()
@@ -262,6 +257,8 @@ def main():
         calls.append(time.perf_counter() - start)
         cr.rollback()
     _figures("_metrics_answer (in process)", calls)
+    ping = [_scrape(f"{args.base_url}/finance_connect/ping", None)[0] for _ in range(args.requests)]
+    _figures("GET /finance_connect/ping (bare route)", ping)
     print(
         f"  median of the HTTP scrapes: {statistics.median(timings) * 1000:.1f} ms"
         " (target: under 100 ms)"
