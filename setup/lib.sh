@@ -15,8 +15,9 @@ FC_PY="$FC_VENV/bin/python"
 FC_ODOO_CACHE="${HOME}/.cache/finance-connect/odoo-18.0"
 FC_ODOO_UPSTREAM="https://nightly.odoo.com/18.0/nightly/src/odoo_18.0.latest.tar.gz"
 FC_ADDONS="finance_connect,finance_connect_bank,finance_connect_reporting"
+# prometheus: the real Prometheus server the metrics endpoint test scrapes with.
 FC_DEB_PACKAGES=(postgresql postgresql-client libpq-dev libldap2-dev libsasl2-dev
-    libxml2-dev libxslt1-dev libjpeg-dev zlib1g-dev chromium)
+    libxml2-dev libxslt1-dev libjpeg-dev zlib1g-dev chromium prometheus)
 
 fc_log() { printf '\033[1m[finance_connect]\033[0m %s\n' "$*" >&2; }
 fc_die() { printf '\033[1;31m[finance_connect] %s\033[0m\n' "$*" >&2; exit 1; }

@@ -22,3 +22,7 @@ from . import finance_connect_mapping
 from . import finance_connect_mapping_try
 from . import finance_connect_demo
 from . import ir_http
+from . import finance_connect_metrics
+from . import finance_connect_metrics_rollup
+from . import finance_connect_metrics_token
+from . import finance_connect_delivery_report

@@ -152,6 +152,13 @@ PUBLIC_METHODS = {
         "checks: manager group, then check_access('read') on every message; audited"
     ),
     "finance.connect.message.unlink": "harmless: always refuses (messages are archived)",
+    "finance.connect.metrics.token.action_generate_metrics_token": (
+        "checks: administrator group, then check_access('read') on the tokens rotated "
+        "(company rule); else the current company, one of the user's"
+    ),
+    "finance.connect.metrics.token.action_revoke_metrics_token": (
+        "checks: administrator group, then check_access('read') (company rule); audited"
+    ),
     "finance.connect.record.link.mixin.action_open_record": ACTION,
     "finance.connect.secret.create": "crud: administrators only (ACL); drops the caches",
     "finance.connect.secret.unlink": "crud: administrators only (ACL); drops the caches",

@@ -7,4 +7,5 @@ from . import (
     finance_connect_feed_delivery,
     finance_connect_handler,
     finance_connect_message,
+    finance_connect_metrics,
 )
