@@ -11,8 +11,8 @@ from decimal import Decimal
 from functools import partial
 
 from odoo import api, fields, models
-from odoo.addons.finance_connect.lib import mapping as lib_mapping
 from odoo.addons.finance_connect.exceptions import MappingMissing
+from odoo.addons.finance_connect.lib import mapping as lib_mapping
 
 from ..lib import currency as lib_currency
 from ..lib import rows as lib_rows

@@ -13,8 +13,8 @@ import hmac
 import json
 
 from odoo import api, fields, models
-from odoo.addons.finance_connect.lib.webhook_inbound import hash_token
 from odoo.addons.finance_connect.exceptions import MappingMissing
+from odoo.addons.finance_connect.lib.webhook_inbound import hash_token
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
