@@ -142,7 +142,7 @@ class FinanceConnectPaymentBatch(models.Model):
                 )
             )
 
-    def _fc_check_act(self):
+    def _check_act(self):
         """A manager acting on these batches: the group, then the company rules."""
         if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
             raise AccessError(self.env._("Only Finance Connect managers may do this."))
@@ -275,7 +275,7 @@ class FinanceConnectPaymentBatch(models.Model):
 
     def action_generate(self):
         """Write and validate the pain.001 file (to look at before sending)."""
-        self._fc_check_act()
+        self._check_act()
         for batch in self:
             if batch.state != "draft":
                 raise UserError(self.env._("Only a draft batch can be regenerated."))
@@ -325,7 +325,7 @@ class FinanceConnectPaymentBatch(models.Model):
         The file sent is built here, from the payments as they are at send time,
         and validated against its XSD: whatever was stored before is replaced.
         """
-        self._fc_check_act()
+        self._check_act()
         for batch in self:
             if batch.state != "draft":
                 continue

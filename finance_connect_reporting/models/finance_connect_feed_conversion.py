@@ -84,7 +84,7 @@ class FinanceConnectFeedConversion(models.AbstractModel):
 
         Raises the core's :class:`MappingMissing` for an unmapped code.
         """
-        table = feed.mapping_id.sudo()._fc_get_table() if feed.mapping_id else None
+        table = feed.mapping_id.sudo()._get_table() if feed.mapping_id else None
         if table is None or not table.has_type("account", lib_mapping.OUTBOUND):
             return None
         cache = {}
@@ -148,7 +148,7 @@ class FinanceConnectFeedConversion(models.AbstractModel):
             )
         )
         for exc in found:
-            exc._fc_resolve(
+            exc._resolve(
                 self.env._(
                     "Account %(code)s is mapped now: the feed %(feed)s used it without a gap.",
                     code=exc.mapping_value,
