@@ -279,10 +279,10 @@ class FinanceConnectPaymentBatch(models.Model):
         for batch in self:
             if batch.state != "draft":
                 raise UserError(self.env._("Only a draft batch can be regenerated."))
-            batch._fc_build_file()
+            batch._build_file()
         return True
 
-    def _fc_build_file(self):
+    def _build_file(self):
         """Build the pain.001 of the batch's payments as they are now, validate it
         against its XSD, store it (as the engine) and return its bytes."""
         self.ensure_one()
@@ -331,7 +331,7 @@ class FinanceConnectPaymentBatch(models.Model):
                 continue
             if not batch.connection_id:
                 raise UserError(self.env._("Choose the bank connection the batch goes to."))
-            xml = batch._fc_build_file().decode("utf-8")
+            xml = batch._build_file().decode("utf-8")
             payload = {
                 "event_id": f"payment_batch.created:{batch.id}:{batch.name}",
                 "occurred_at": fields.Datetime.now().isoformat() + "Z",
@@ -360,7 +360,7 @@ class FinanceConnectPaymentBatch(models.Model):
             batch.line_ids.payment_id._fc_set_bank_status("sent")
         return True
 
-    def _fc_update_state(self):
+    def _update_state(self):
         """The batch state from its lines (after a status report)."""
         for batch in self.filtered(lambda b: b.state != "draft"):
             states = set(batch.line_ids.mapped("state"))

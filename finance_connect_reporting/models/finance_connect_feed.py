@@ -7,7 +7,7 @@ chart, control totals) and hands them out three ways:
 - push: one ``feed.delivery`` message per period or increment, through the
   core's outbound engine (signed, retried, idempotent);
 - pull: ``GET /finance_connect/feed/<token>/rows`` with an opaque cursor
-  (see ``_fc_pull_page`` and readme/DEVELOP.md for the watermark);
+  (see ``_pull_page`` and readme/DEVELOP.md for the watermark);
 - files: CSV and JSON Lines, streamed page by page.
 
 The feed model holds the set-up, the watermark, push and file export. It

@@ -50,7 +50,7 @@ class FinanceConnectFeedPull(models.AbstractModel):
         return feed if feed._fc_scope_ok() else nobody
 
     @api.model
-    def _fc_pull_page(self, feed, cursor_token=None, limit=1000, date_from=None, date_to=None):
+    def _pull_page(self, feed, cursor_token=None, limit=1000, date_from=None, date_to=None):
         """One page of pulled rows: ``{"rows", "next_cursor", "has_more", "control"}``.
 
         The parsed :meth:`_fc_pull_page_json` (which the endpoint sends as is).

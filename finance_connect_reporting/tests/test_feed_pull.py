@@ -45,7 +45,7 @@ class TestFeedPull(ReportingCase):
     def _pull_all(self, feed, cursor, limit):
         ids, pages = [], 0
         while True:
-            page = self.pull._fc_pull_page(feed, cursor, limit)
+            page = self.pull._pull_page(feed, cursor, limit)
             pages += 1
             ids += [r["line_id"] for r in page["rows"]]
             self.assertEqual(page["control"], ControlTotals.of(page["rows"]).as_dict())
@@ -112,7 +112,7 @@ class TestFeedPull(ReportingCase):
         feed = self.make_feed(kind="journal_items", mode="pull")
         with self._posting_clock() as clock:
             expected = self._feed_line_ids(feed, 0, 150)
-            first = self.pull._fc_pull_page(feed, None, 3)
+            first = self.pull._pull_page(feed, None, 3)
             out = io.BytesIO()
             delivery, totals, cursor = self.pull._fc_pull_run_jsonl(feed, out, first["next_cursor"])
             streamed = [json.loads(line) for line in out.getvalue().decode().splitlines()]

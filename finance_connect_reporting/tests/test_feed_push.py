@@ -152,7 +152,7 @@ class TestFeedPush(ReportingCase):
             self.assertRaises(MappingMissing),
             patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62),
         ):
-            self.pull._fc_pull_page(feed, None, 10)
+            self.pull._pull_page(feed, None, 10)
         # Once every account is mapped, the period goes out, with group accounts.
         feed.kind = "trial_balance"
         for code in set(excs.mapped("mapping_value")):
