@@ -265,9 +265,7 @@ class TestReportingLib(BaseCase):
         assert "'{\"it''s 100%\":'" in rendered(odd)
         assert "100" not in odd.code and "%" not in odd.code.replace("%s", "")
         csv_sql = rendered(
-            sqltext.csv_line_sql(
-                [("a", "bool", SQL("x.a")), ("b", "text", SQL("x.b"))], ["b", "a"]
-            )
+            sqltext.csv_line_sql([("a", "bool", SQL("x.a")), ("b", "text", SQL("x.b"))], ["b", "a"])
         )
         assert csv_sql.index("x.b") < csv_sql.index("x.a")
         with self.assertRaises(ValueError):
