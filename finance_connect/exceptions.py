@@ -11,7 +11,7 @@ class MappingMissing(Exception):
     """A value of a payload has no (or an ambiguous) mapping: never guess.
 
     Raised by ``finance.connect.connection._map_outbound_payload`` and
-    ``_fc_map_value``; the message that needs the value waits for it.
+    ``_map_value``; the message that needs the value waits for it.
     """
 
     def __init__(self, mapping_type, value, reason="unmapped"):

@@ -306,7 +306,7 @@ class FinanceConnectConnection(models.Model):
         self.check_access("write")
         new_secret = self.env["finance.connect.secret"]._rotate_webhook_secret(self)
         self.invalidate_recordset(["webhook_secret", "has_webhook_secret"])
-        return self._fc_notify_once(self.env._("New webhook secret (shown once)"), new_secret)
+        return self._notify_once(self.env._("New webhook secret (shown once)"), new_secret)
 
     def action_regenerate_webhook_token(self):
         """Give the connection a new webhook URL; the old one stops working.
@@ -317,9 +317,9 @@ class FinanceConnectConnection(models.Model):
         self.ensure_one()
         self._check_admin_may_change()
         url = self.env["finance.connect.webhook.receiver"]._get_url(self._issue_webhook_token())
-        return self._fc_notify_once(self.env._("New webhook URL (shown once)"), url)
+        return self._notify_once(self.env._("New webhook URL (shown once)"), url)
 
-    def _fc_notify_once(self, title, secret_text):
+    def _notify_once(self, title, secret_text):
         """The sticky notification that shows a new secret or URL, once."""
         return {
             "type": "ir.actions.client",
@@ -397,14 +397,14 @@ class FinanceConnectConnection(models.Model):
             changed = {
                 name
                 for name in guarded - CREATE_EXEMPT_FIELDS
-                if self._fc_differs(name, defaults.get(name), vals[name])
+                if self._differs(name, defaults.get(name), vals[name])
             }
         else:
             changed = {
                 name
                 for name in guarded
                 for conn in self
-                if self._fc_differs(name, conn[name], vals[name])
+                if self._differs(name, conn[name], vals[name])
             }
         if changed:
             labels = sorted(self._fields[name].string for name in changed)
@@ -417,7 +417,7 @@ class FinanceConnectConnection(models.Model):
                 )
             )
 
-    def _fc_differs(self, name, current, new):
+    def _differs(self, name, current, new):
         field = self._fields[name]
         if field.type == "many2one":
             current = current.id if isinstance(current, models.BaseModel) else current
@@ -453,8 +453,8 @@ class FinanceConnectConnection(models.Model):
         self._check_outbound_urls(vals)
         res = super().write(vals)
         if "mapping_ids" in vals:  # a newly assigned set may map waiting messages
-            self.env["finance.connect.mapping"]._fc_invalidate_cache()
-            self.sudo().mapping_ids._fc_after_lines_change()
+            self.env["finance.connect.mapping"]._invalidate_table_cache()
+            self.sudo().mapping_ids._after_lines_change()
         if WEBHOOK_SETTING_FIELDS.intersection(vals):
             self.env.registry.clear_cache()
         return res
@@ -565,16 +565,16 @@ class FinanceConnectConnection(models.Model):
 
     def _map_outbound_payload(self, event_type, payload):
         """Translate Odoo values of ``payload`` into this connection's codes
-        with its mapping sets (``finance.connect.mapping._fc_map_payload``).
+        with its mapping sets (``finance.connect.mapping._map_payload``).
 
         Returns the mapped payload; raises ``MappingMissing`` for an unmapped
         or ambiguous value (never a guess). EXTEND for more.
         """
         if event_type == "batch":
             return payload  # its items were mapped one by one when they were stored
-        return self._fc_get_mapping_sets()._fc_map_payload(payload)
+        return self._get_mapping_sets()._map_payload(payload)
 
-    def _fc_get_mapping_sets(self):
+    def _get_mapping_sets(self):
         """The active mapping sets of this connection (read as superuser: the
         user posting an invoice need not see the configuration)."""
         self.ensure_one()
@@ -582,15 +582,15 @@ class FinanceConnectConnection(models.Model):
             lambda m: m.active and m.company_id == self.company_id
         )
 
-    def _fc_get_mapping_table(self):
+    def _get_mapping_table(self):
         self.ensure_one()
-        sets = self._fc_get_mapping_sets()
-        return sets._fc_get_table() if sets else None
+        sets = self._get_mapping_sets()
+        return sets._get_table() if sets else None
 
-    def _fc_map_value(self, mapping_type, value, direction="outbound", on_date=None):
+    def _map_value(self, mapping_type, value, direction="outbound", on_date=None):
         """Map one value with this connection's sets, for format addons
-        (``finance.connect.mapping._fc_map_value``): ``None`` when the
+        (``finance.connect.mapping._map_value``): ``None`` when the
         connection maps nothing of ``mapping_type``, ``MappingMissing`` for an
         unmapped or ambiguous value."""
         self.ensure_one()
-        return self._fc_get_mapping_sets()._fc_map_value(mapping_type, value, direction, on_date)
+        return self._get_mapping_sets()._map_value(mapping_type, value, direction, on_date)

@@ -2,7 +2,7 @@
 
 A missing mapping is one exception per connection and value: it is fixed by a
 new mapping line ("Create mapping and replay", ``action_open_fix``), and
-resolved once no message waits for the value any more (``_fc_replay_mapping``).
+resolved once no message waits for the value any more (``_replay_mapping``).
 """
 
 from odoo import api, fields, models
@@ -136,7 +136,7 @@ class FinanceConnectException(models.Model):
     @api.model
     def _open_for_message(self, message, category, description, **extra):
         """Open (or count) the exception of one failed message."""
-        record = message._fc_get_linked_record()
+        record = message._get_linked_record()
         summary = f"{dict(CATEGORIES)[category]}: {message.event_type} {message.reference}"
         return self._open(
             category,
@@ -221,14 +221,14 @@ class FinanceConnectException(models.Model):
         if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
             raise AccessError(self.env._("Only Finance Connect managers may do this."))
 
-    def _fc_check_act(self):
+    def _check_act(self):
         """A manager acting on these exceptions: group, then the company rules."""
         self._check_manager()
         self.check_access("write")
 
     def action_retry(self):
         """Replay the related messages (same idempotency key) and mark in progress."""
-        self._fc_check_act()
+        self._check_act()
         for exc in self:
             if exc.message_id:
                 exc.message_id.action_replay()
@@ -237,16 +237,16 @@ class FinanceConnectException(models.Model):
         return True
 
     def action_assign_to_me(self):
-        self._fc_check_act()
+        self._check_act()
         self.sudo().write({"user_id": self.env.uid, "state": "in_progress"})
 
     def action_resolve(self):
-        self._fc_check_act()
+        self._check_act()
         self.sudo().write({"state": "resolved", "resolved_at": fields.Datetime.now()})
         for exc in self:
             self.env["finance.connect.audit"]._log(exc, "resolve")
 
-    def _fc_resolve(self, note, detail):
+    def _resolve(self, note, detail):
         """Resolve what the system saw go away (no manager check: nobody clicked),
         with ``note`` posted on each exception and ``detail`` in the audit trail."""
         for exc in self:
@@ -255,14 +255,14 @@ class FinanceConnectException(models.Model):
             self.env["finance.connect.audit"]._log(exc, "resolve", detail)
 
     def action_reopen(self):
-        self._fc_check_act()
+        self._check_act()
         self.sudo().write({"state": "open", "resolved_at": False})
         for exc in self:
             self.env["finance.connect.audit"]._log(exc, "reopen")
 
     def action_ignore(self):
         """Ask for the reason, then ignore (wizard)."""
-        self._fc_check_act()
+        self._check_act()
         return {
             "type": "ir.actions.act_window",
             "res_model": "finance.connect.exception.ignore",
@@ -272,7 +272,7 @@ class FinanceConnectException(models.Model):
         }
 
     def _ignore(self, reason):
-        self._fc_check_act()
+        self._check_act()
         if not (reason or "").strip():
             raise UserError(self.env._("Say why the exception is ignored."))
         for exc in self:
@@ -310,7 +310,7 @@ class FinanceConnectException(models.Model):
                     )
                 ],
                 "target": "new",
-                "context": self._fc_prepare_fix_context(),
+                "context": self._prepare_fix_context(),
             }
         if self.connection_id:
             return {
@@ -321,7 +321,7 @@ class FinanceConnectException(models.Model):
             }
         return self.action_open_record()
 
-    def _fc_prepare_fix_context(self):
+    def _prepare_fix_context(self):
         """Defaults of the mapping line that fixes this exception."""
         self.ensure_one()
         value = self.mapping_value or ""
@@ -340,12 +340,12 @@ class FinanceConnectException(models.Model):
                 context.update(
                     default_partner_id=int(rest), default_partner_key="ref", default_source_value=""
                 )
-        sets = self.connection_id._fc_get_mapping_sets()
+        sets = self.connection_id._get_mapping_sets()
         if len(sets) == 1:
             context["default_mapping_id"] = sets.id
         return context
 
-    def _fc_check_fix(self, lines):
+    def _check_fix(self, lines):
         """Mapping ``lines`` created from this exception ("create mapping and
         replay") must be in a set its connection uses, or nothing would be
         replayed (``UserError``)."""
@@ -363,7 +363,7 @@ class FinanceConnectException(models.Model):
                 )
             )
 
-    def _fc_replay_mapping(self):
+    def _replay_mapping(self):
         """Replay the messages waiting for this exception's value; resolve it
         once none waits any more."""
         Message = self.env["finance.connect.message"]
@@ -383,7 +383,7 @@ class FinanceConnectException(models.Model):
             )
             if still:
                 continue
-            exc._fc_resolve(
+            exc._resolve(
                 self.env._(
                     "%(type)s %(value)s is mapped now (by %(user)s): %(n)s waiting message(s) "
                     "replayed.",

@@ -168,7 +168,7 @@ class FinanceConnectMapping(models.Model):
         for mapping in self:
             for mapping_type, _label in MAPPING_TYPES:
                 lines = mapping[f"{mapping_type}_line_ids"]
-                universe, unmapped = mapping._fc_coverage(mapping_type, lines=lines)
+                universe, unmapped = mapping._coverage(mapping_type, lines=lines)
                 mapping[f"coverage_{mapping_type}_total"] = len(universe)
                 mapping[f"coverage_{mapping_type}_unmapped"] = len(unmapped)
 
@@ -177,10 +177,10 @@ class FinanceConnectMapping(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _fc_invalidate_cache(self):
+    def _invalidate_table_cache(self):
         self.env.cr.cache.pop(CACHE_KEY, None)
 
-    def _fc_cache_stamp(self):
+    def _cache_stamp(self):
         """A fingerprint of the rows a table is built from; changes on every
         write and on every rollback of one."""
         self.env["finance.connect.mapping.line"].flush_model()
@@ -200,12 +200,12 @@ class FinanceConnectMapping(models.Model):
         )
         return self.env.cr.fetchone()
 
-    def _fc_get_table(self):
+    def _get_table(self):
         """The compiled table of these (active) sets, built once per transaction."""
         sets = self.filtered("active")
         key = tuple(sorted(sets.ids))
         cache = self.env.cr.cache.setdefault(CACHE_KEY, {})
-        stamp = sets._fc_cache_stamp() if key else None
+        stamp = sets._cache_stamp() if key else None
         hit = cache.get(key)
         if hit and hit[0] == stamp:
             return hit[1]
@@ -214,11 +214,11 @@ class FinanceConnectMapping(models.Model):
             .sudo()
             .search([("mapping_id", "in", list(key))])
         )
-        table = lib_mapping.MappingTable(lines._fc_to_table_lines())
+        table = lib_mapping.MappingTable(lines._to_table_lines())
         cache[key] = (stamp, table)
         return table
 
-    def _fc_map_payload(self, payload):
+    def _map_payload(self, payload):
         """``payload`` mapped with these sets (a connection's): ``external_account``
         of invoice and journal entry lines, ``external_code`` of partners.
 
@@ -226,7 +226,7 @@ class FinanceConnectMapping(models.Model):
         they are); as soon as a set has a line of a type, every value of that
         type must map: an unmapped or ambiguous value raises ``MappingMissing``.
         """
-        table = self._fc_get_table() if self else None
+        table = self._get_table() if self else None
         if table is None or not any(
             table.has_type(t, lib_mapping.OUTBOUND) for t in ("account", "partner")
         ):
@@ -234,13 +234,13 @@ class FinanceConnectMapping(models.Model):
         payload = copy.deepcopy(payload)
         try:
             lib_mapping.map_payload(
-                payload, table, lib_mapping.payload_date(payload), self._fc_payload_partner_keys
+                payload, table, lib_mapping.payload_date(payload), self._payload_partner_keys
             )
         except lib_mapping.MappingError as exc:
             raise MappingMissing(exc.mapping_type, exc.value, lib_mapping.describe(exc)) from exc
         return payload
 
-    def _fc_map_value(self, mapping_type, value, direction="outbound", on_date=None):
+    def _map_value(self, mapping_type, value, direction="outbound", on_date=None):
         """Map one value with these sets (a connection's), for format addons.
 
         Outbound: an Odoo value (account code, journal code, ``vat:<VAT>`` /
@@ -251,7 +251,7 @@ class FinanceConnectMapping(models.Model):
         of ``mapping_type``; raises ``MappingMissing`` for an unmapped or
         ambiguous value.
         """
-        table = self._fc_get_table() if self else None
+        table = self._get_table() if self else None
         if table is None or not table.has_type(mapping_type, direction):
             return None
         try:
@@ -260,7 +260,7 @@ class FinanceConnectMapping(models.Model):
             raise MappingMissing(mapping_type, value, lib_mapping.describe(exc)) from exc
 
     @api.model
-    def _fc_payload_partner_keys(self, partner):
+    def _payload_partner_keys(self, partner):
         """The keys a payload's partner is mapped by: ``vat:``, ``ref:``, ``xmlid:``."""
         keys = []
         if partner.get("vat"):
@@ -273,7 +273,7 @@ class FinanceConnectMapping(models.Model):
                 keys.append(f"xmlid:{xmlid[partner['id']]}")
         return keys
 
-    def _fc_post_line_changes(self, title, items):
+    def _post_line_changes(self, title, items):
         """Post ``items`` (one HTML line each) under ``title`` on this set's
         chatter, as the user who changed the lines (the first ones only)."""
         self.ensure_one()
@@ -295,7 +295,7 @@ class FinanceConnectMapping(models.Model):
     # Coverage
     # ------------------------------------------------------------------
 
-    def _fc_universe(self, mapping_type):
+    def _universe(self, mapping_type):
         """The Odoo records of the company a type should map (for coverage).
 
         Read as superuser, within the set's company: a user who may read the
@@ -305,7 +305,7 @@ class FinanceConnectMapping(models.Model):
         company = self.company_id
         Source = self.env["finance.connect.mapping.source"]
         model = self.env[TYPE_RECORDS[mapping_type][0]].sudo().with_company(company)
-        domain = Source._fc_company_domain(mapping_type, company)
+        domain = Source._company_domain(mapping_type, company)
         if mapping_type == "account":
             domain += [("deprecated", "=", False)]
         elif mapping_type == "partner":
@@ -326,17 +326,17 @@ class FinanceConnectMapping(models.Model):
             domain = [("partner_id", "=", company.partner_id.id)]
         return model.search(domain)
 
-    def _fc_partner_keys(self, partner, kinds=("vat", "ref", "xmlid")):
+    def _partner_keys(self, partner, kinds=("vat", "ref", "xmlid")):
         """The keys a partner is known by, as the lookup table spells them."""
         Source = self.env["finance.connect.mapping.source"]
         keys = []
         for kind in kinds:
-            value = Source._fc_record_key("partner", partner, kind)
+            value = Source._record_key("partner", partner, kind)
             if value:
                 keys.append(f"{kind}:{value}")
         return keys
 
-    def _fc_coverage(self, mapping_type, lines=None, on_date=None):
+    def _coverage(self, mapping_type, lines=None, on_date=None):
         """``(universe, unmapped)`` records of ``mapping_type`` for this set.
 
         ``lines`` are the set's lines of that type as on screen; by default the
@@ -349,23 +349,23 @@ class FinanceConnectMapping(models.Model):
             return empty, empty
         if lines is None:
             lines = self.line_ids.filtered(lambda ln: ln.mapping_type == mapping_type)
-        table = lib_mapping.MappingTable(lines._fc_to_table_lines(include_inbound=False))
-        universe = self._fc_universe(mapping_type)
+        table = lib_mapping.MappingTable(lines._to_table_lines(include_inbound=False))
+        universe = self._universe(mapping_type)
         on_date = on_date or fields.Date.context_today(self)
         Source = self.env["finance.connect.mapping.source"]
         unmapped_ids = []
         for record in universe:
             try:
                 if mapping_type == "partner":
-                    table.resolve_any("partner", self._fc_partner_keys(record), on_date=on_date)
+                    table.resolve_any("partner", self._partner_keys(record), on_date=on_date)
                 else:
-                    key = Source._fc_record_key(mapping_type, record, company=self.company_id)
+                    key = Source._record_key(mapping_type, record, company=self.company_id)
                     table.resolve(mapping_type, key, on_date=on_date)
             except lib_mapping.MappingError:
                 unmapped_ids.append(record.id)
         return universe, universe.browse(unmapped_ids)
 
-    def _fc_context_type(self):
+    def _context_type(self):
         mapping_type = self.env.context.get("fc_mapping_type")
         if mapping_type not in TYPE_RECORDS:
             raise UserError(self.env._("Say which type of mapping (fc_mapping_type)."))
@@ -375,8 +375,8 @@ class FinanceConnectMapping(models.Model):
         """Open the Odoo records of one type that this set does not map."""
         self.ensure_one()
         self.check_access("read")
-        mapping_type = self._fc_context_type()
-        _universe, unmapped = self._fc_coverage(mapping_type)
+        mapping_type = self._context_type()
+        _universe, unmapped = self._coverage(mapping_type)
         return {
             "type": "ir.actions.act_window",
             "name": self.env._(
@@ -394,8 +394,8 @@ class FinanceConnectMapping(models.Model):
         """Add a draft line (no external code yet) for every unmapped value."""
         self.ensure_one()
         self.check_access("write")
-        mapping_type = self._fc_context_type()
-        _universe, unmapped = self._fc_coverage(mapping_type)
+        mapping_type = self._context_type()
+        _universe, unmapped = self._coverage(mapping_type)
         Line = self.env["finance.connect.mapping.line"]
         Source = self.env["finance.connect.mapping.source"]
         fname = TYPE_RECORDS[mapping_type][1]
@@ -412,13 +412,13 @@ class FinanceConnectMapping(models.Model):
                     (
                         k
                         for k in ("vat", "ref", "xmlid")
-                        if Source._fc_record_key("partner", record, k)
+                        if Source._record_key("partner", record, k)
                     ),
                     False,
                 )
                 if not partner_key:
                     continue  # nothing to map it by: give it a reference first
-            key = Source._fc_record_key(mapping_type, record, partner_key or "vat", self.company_id)
+            key = Source._record_key(mapping_type, record, partner_key or "vat", self.company_id)
             if not key or (partner_key or "", key) in existing:
                 continue
             existing.add((partner_key or "", key))
@@ -489,23 +489,23 @@ class FinanceConnectMapping(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         sets = super().create(vals_list)
-        self._fc_invalidate_cache()
-        sets._fc_after_lines_change()
+        self._invalidate_table_cache()
+        sets._after_lines_change()
         return sets
 
     def write(self, vals):
         res = super().write(vals)
-        self._fc_invalidate_cache()
+        self._invalidate_table_cache()
         if {"connection_ids", "active", "company_id"} & set(vals):
-            self._fc_after_lines_change()
+            self._after_lines_change()
         return res
 
     def unlink(self):
         res = super().unlink()
-        self._fc_invalidate_cache()
+        self._invalidate_table_cache()
         return res
 
-    def _fc_after_lines_change(self, touched=None):
+    def _after_lines_change(self, touched=None):
         """Replay the messages waiting for a value these sets now map.
 
         ``touched`` lists ``(type, source, kind)`` of changed lines: only the
@@ -537,11 +537,11 @@ class FinanceConnectMapping(models.Model):
                     continue
             elif not _resolves_today(exc):
                 continue  # a set-level change: only what now maps is worth a replay
-            exc._fc_replay_mapping()
+            exc._replay_mapping()
 
 
 def _resolves_today(exc):
-    table = exc.connection_id._fc_get_mapping_table()
+    table = exc.connection_id._get_mapping_table()
     if table is None:
         return False
     try:

@@ -189,7 +189,7 @@ class FinanceConnectMappingLine(models.Model):
     @api.depends("mapping_type", "source_value", "partner_key", "mapping_id.company_id")
     def _compute_odoo_record(self):
         """The Odoo record of an exact line, found by its Odoo value."""
-        found = self.env["finance.connect.mapping.source"]._fc_find_line_records(self)
+        found = self.env["finance.connect.mapping.source"]._find_line_records(self)
         for line in self:
             records = found.get(line)
             for mapping_type, (_model, fname) in TYPE_RECORDS.items():
@@ -198,7 +198,7 @@ class FinanceConnectMappingLine(models.Model):
                 else:
                     line[fname] = records[:1] if records and len(records) == 1 else False
 
-    def _fc_source_key(self):
+    def _source_key(self):
         """The Odoo value as looked up (VAT numbers without spaces or dots)."""
         self.ensure_one()
         value = (self.source_value or "").strip()
@@ -216,10 +216,10 @@ class FinanceConnectMappingLine(models.Model):
             fname = TYPE_RECORDS.get(line.mapping_type, (None, None))[1]
             record = line[fname] if fname else None
             if record:
-                key = self.env["finance.connect.mapping.source"]._fc_record_key(
+                key = self.env["finance.connect.mapping.source"]._record_key(
                     line.mapping_type, record, line.partner_key or "vat", line.mapping_id.company_id
                 )
-                if key and key != line._fc_source_key():
+                if key and key != line._source_key():
                     line.source_value = key
 
     @api.onchange("account_group_id")
@@ -227,7 +227,7 @@ class FinanceConnectMappingLine(models.Model):
         Source = self.env["finance.connect.mapping.source"]
         for line in self.filtered("account_group_id"):
             line.mapping_type = "account"
-            line.source_value = Source._fc_group_source(line.account_group_id)
+            line.source_value = Source._group_source(line.account_group_id)
             if line.direction != "outbound":
                 line.direction = "outbound"
 
@@ -241,7 +241,7 @@ class FinanceConnectMappingLine(models.Model):
     # Lines as the lookup table sees them
     # ------------------------------------------------------------------
 
-    def _fc_to_table_lines(self, include_inbound=True):
+    def _to_table_lines(self, include_inbound=True):
         """The :class:`~..lib.mapping.MappingLine` tuples of these lines
         (``lib.mapping.line_tuples``); account group lines give one rule per
         prefix."""
@@ -366,7 +366,7 @@ class FinanceConnectMappingLine(models.Model):
         # Dates first: the search below would flush them into the database's CHECK.
         self._check_dates()
         labels = dict(MAPPING_TYPES)
-        mine = self._fc_to_table_lines()
+        mine = self._to_table_lines()
         keys = {(ln.direction, ln.mapping_type, ln.source) for ln in mine}
         external = [line.external_code for line in self if line.external_code]
         candidates = self.search(
@@ -385,7 +385,7 @@ class FinanceConnectMappingLine(models.Model):
             lines = (candidates | self).filtered(lambda ln, m=mapping: ln.mapping_id == m)
             table_lines = [
                 ln
-                for ln in lines._fc_to_table_lines()
+                for ln in lines._to_table_lines()
                 if (ln.direction, ln.mapping_type, ln.source) in keys
             ]
             for first, second in lib_mapping.find_conflicts(table_lines):
@@ -408,12 +408,12 @@ class FinanceConnectMappingLine(models.Model):
                         what=what,
                         a=a.display_name,
                         b=b.display_name,
-                        a_period=a._fc_period_label(),
-                        b_period=b._fc_period_label(),
+                        a_period=a._period_label(),
+                        b_period=b._period_label(),
                     )
                 )
 
-    def _fc_period_label(self):
+    def _period_label(self):
         self.ensure_one()
         start = format_date(self.env, self.date_from) if self.date_from else "…"
         end = format_date(self.env, self.date_to) if self.date_to else "…"
@@ -424,7 +424,7 @@ class FinanceConnectMappingLine(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _fc_prepare_vals(self, vals, line=None):
+    def _prepare_vals(self, vals, line=None):
         """Normalise what is written: trimmed codes, VAT numbers without spaces,
         the Odoo value of a picked record, rules outbound by default."""
         vals = dict(vals)
@@ -439,7 +439,7 @@ class FinanceConnectMappingLine(models.Model):
         if vals.get("account_group_id"):
             group = self.env["account.group"].browse(vals["account_group_id"])
             mapping_type = vals.setdefault("mapping_type", "account")
-            vals["source_value"] = Source._fc_group_source(group)
+            vals["source_value"] = Source._group_source(group)
         if (vals.get("source_value") or "").endswith("*") and "direction" not in vals:
             vals["direction"] = "outbound"
         if (
@@ -457,7 +457,7 @@ class FinanceConnectMappingLine(models.Model):
                     if line
                     else None
                 )
-                vals["source_value"] = Source._fc_record_key(
+                vals["source_value"] = Source._record_key(
                     mapping_type,
                     record,
                     partner_key or "vat",
@@ -469,18 +469,18 @@ class FinanceConnectMappingLine(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        vals_list = [self._fc_prepare_vals(vals) for vals in vals_list]
-        self._fc_check_target_sets(vals_list)
+        vals_list = [self._prepare_vals(vals) for vals in vals_list]
+        self._check_target_sets(vals_list)
         lines = super().create(vals_list)
-        self.env["finance.connect.mapping"]._fc_invalidate_cache()
-        lines._fc_post_on_sets("created")
+        self.env["finance.connect.mapping"]._invalidate_table_cache()
+        lines._post_on_sets("created")
         if self.env.context.get("fc_mapping_exception_id"):  # "create mapping and replay"
             exc = self.env["finance.connect.exception"].sudo()
-            exc.browse(self.env.context["fc_mapping_exception_id"]).exists()._fc_check_fix(lines)
-        lines.mapping_id._fc_after_lines_change(lines._fc_touched())
+            exc.browse(self.env.context["fc_mapping_exception_id"]).exists()._check_fix(lines)
+        lines.mapping_id._after_lines_change(lines._touched())
         return lines
 
-    def _fc_check_target_sets(self, vals_list):
+    def _check_target_sets(self, vals_list):
         """A line goes only into a mapping set the user may change: the set's
         company rules decide (a line never moves into another company's set)."""
         ids = {vals["mapping_id"] for vals in vals_list if vals.get("mapping_id")}
@@ -488,29 +488,29 @@ class FinanceConnectMappingLine(models.Model):
             self.env["finance.connect.mapping"].browse(ids).check_access("write")
 
     def write(self, vals):
-        vals = self._fc_prepare_vals(vals, line=self[:1] if len(self) == 1 else None)
-        self._fc_check_target_sets([vals])
+        vals = self._prepare_vals(vals, line=self[:1] if len(self) == 1 else None)
+        self._check_target_sets([vals])
         if not any(f in vals for f in TRACKED_FIELDS + ["mapping_id"]):
             return super().write(vals)
-        before = {line.id: line._fc_snapshot() for line in self}
-        touched = self._fc_touched()
+        before = {line.id: line._snapshot() for line in self}
+        touched = self._touched()
         old_sets = self.mapping_id
         res = super().write(vals)
-        self.env["finance.connect.mapping"]._fc_invalidate_cache()
-        self._fc_post_on_sets("updated", before=before)
-        (old_sets | self.mapping_id)._fc_after_lines_change(touched + self._fc_touched())
+        self.env["finance.connect.mapping"]._invalidate_table_cache()
+        self._post_on_sets("updated", before=before)
+        (old_sets | self.mapping_id)._after_lines_change(touched + self._touched())
         return res
 
     def unlink(self):
         sets = self.mapping_id
-        touched = self._fc_touched()
-        self._fc_post_on_sets("deleted")
+        touched = self._touched()
+        self._post_on_sets("deleted")
         res = super().unlink()
-        self.env["finance.connect.mapping"]._fc_invalidate_cache()
-        sets.exists()._fc_after_lines_change(touched)
+        self.env["finance.connect.mapping"]._invalidate_table_cache()
+        sets.exists()._after_lines_change(touched)
         return res
 
-    def _fc_touched(self):
+    def _touched(self):
         """``(type, source, kind)`` of these lines, for the exceptions they may fix."""
         Source = self.env["finance.connect.mapping.source"]
         result = []
@@ -522,17 +522,17 @@ class FinanceConnectMappingLine(models.Model):
             except ValueError:
                 continue
             if line.account_group_id:
-                prefixes = Source._fc_group_prefixes(line.account_group_id) or []
+                prefixes = Source._group_prefixes(line.account_group_id) or []
                 result += [(line.mapping_type, p, "prefix") for p in prefixes]
             else:
                 result.append((line.mapping_type, source, kind))
         return result
 
-    def _fc_snapshot(self):
+    def _snapshot(self):
         self.ensure_one()
-        return {fname: self._fc_display_value(fname) for fname in TRACKED_FIELDS}
+        return {fname: self._display_value(fname) for fname in TRACKED_FIELDS}
 
-    def _fc_display_value(self, fname):
+    def _display_value(self, fname):
         value = self[fname]
         field = self._fields[fname]
         if field.type == "many2one":
@@ -543,15 +543,15 @@ class FinanceConnectMappingLine(models.Model):
             return format_date(self.env, value) if value else ""
         return value or ""
 
-    def _fc_summary(self):
+    def _summary(self):
         """One readable line: 'Account 600000 → OPEX (outbound, 01/01/2026 – …)'."""
         self.ensure_one()
-        parts = [self._fc_display_value("direction")]
+        parts = [self._display_value("direction")]
         if self.date_from or self.date_to:
-            parts.append(self._fc_period_label())
+            parts.append(self._period_label())
         return f"{self.display_name} ({', '.join(parts)})"
 
-    def _fc_post_on_sets(self, event, before=None):
+    def _post_on_sets(self, event, before=None):
         """Post what changed on each mapping set's chatter: who and when are the
         message's author and date; old and new values are in the body."""
         if self.env.context.get("fc_mapping_no_track"):
@@ -562,7 +562,7 @@ class FinanceConnectMappingLine(models.Model):
             if event == "updated":
                 for line in lines:
                     old = before.get(line.id, {})
-                    new = line._fc_snapshot()
+                    new = line._snapshot()
                     changes = [
                         Markup("%s: %s → %s")
                         % (line._fields[f].string, old.get(f) or "∅", new[f] or "∅")
@@ -576,14 +576,14 @@ class FinanceConnectMappingLine(models.Model):
                         )
                 title = self.env._("Mapping lines changed")
             else:
-                items = [escape(line._fc_summary()) for line in lines]
+                items = [escape(line._summary()) for line in lines]
                 title = (
                     self.env._("Mapping lines added")
                     if event == "created"
                     else self.env._("Mapping lines removed")
                 )
             if items:
-                mapping._fc_post_line_changes(title, items)
+                mapping._post_line_changes(title, items)
 
     # ------------------------------------------------------------------
     # Import

@@ -4,8 +4,8 @@ A mapping line of a type names an Odoo value (its ``source_value``): the code
 of an account or journal, a partner's VAT number, reference or external ID, a
 tax or currency name... This AbstractModel knows, per type, the Odoo model and
 line field of the record, the value a record is known by
-(``_fc_record_key``), the records of a company (``_fc_company_domain``,
-``_fc_search_records``), and checks that a line's Odoo record exists, is of
+(``_record_key``), the records of a company (``_company_domain``,
+``_search_records``), and checks that a line's Odoo record exists, is of
 its type and of its set's company. Mapping lines, the coverage of mapping sets
 and the sibling addons' lookups share it.
 """
@@ -49,7 +49,7 @@ class FinanceConnectMappingSource(models.AbstractModel):
     _description = "Finance Connect mapping: Odoo records by type"
 
     @api.model
-    def _fc_record_key(self, mapping_type, record, partner_key="vat", company=None):
+    def _record_key(self, mapping_type, record, partner_key="vat", company=None):
         """The Odoo value of ``record`` for a line of ``mapping_type``."""
         if not record:
             return ""
@@ -74,7 +74,7 @@ class FinanceConnectMappingSource(models.AbstractModel):
         return ""
 
     @api.model
-    def _fc_company_domain(self, mapping_type, company):
+    def _company_domain(self, mapping_type, company):
         model = self.env[TYPE_RECORDS[mapping_type][0]]
         if mapping_type == "currency":
             return []
@@ -85,7 +85,7 @@ class FinanceConnectMappingSource(models.AbstractModel):
         return model._check_company_domain(company)
 
     @api.model
-    def _fc_search_records(self, mapping_type, company, keys, partner_key="vat"):
+    def _search_records(self, mapping_type, company, keys, partner_key="vat"):
         """Odoo records of ``company`` by Odoo value: ``{key: records}``."""
         keys = {k for k in keys if k}
         if not keys or mapping_type not in TYPE_RECORDS:
@@ -93,7 +93,7 @@ class FinanceConnectMappingSource(models.AbstractModel):
         model_name = TYPE_RECORDS[mapping_type][0]
         # A lookup for validation: read as superuser, within the set's company.
         Model = self.env[model_name].sudo().with_company(company).with_context(active_test=False)
-        domain = self._fc_company_domain(mapping_type, company)
+        domain = self._company_domain(mapping_type, company)
         if mapping_type == "partner" and partner_key == "xmlid":
             records = self.env["res.partner"]
             for key in keys:
@@ -125,7 +125,7 @@ class FinanceConnectMappingSource(models.AbstractModel):
                 records = Model.search(domain + [(field, "in", list(keys))])
         result = {}
         for record in records:
-            key = self._fc_record_key(mapping_type, record, partner_key, company)
+            key = self._record_key(mapping_type, record, partner_key, company)
             if mapping_type == "analytic" and key not in keys and record.name in keys:
                 key = record.name
             if key in keys:
@@ -133,17 +133,17 @@ class FinanceConnectMappingSource(models.AbstractModel):
         return result
 
     @api.model
-    def _fc_group_source(self, group):
+    def _group_source(self, group):
         """The Odoo value of a line mapping the accounts of account ``group``."""
         return lib_mapping.group_source(group.code_prefix_start, group.code_prefix_end)
 
     @api.model
-    def _fc_group_prefixes(self, group):
+    def _group_prefixes(self, group):
         """The code prefixes account ``group`` covers (``None``: too many)."""
         return lib_mapping.group_prefixes(group.code_prefix_start, group.code_prefix_end)
 
     @api.model
-    def _fc_find_line_records(self, lines):
+    def _find_line_records(self, lines):
         """``{line: records}`` of the exact ``lines``: the Odoo records their
         Odoo value names in their set's company (one search per type, company
         and partner key)."""
@@ -156,10 +156,10 @@ class FinanceConnectMappingSource(models.AbstractModel):
             groups.setdefault(key, []).append(line)
         found = {}
         for (mapping_type, company, partner_key), group_lines in groups.items():
-            keys = {line._fc_source_key() for line in group_lines}
-            by_key = self._fc_search_records(mapping_type, company, keys, partner_key=partner_key)
+            keys = {line._source_key() for line in group_lines}
+            by_key = self._search_records(mapping_type, company, keys, partner_key=partner_key)
             for line in group_lines:
-                found[line] = by_key.get(line._fc_source_key())
+                found[line] = by_key.get(line._source_key())
         return found
 
     @api.model
@@ -188,7 +188,7 @@ class FinanceConnectMappingSource(models.AbstractModel):
             if (
                 record
                 and company
-                and not record.filtered_domain(self._fc_company_domain(line.mapping_type, company))
+                and not record.filtered_domain(self._company_domain(line.mapping_type, company))
             ):
                 raise ValidationError(
                     self.env._(
@@ -209,7 +209,7 @@ class FinanceConnectMappingSource(models.AbstractModel):
                             company=company.name,
                         )
                     )
-                if self._fc_group_prefixes(group) is None:
+                if self._group_prefixes(group) is None:
                     raise ValidationError(
                         self.env._(
                             "The account group %(group)s spans %(start)s to %(end)s, which is "
@@ -220,12 +220,12 @@ class FinanceConnectMappingSource(models.AbstractModel):
                             end=group.code_prefix_end,
                         )
                     )
-                if line.source_value != self._fc_group_source(group):
+                if line.source_value != self._group_source(group):
                     raise ValidationError(
                         self.env._(
                             "The Odoo value of the account group line %(group)s must be %(value)s.",
                             group=group.display_name,
-                            value=self._fc_group_source(group),
+                            value=self._group_source(group),
                         )
                     )
 
@@ -246,11 +246,11 @@ class FinanceConnectMappingSource(models.AbstractModel):
             groups.setdefault(key, lines.browse())
             groups[key] |= line
         for (mapping_type, company, partner_key), group_lines in groups.items():
-            found = self._fc_search_records(
-                mapping_type, company, {ln._fc_source_key() for ln in group_lines}, partner_key
+            found = self._search_records(
+                mapping_type, company, {ln._source_key() for ln in group_lines}, partner_key
             )
             for line in group_lines:
-                records = found.get(line._fc_source_key())
+                records = found.get(line._source_key())
                 if not records:
                     if mapping_type == "partner":
                         what = self.env._(
@@ -277,6 +277,6 @@ class FinanceConnectMappingSource(models.AbstractModel):
                             "%(key)s: the Odoo value and the record must agree.",
                             value=line.source_value,
                             record=record.display_name,
-                            key=self._fc_record_key(mapping_type, record, partner_key, company),
+                            key=self._record_key(mapping_type, record, partner_key, company),
                         )
                     )

@@ -43,16 +43,16 @@ class FinanceConnectMappingTry(models.TransientModel):  # pylint: disable=no-wiz
     @api.model_create_multi
     def create(self, vals_list):
         wizards = super().create(vals_list)
-        wizards._fc_check_targets()
+        wizards._check_targets()
         return wizards
 
     def write(self, vals):
         res = super().write(vals)
         if {"mapping_id", "connection_id"} & set(vals):
-            self._fc_check_targets()
+            self._check_targets()
         return res
 
-    def _fc_check_targets(self):
+    def _check_targets(self):
         """The set and the connection tried must be readable by the user (their
         company rules): nobody tries another company's connection or set."""
         for wizard in self:
@@ -84,11 +84,11 @@ class FinanceConnectMappingTry(models.TransientModel):  # pylint: disable=no-wiz
             if not value or not wizard.mapping_id:
                 continue
             sets = (
-                wizard.connection_id._fc_get_mapping_sets()
+                wizard.connection_id._get_mapping_sets()
                 if wizard.connection_id
                 else wizard.mapping_id
             )
-            table = sets._fc_get_table()
+            table = sets._get_table()
             key = value
             if wizard.mapping_type == "partner" and wizard.direction == "outbound":
                 kind = wizard.partner_key or "vat"

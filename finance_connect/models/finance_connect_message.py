@@ -433,7 +433,7 @@ class FinanceConnectMessage(models.Model):
 
     def action_replay(self):
         """Re-run failed messages with the same idempotency key and webhook-id."""
-        self._fc_check_act()
+        self._check_act()
         for msg in self.sudo():
             if msg.state in ("done", "duplicate"):
                 continue
@@ -534,14 +534,14 @@ class FinanceConnectMessage(models.Model):
             self._set_state("failed", "payload still does not match its schema")
         return not errors
 
-    def _fc_check_act(self):
+    def _check_act(self):
         """A manager acting on these messages: the group, then the company rules
         of every message (read: messages are written by the engine only)."""
         self.env["finance.connect.exception"]._check_manager()
         self.check_access("read")
 
     def action_cancel(self):
-        self._fc_check_act()
+        self._check_act()
         for msg in self.sudo().filtered(lambda m: m.state not in FINAL_STATES):
             msg._set_state("cancelled", "cancelled by user")
             self.env["finance.connect.audit"]._log(msg, "cancel")

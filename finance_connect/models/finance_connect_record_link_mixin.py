@@ -15,7 +15,7 @@ class FinanceConnectRecordLinkMixin(models.AbstractModel):
     _name = "finance.connect.record.link.mixin"
     _description = "Finance Connect link to a related record"
 
-    def _fc_get_linked_record(self):
+    def _get_linked_record(self):
         """The related record, or ``None`` when there is none: no link, the
         record was deleted, or its model is no longer installed. Not checked
         against the user's access rights."""
@@ -35,7 +35,7 @@ class FinanceConnectRecordLinkMixin(models.AbstractModel):
         self.ensure_one()
         if not self.res_model or not self.res_id:
             raise UserError(self.env._("%(name)s has no related record.", name=self.display_name))
-        record = self._fc_get_linked_record()
+        record = self._get_linked_record()
         if not record:
             gone = f"{self.res_name or ''} ({self.res_model} #{self.res_id})".strip()
             raise UserError(

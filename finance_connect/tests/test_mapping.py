@@ -231,11 +231,11 @@ class TestMappingAtSync(MappingCase):
         eur = self.env.ref("base.EUR")
         self.line("EUR", "978", mapping_type="currency", currency_id=eur.id)
         conn = self.connection
-        self.assertEqual(conn._fc_map_value("currency", "EUR"), "978")
-        self.assertEqual(conn._fc_map_value("currency", "978", direction="inbound"), "EUR")
-        self.assertIsNone(conn._fc_map_value("tax", "15%"), "taxes are not mapped at all")
+        self.assertEqual(conn._map_value("currency", "EUR"), "978")
+        self.assertEqual(conn._map_value("currency", "978", direction="inbound"), "EUR")
+        self.assertIsNone(conn._map_value("tax", "15%"), "taxes are not mapped at all")
         with self.assertRaises(MappingMissing):
-            conn._fc_map_value("currency", "USD")
+            conn._map_value("currency", "USD")
 
 
 @tagged("post_install", "-at_install")
@@ -334,7 +334,7 @@ class TestMappingValidation(MappingCase):
         )
         line = self.line(False, "GRP", account_group_id=group.id)
         self.assertEqual((line.source_value, line.source_kind), ("91..93*", "prefix"))
-        table = self.mapping._fc_get_table()
+        table = self.mapping._get_table()
         self.assertEqual(table.resolve("account", "920000", on_date=date(2026, 1, 1)).target, "GRP")
         self.assertEqual(table.get("account", "940000", on_date=date(2026, 1, 1)), None)
 
@@ -588,12 +588,12 @@ class TestMappingAccessAndCache(MappingCase):
 
     def test_table_cached_per_transaction_and_invalidated_on_change(self):
         line = self.line(self.revenue.code, "8400")
-        table = self.mapping._fc_get_table()
-        self.assertIs(self.mapping._fc_get_table(), table, "cached in the transaction")
+        table = self.mapping._get_table()
+        self.assertIs(self.mapping._get_table(), table, "cached in the transaction")
         self.assertIn("finance_connect_mapping_tables", self.env.cr.cache)
         line.external_code = "8410"
         self.assertNotIn("finance_connect_mapping_tables", self.env.cr.cache)
-        fresh = self.mapping._fc_get_table()
+        fresh = self.mapping._get_table()
         self.assertIsNot(fresh, table)
         self.assertEqual(fresh.resolve("account", self.revenue.code).target, "8410")
         # A rollback to a savepoint is seen too (the cursor cache ignores rollbacks).
@@ -601,7 +601,7 @@ class TestMappingAccessAndCache(MappingCase):
             with self.env.cr.savepoint():
                 line.external_code = "ROLLED-BACK"
                 self.assertEqual(
-                    self.mapping._fc_get_table().resolve("account", self.revenue.code).target,
+                    self.mapping._get_table().resolve("account", self.revenue.code).target,
                     "ROLLED-BACK",
                 )
                 raise RuntimeError("roll back")
@@ -609,11 +609,11 @@ class TestMappingAccessAndCache(MappingCase):
             pass
         self.env.invalidate_all()
         self.assertEqual(
-            self.mapping._fc_get_table().resolve("account", self.revenue.code).target, "8410"
+            self.mapping._get_table().resolve("account", self.revenue.code).target, "8410"
         )
         # Archived sets do not map.
         self.mapping.active = False
-        self.assertIsNone(self.connection._fc_get_mapping_table())
+        self.assertIsNone(self.connection._get_mapping_table())
 
     def test_payload_not_mutated_for_other_connections(self):
         self.line(self.revenue.code, "8400")

@@ -168,7 +168,7 @@ PUBLIC_METHODS = {
         "checks: Odoo's statement-line create right; the wizard rows are their creator's (rule)"
     ),
     "finance.connect.bank.import.wizard.action_view_lines": ACTION,
-    "finance.connect.connection.action_fc_pull_now": (
+    "finance.connect.connection.action_pull_now": (
         "checks: manager group, then check_access('write') on the connection"
     ),
     "finance.connect.payment.batch.action_generate": (

@@ -682,11 +682,11 @@ class TestWebhookProcessing(WebhookCase):
         original = Handler._get_handlers
 
         def handlers(handler):
-            return {**original(handler), ("bank", "statement"): "_fc_test_statement"}
+            return {**original(handler), ("bank", "statement"): "_handle_test_statement"}
 
         with (
             patch.object(Handler, "_get_handlers", handlers),
-            patch.object(Handler, "_fc_test_statement", statement, create=True),
+            patch.object(Handler, "_handle_test_statement", statement, create=True),
             trap_jobs() as trap,
         ):
             self.post_webhook(self.connection, {"type": "statement"})

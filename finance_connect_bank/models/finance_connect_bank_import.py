@@ -66,9 +66,7 @@ class FinanceConnectBankImport(models.AbstractModel):
         (e.g. the bank's file id of a pulled file) is given; ``vals`` are
         further message values (``external_id``, ``state``).
         """
-        connection = (
-            connection or self.env["finance.connect.connection"]._fc_bank_upload_connection()
-        )
+        connection = connection or self.env["finance.connect.connection"]._bank_upload_connection()
         payload, content_type = lib_payload.encode_file(data, filename)
         digest = hashlib.sha256(data).hexdigest()
         return self.env["finance.connect.message"]._create_idempotent(

@@ -96,7 +96,7 @@ class FinanceConnectBankImportCheck(models.AbstractModel):
         map to different journals is refused (never a guess).
         """
         empty = self.env["account.journal"]
-        sets = connection._fc_get_mapping_sets()
+        sets = connection._get_mapping_sets()
         if not sets:
             return empty
         lines = sets.line_ids.filtered(
@@ -104,7 +104,7 @@ class FinanceConnectBankImportCheck(models.AbstractModel):
         )
         table = lib_mapping.MappingTable(
             line._replace(source=sanitize_account(line.source))
-            for line in lines._fc_to_table_lines()
+            for line in lines._to_table_lines()
             if line.direction == lib_mapping.INBOUND
         )
         try:

@@ -51,7 +51,7 @@ class FinanceConnectBankPull(models.AbstractModel):
     _description = "Finance Connect bank statement pull"
 
     @api.model
-    def _fc_pull_page(self, connection):
+    def _pull_page(self, connection):
         """Request one page of ``connection``, store its files, move its cursor,
         import the new files.
 
@@ -63,9 +63,9 @@ class FinanceConnectBankPull(models.AbstractModel):
         pull = self.with_env(conn.env)
         conn.sudo().fc_pull_last_at = fields.Datetime.now()
         try:
-            answer = pull._fc_pull_request(conn)
+            answer = pull._pull_request(conn)
         except PullFailed as failure:
-            text = pull._fc_pull_failed(conn, failure)
+            text = pull._pull_failed(conn, failure)
             conn.sudo().fc_pull_last_result = text
             return {"ok": False, "more": False, "text": text, "new_files": 0, "known_files": 0}
         Import = conn.env["finance.connect.bank.import"]
@@ -80,7 +80,7 @@ class FinanceConnectBankPull(models.AbstractModel):
                 state="queued",
             )
             stored.append((pulled, message, created))
-        moved = pull._fc_pull_advance(conn, answer)
+        moved = pull._pull_advance(conn, answer)
         lines = []
         for pulled, message, created in stored:
             if created:
@@ -120,7 +120,7 @@ class FinanceConnectBankPull(models.AbstractModel):
         }
 
     @api.model
-    def _fc_pull_url(self, connection):
+    def _pull_url(self, connection):
         """The URL of the next pull: path, then cursor=... or since=...."""
         connection.ensure_one()
         url = connection._get_outbound_url(connection.fc_pull_path or "/statements")
@@ -133,7 +133,7 @@ class FinanceConnectBankPull(models.AbstractModel):
         return url + ("&" if "?" in url else "?") + urlencode(params)
 
     @api.model
-    def _fc_pull_request(self, connection):
+    def _pull_request(self, connection):
         """GET the next page with the connection's authentication, TLS setting and
         timeouts; a PullAnswer.
 
@@ -151,7 +151,7 @@ class FinanceConnectBankPull(models.AbstractModel):
         limit = self.env["finance.connect.bank.import"]._max_bytes() * ANSWER_OVERHEAD
         result = self.env["finance.connect.http"]._request(
             "GET",
-            self._fc_pull_url(connection),
+            self._pull_url(connection),
             headers=headers,
             timeout=(connection.timeout_connect, connection.timeout_read),
             verify=connection.verify_tls,
@@ -177,7 +177,7 @@ class FinanceConnectBankPull(models.AbstractModel):
             raise PullFailed("answer", str(exc)) from exc
 
     @api.model
-    def _fc_pull_advance(self, connection, answer):
+    def _pull_advance(self, connection, answer):
         """Move the cursor (or date) of ``connection`` after the page's files are
         stored; whether it moved."""
         connection.ensure_one()
@@ -193,7 +193,7 @@ class FinanceConnectBankPull(models.AbstractModel):
         return True
 
     @api.model
-    def _fc_pull_failed(self, connection, failure):
+    def _pull_failed(self, connection, failure):
         """Open (or count) the exception of a failed pull; returns the text shown."""
         connection.ensure_one()
         texts = {

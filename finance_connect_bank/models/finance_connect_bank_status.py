@@ -161,7 +161,7 @@ class FinanceConnectBankStatus(models.Model):
                     status.reason_text,
                     status.original_end_to_end_id,
                 )
-        batches._fc_update_state()
+        batches._update_state()
         text = self.env._(
             "pain.002 %(id)s for %(orig)s: %(n)s payment status(es) applied",
             id=report.message_id or "?",

@@ -101,7 +101,7 @@ class FinanceConnectConnection(models.Model):
                 )
 
     @api.model
-    def _fc_bank_upload_connection(self, company=None):
+    def _bank_upload_connection(self, company=None):
         """The company's "Manual upload" bank connection, created when missing.
 
         Uploaded files are inbound messages like any other; the message log
@@ -148,10 +148,10 @@ class FinanceConnectConnection(models.Model):
             or c.fc_pull_last_at + timedelta(minutes=max(1, c.fc_pull_interval)) <= now
         )
         for conn in due:
-            conn._fc_schedule_pull()
+            conn._schedule_pull()
         return f"{len(due)} statement pull(s) queued"
 
-    def _fc_schedule_pull(self):
+    def _schedule_pull(self):
         """Queue the pull job (one pending per connection)."""
         for conn in self:
             conn.with_delay(
@@ -172,12 +172,12 @@ class FinanceConnectConnection(models.Model):
         Delivery = conn.env["finance.connect.delivery"]
         if not Delivery._circuit_allows_send(conn):
             return f"circuit open: pull postponed ({Delivery._circuit_seconds_left(conn)}s left)"
-        outcome = conn.env["finance.connect.bank.pull"]._fc_pull_page(conn)
+        outcome = conn.env["finance.connect.bank.pull"]._pull_page(conn)
         if outcome["more"]:
-            conn._fc_schedule_pull()
+            conn._schedule_pull()
         return outcome["text"]
 
-    def action_fc_pull_now(self):
+    def action_pull_now(self):
         """Pull the statement files waiting at the bank now, and say what came in."""
         self.ensure_one()
         self.env["finance.connect.exception"]._check_manager()
@@ -192,7 +192,7 @@ class FinanceConnectConnection(models.Model):
             )
         Delivery = self.env["finance.connect.delivery"]
         if not Delivery._circuit_allows_send(self):
-            return self._fc_notify(
+            return self._pull_notification(
                 self.env._(
                     "The circuit of %(name)s is open after repeated failures: wait %(s)s "
                     "seconds or close the circuit, then pull again.",
@@ -201,14 +201,14 @@ class FinanceConnectConnection(models.Model):
                 ),
                 "warning",
             )
-        outcome = self.env["finance.connect.bank.pull"]._fc_pull_page(self)
+        outcome = self.env["finance.connect.bank.pull"]._pull_page(self)
         text = outcome["text"]
         if outcome["more"]:
-            self._fc_schedule_pull()
+            self._schedule_pull()
             text += "\n" + self.env._("More files wait at the bank: they are pulled next.")
-        return self._fc_notify(text, "success" if outcome["ok"] else "danger")
+        return self._pull_notification(text, "success" if outcome["ok"] else "danger")
 
-    def _fc_notify(self, message, kind):
+    def _pull_notification(self, message, kind):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -24,7 +24,7 @@ class FinanceConnectHandler(models.AbstractModel):
         return handlers
 
     @api.model
-    def _fc_message_file(self, message):
+    def _message_file(self, message):
         """(bytes, filename) of a message carrying a bank file.
 
         The payload is the file itself, or a JSON object ``{"filename": ...,
@@ -58,7 +58,7 @@ class FinanceConnectHandler(models.AbstractModel):
     @api.model
     def _handle_bank_statement(self, message):
         """A statement file pushed or pulled from a bank connection."""
-        data, filename = self._fc_message_file(message)
+        data, filename = self._message_file(message)
         result = (
             self.env["finance.connect.bank.import"]
             .with_context(fc_bank_file_exception=False)
@@ -72,7 +72,7 @@ class FinanceConnectHandler(models.AbstractModel):
     @api.model
     def _handle_bank_payment_status(self, message):
         """A pain.002 status report from a bank connection."""
-        data, filename = self._fc_message_file(message)
+        data, filename = self._message_file(message)
         try:
             report = pain002.parse_pain002(data, filename)
         except ParseError as exc:

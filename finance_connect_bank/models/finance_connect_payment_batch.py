@@ -142,7 +142,7 @@ class FinanceConnectPaymentBatch(models.Model):
                 )
             )
 
-    def _fc_check_act(self):
+    def _check_act(self):
         """A manager acting on these batches: the group, then the company rules."""
         if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
             raise AccessError(self.env._("Only Finance Connect managers may do this."))
@@ -275,14 +275,14 @@ class FinanceConnectPaymentBatch(models.Model):
 
     def action_generate(self):
         """Write and validate the pain.001 file (to look at before sending)."""
-        self._fc_check_act()
+        self._check_act()
         for batch in self:
             if batch.state != "draft":
                 raise UserError(self.env._("Only a draft batch can be regenerated."))
-            batch._fc_build_file()
+            batch._build_file()
         return True
 
-    def _fc_build_file(self):
+    def _build_file(self):
         """Build the pain.001 of the batch's payments as they are now, validate it
         against its XSD, store it (as the engine) and return its bytes."""
         self.ensure_one()
@@ -325,13 +325,13 @@ class FinanceConnectPaymentBatch(models.Model):
         The file sent is built here, from the payments as they are at send time,
         and validated against its XSD: whatever was stored before is replaced.
         """
-        self._fc_check_act()
+        self._check_act()
         for batch in self:
             if batch.state != "draft":
                 continue
             if not batch.connection_id:
                 raise UserError(self.env._("Choose the bank connection the batch goes to."))
-            xml = batch._fc_build_file().decode("utf-8")
+            xml = batch._build_file().decode("utf-8")
             payload = {
                 "event_id": f"payment_batch.created:{batch.id}:{batch.name}",
                 "occurred_at": fields.Datetime.now().isoformat() + "Z",
@@ -360,7 +360,7 @@ class FinanceConnectPaymentBatch(models.Model):
             batch.line_ids.payment_id._fc_set_bank_status("sent")
         return True
 
-    def _fc_update_state(self):
+    def _update_state(self):
         """The batch state from its lines (after a status report)."""
         for batch in self.filtered(lambda b: b.state != "draft"):
             states = set(batch.line_ids.mapped("state"))

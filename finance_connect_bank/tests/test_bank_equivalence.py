@@ -56,7 +56,7 @@ class TestBankEquivalence(BankCase):
             ]
         )
         # the company's "Manual upload" connection exists before the runs
-        cls.env["finance.connect.connection"]._fc_bank_upload_connection()
+        cls.env["finance.connect.connection"]._bank_upload_connection()
         cls.harness = Harness(cls.env)
         cls.files = 0
         cls.rows = 0

@@ -312,7 +312,7 @@ class TestBankImport(BankCase):
 
     def test_default_xsd_folder_validates_camt053_and_a_strict_connection_refuses(self):
         use_addon_xsd_folder(self.env, "camt.053.001.02.xsd", "camt.053.001.04.xsd")
-        upload = self.env["finance.connect.connection"]._fc_bank_upload_connection()
+        upload = self.env["finance.connect.connection"]._bank_upload_connection()
         upload.fc_bank_xsd_strict = True
         self.assertEqual(self.Import._get_xsd_dir().resolve(), ADDON_XSD.resolve())
         journal = self.bank_journal("FFFS", "FI74 3301 0001 2220 90", self.eur)

@@ -83,7 +83,7 @@ class TestBankPull(BankCase):
         )
         self.sandbox.set_pull("/statements?cursor=c1", files_answer(next_cursor="c1"))
 
-        action = self.pull_conn.with_user(self.manager).action_fc_pull_now()
+        action = self.pull_conn.with_user(self.manager).action_pull_now()
 
         params = action["params"]
         self.assertEqual(params["type"], "success", params["message"])
@@ -103,13 +103,13 @@ class TestBankPull(BankCase):
         self.assertEqual(request["headers"]["Authorization"], "Bearer tok-pull-123")
 
         # The next pull sends the cursor back; nothing new at the bank.
-        again = self.pull_conn.action_fc_pull_now()["params"]["message"]
+        again = self.pull_conn.action_pull_now()["params"]["message"]
         self.assertIn("0 file(s) pulled", again)
         self.assertEqual(self.pulls()[-1]["query"], "cursor=c1")
 
         # The cursor emptied by hand: the bank sends the same file again.
         self.pull_conn.fc_pull_cursor = False
-        third = self.pull_conn.action_fc_pull_now()["params"]["message"]
+        third = self.pull_conn.action_pull_now()["params"]["message"]
         self.assertIn("1 file(s) pulled, 0 new, 1 already received", third)
         self.assertIn("already received (message %s)" % message.reference, third)
         self.assertEqual(self.pulled_messages(), message)
@@ -124,8 +124,8 @@ class TestBankPull(BankCase):
         self.sandbox.set_pull("/statements", self.day1, "application/xml", headers)
         self.sandbox.set_pull("/statements?cursor=c1", self.day1, "application/xml", headers)
 
-        self.pull_conn.action_fc_pull_now()
-        second = self.pull_conn.action_fc_pull_now()["params"]["message"]
+        self.pull_conn.action_pull_now()
+        second = self.pull_conn.action_pull_now()["params"]["message"]
 
         message = self.pulled_messages()
         self.assertEqual(len(message), 1)
@@ -144,7 +144,7 @@ class TestBankPull(BankCase):
             "/statements?cursor=c1", files_answer(("d2", "day2.xml", self.day2), next_cursor="c2")
         )
         with self.run_jobs():
-            text = self.pull_conn.action_fc_pull_now()["params"]["message"]
+            text = self.pull_conn.action_pull_now()["params"]["message"]
             self.assertIn("More files wait at the bank", text)
         self.assertEqual(len(self.lines_of(self.journal)), 8)
         self.assertEqual(len(self.lines_of(self.journal).statement_id), 2)
@@ -156,9 +156,9 @@ class TestBankPull(BankCase):
         self.sandbox.set_pull(
             "/statements", files_answer(("d1", "day1.xml", self.day1), next_date="2023-03-29")
         )
-        self.pull_conn.action_fc_pull_now()
+        self.pull_conn.action_pull_now()
         self.assertEqual(str(self.pull_conn.fc_pull_date), "2023-03-29")
-        self.pull_conn.action_fc_pull_now()
+        self.pull_conn.action_pull_now()
         self.assertEqual([r["query"] for r in self.pulls()], ["", "since=2023-03-29"])
         self.assertEqual(len(self.pulled_messages()), 1)
         self.assertEqual(len(self.lines_of(self.journal)), 5)
@@ -171,14 +171,14 @@ class TestBankPull(BankCase):
             ),
         )
         seen = []
-        advance = FinanceConnectBankPull._fc_pull_advance
+        advance = FinanceConnectBankPull._pull_advance
 
         def spy(pull, conn, answer):
             seen.append((conn.fc_pull_cursor, len(self.pulled_messages())))
             return advance(pull, conn, answer)
 
-        with patch.object(FinanceConnectBankPull, "_fc_pull_advance", spy):
-            self.pull_conn.action_fc_pull_now()
+        with patch.object(FinanceConnectBankPull, "_pull_advance", spy):
+            self.pull_conn.action_pull_now()
         self.assertEqual(seen, [(False, 2)])
         self.assertEqual(self.pull_conn.fc_pull_cursor, "c2")
         self.assertEqual(len(self.lines_of(self.journal)), 8)
@@ -188,7 +188,7 @@ class TestBankPull(BankCase):
             "/statements",
             files_answer(("bad-1", "broken.xml", b"<Document>broken"), next_cursor="c1"),
         )
-        text = self.pull_conn.action_fc_pull_now()["params"]["message"]
+        text = self.pull_conn.action_pull_now()["params"]["message"]
         message = self.pulled_messages()
         self.assertEqual(message.state, "failed")
         self.assertIn("broken.xml: failed", text)
@@ -204,8 +204,8 @@ class TestBankPull(BankCase):
     def test_remote_down_opens_one_exception_and_keeps_the_cursor(self):
         self.pull_conn.fc_pull_cursor = "c1"
         self.sandbox.add_fault(status=503, times=2, path="/statements")
-        first = self.pull_conn.action_fc_pull_now()["params"]
-        self.pull_conn.action_fc_pull_now()
+        first = self.pull_conn.action_pull_now()["params"]
+        self.pull_conn.action_pull_now()
         self.assertEqual(first["type"], "danger")
         self.assertIn("could not be reached to pull bank statements (HTTP 503", first["message"])
         exc = self.pull_exceptions()
@@ -219,14 +219,14 @@ class TestBankPull(BankCase):
         self.sandbox.set_pull(
             "/statements?cursor=c1", files_answer(("d1", "day1.xml", self.day1), next_cursor="c2")
         )
-        self.pull_conn.action_fc_pull_now()
+        self.pull_conn.action_pull_now()
         self.assertEqual(self.pull_conn.fc_pull_cursor, "c2")
         self.assertEqual(self.pull_conn.consecutive_failures, 0)
         self.assertEqual(len(self.lines_of(self.journal)), 5)
 
     def test_dropped_connection_is_remote_unavailable(self):
         self.sandbox.add_fault(drop=True, path="/statements")
-        text = self.pull_conn.action_fc_pull_now()["params"]["message"]
+        text = self.pull_conn.action_pull_now()["params"]["message"]
         self.assertIn("Connection failed", text)
         self.assertEqual(self.pull_exceptions().category, "remote_unavailable")
 
@@ -241,7 +241,7 @@ class TestBankPull(BankCase):
             }
         )
         self.sandbox.set_pull("/statements", body)
-        text = self.pull_conn.action_fc_pull_now()["params"]["message"]
+        text = self.pull_conn.action_pull_now()["params"]["message"]
         self.assertIn("files[1] has neither content_base64 nor content", text)
         exc = self.pull_exceptions()
         self.assertEqual(exc.category, "schema")
@@ -280,7 +280,7 @@ class TestBankPull(BankCase):
 
     def test_only_managers_pull_by_hand(self):
         with self.assertRaises(AccessError):
-            self.pull_conn.with_user(self.fc_user).action_fc_pull_now()
+            self.pull_conn.with_user(self.fc_user).action_pull_now()
         self.assertFalse(self.pulls())
 
     # ------------------------------------------------------------------
@@ -372,7 +372,7 @@ class TestBankPull(BankCase):
         self.sandbox.set_pull(
             "/statements", files_answer(("m1", "mapped.xml", self.mapped_statement()))
         )
-        text = self.pull_conn.action_fc_pull_now()["params"]["message"]
+        text = self.pull_conn.action_pull_now()["params"]["message"]
         self.assertIn("mapped.xml: 4 new, 0 already imported", text)
         self.assertEqual(len(self.lines_of(journal)), 4)
         self.assertEqual(self.lines_of(journal).fc_message_id, self.pulled_messages())

@@ -48,7 +48,7 @@ class TestBankRealFiles(BankCase):
     ):
         journal = self.bank_journal("DEVI", "DE89370400440532013000", self.eur)
         data = _data("camt053_schema_deviations.xml")
-        connection = self.env["finance.connect.connection"]._fc_bank_upload_connection()
+        connection = self.env["finance.connect.connection"]._bank_upload_connection()
         connection.fc_bank_xsd_strict = True
         refused = self.Import._import_file(data, "deviations.xml")
         self.assertEqual(refused["new"], 0)

@@ -44,7 +44,7 @@ class FinanceConnectFeedController(http.Controller):
         self, token, cursor=None, limit=None, date_from=None, date_to=None, **kw
     ):
         pull = self._pull()
-        feed = pull._fc_from_token(token)
+        feed = pull._from_token(token)
         if not feed:
             return request.make_json_response({"error": "not_found"}, status=404)
         answer = kw.get("format") or "json"
@@ -55,7 +55,7 @@ class FinanceConnectFeedController(http.Controller):
         try:
             if answer == "jsonl":
                 return self._run_jsonl_response(pull, feed, cursor)
-            page = pull._fc_pull_page_json(feed, cursor, limit or 1000, date_from, date_to)
+            page = pull._pull_page_json(feed, cursor, limit or 1000, date_from, date_to)
         except InvalidCursor as exc:
             return request.make_json_response(
                 {"error": "invalid_cursor", "message": str(exc)}, status=400
@@ -77,7 +77,7 @@ class FinanceConnectFeedController(http.Controller):
         stays flat) and sent from it; the body's SHA-256 is the control hash."""
         spool = tempfile.TemporaryFile()
         try:
-            delivery, totals, next_cursor = pull._fc_pull_run_jsonl(feed, spool, cursor)
+            delivery, totals, next_cursor = pull._pull_run_jsonl(feed, spool, cursor)
         except Exception:
             spool.close()
             raise
@@ -110,7 +110,7 @@ class FinanceConnectFeedController(http.Controller):
     )
     def finance_connect_feed_ack(self, token, **_kw):
         pull = self._pull()
-        feed = pull._fc_from_token(token)
+        feed = pull._from_token(token)
         if not feed:
             return request.make_json_response({"error": "not_found"}, status=404)
         length = request.httprequest.content_length
@@ -122,7 +122,7 @@ class FinanceConnectFeedController(http.Controller):
             return request.make_json_response({"error": "not_json"}, status=400)
         if not isinstance(body, dict):
             return request.make_json_response({"error": "not_json_object"}, status=400)
-        delivery, result = pull._fc_pull_acknowledge(feed, body)
+        delivery, result = pull._pull_acknowledge(feed, body)
         if not delivery:
             return request.make_json_response({"error": "unknown_delivery"}, status=404)
         return request.make_json_response(

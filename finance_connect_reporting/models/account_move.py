@@ -37,7 +37,7 @@ class AccountMove(models.Model):
         # EXTENDS account: stamp the posting transaction, wake event feeds.
         posted = super()._post(soft=soft)
         if posted:
-            marker = self.env["finance.connect.feed"]._fc_post_marker()
+            marker = self.env["finance.connect.feed"]._post_marker()
             self.env.cr.execute(
                 SQL(
                     "UPDATE account_move SET fc_post_xid = %s WHERE id IN %s",
@@ -45,5 +45,5 @@ class AccountMove(models.Model):
                     tuple(posted.ids),
                 )
             )
-            self.env["finance.connect.feed"]._fc_on_moves_posted(posted)
+            self.env["finance.connect.feed"]._on_moves_posted(posted)
         return posted

@@ -7,7 +7,7 @@ chart, control totals) and hands them out three ways:
 - push: one ``feed.delivery`` message per period or increment, through the
   core's outbound engine (signed, retried, idempotent);
 - pull: ``GET /finance_connect/feed/<token>/rows`` with an opaque cursor
-  (see ``_fc_pull_page`` and readme/DEVELOP.md for the watermark);
+  (see ``_pull_page`` and readme/DEVELOP.md for the watermark);
 - files: CSV and JSON Lines, streamed page by page.
 
 The feed model holds the set-up, the watermark, push and file export. It
@@ -156,13 +156,13 @@ class FinanceConnectFeed(models.Model):
     def _compute_pull_url(self):
         hidden = self.env._("<token shown once, when generated>")
         for feed in self:
-            feed.pull_url = self._fc_pull_url_for(hidden) if feed.sudo().pull_token_hash else False
+            feed.pull_url = self._pull_url_for(hidden) if feed.sudo().pull_token_hash else False
 
-    def _fc_pull_url_for(self, token):
+    def _pull_url_for(self, token):
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         return f"{base}/finance_connect/feed/{token}/rows"
 
-    def _fc_check_token_write(self, vals):
+    def _check_token_write(self, vals):
         """Pull tokens are generated (``action_regenerate_token``), never typed:
         a chosen token such as ``1`` would be guessed. The push marker moves
         with the deliveries only."""
@@ -182,7 +182,7 @@ class FinanceConnectFeed(models.Model):
                 )
             )
 
-    def _fc_issue_pull_token(self):
+    def _issue_pull_token(self):
         """Generate a pull token, store its sha256, return it in clear (once).
         The caller has checked the rights."""
         self.ensure_one()
@@ -202,16 +202,16 @@ class FinanceConnectFeed(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            self._fc_check_token_write(vals)
+            self._check_token_write(vals)
         if not self.env.su:
             for vals in vals_list:
                 vals["scope_user_id"] = self.env.uid
         feeds = super().create(vals_list)
-        feeds._fc_check_author_companies()
+        feeds._check_author_companies()
         return feeds
 
     def write(self, vals):
-        self._fc_check_token_write(vals)
+        self._check_token_write(vals)
         if not self.env.su:
             vals = dict(vals)
             vals.pop("scope_user_id", None)
@@ -219,7 +219,7 @@ class FinanceConnectFeed(models.Model):
                 vals["scope_user_id"] = self.env.uid
         res = super().write(vals)
         if {"company_ids", "company_id"} & set(vals):
-            self._fc_check_author_companies()
+            self._check_author_companies()
         return res
 
     @api.constrains("company_id", "company_ids")
@@ -235,7 +235,7 @@ class FinanceConnectFeed(models.Model):
                     )
                 )
 
-    def _fc_check_author_companies(self):
+    def _check_author_companies(self):
         """Only companies the user may access (their allowed companies, not only
         the active ones): a manager of A cannot read B's ledger through a feed."""
         if self.env.su:
@@ -253,7 +253,7 @@ class FinanceConnectFeed(models.Model):
                     )
                 )
 
-    def _fc_scope_ok(self):
+    def _scope_ok(self):
         """Whether the feed may still read its companies: the user who set them
         is active and still has access to each (checked by the pull endpoint,
         the cron and the jobs, which run as superuser)."""
@@ -263,8 +263,8 @@ class FinanceConnectFeed(models.Model):
             return True  # set by the system (data files, superuser scripts)
         return author.active and not (self.sudo().company_ids - author.company_ids)
 
-    def _fc_check_scope(self):
-        if not self._fc_scope_ok():
+    def _check_scope(self):
+        if not self._scope_ok():
             raise UserError(
                 self.env._(
                     "Feed %(feed)s reads companies that %(user)s, who chose them, can no "
@@ -285,7 +285,7 @@ class FinanceConnectFeed(models.Model):
         self.ensure_one()
         self.env["finance.connect.exception"]._check_manager()
         self.check_access("write")
-        url = self._fc_pull_url_for(self._fc_issue_pull_token())
+        url = self._pull_url_for(self._issue_pull_token())
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -313,7 +313,7 @@ class FinanceConnectFeed(models.Model):
                 )
             )
         for feed in self:
-            feed._fc_deliver_scheduled()
+            feed._deliver_scheduled()
         return self.action_open_deliveries()
 
     def action_open_deliveries(self):
@@ -331,13 +331,13 @@ class FinanceConnectFeed(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _fc_post_marker(self):
+    def _post_marker(self):
         """The marker stamped on entries posted by this transaction: its xid."""
         self.env.cr.execute(SQL("SELECT pg_current_xact_id()::text::bigint"))
         return self.env.cr.fetchone()[0]
 
     @api.model
-    def _fc_snapshot_watermark(self):
+    def _snapshot_watermark(self):
         """Exclusive upper bound of markers whose transactions are all finished.
 
         Every transaction with an xid below the snapshot's xmin has committed
@@ -350,24 +350,24 @@ class FinanceConnectFeed(models.Model):
     # Lock dates
     # ------------------------------------------------------------------
 
-    def _fc_lock_date(self, company):
+    def _lock_date(self, company):
         """The date up to which ``company``'s ledger is locked (None: nothing)."""
         dates = [d for d in (company.fiscalyear_lock_date, company.hard_lock_date) if d]
         return max(dates) if dates else None
 
-    def _fc_period_locked(self, date_to):
+    def _period_locked(self, date_to):
         """Whether every company of the feed is locked through ``date_to``."""
-        return all((lock := self._fc_lock_date(c)) and lock >= date_to for c in self.company_ids)
+        return all((lock := self._lock_date(c)) and lock >= date_to for c in self.company_ids)
 
     # ------------------------------------------------------------------
     # Push: deliveries
     # ------------------------------------------------------------------
 
-    def _fc_deliver_scheduled(self):
+    def _deliver_scheduled(self):
         self.ensure_one()
-        self._fc_check_scope()
+        self._check_scope()
         if self.kind == "journal_items":
-            return self._fc_deliver_increment()
+            return self._deliver_increment()
         today = fields.Date.context_today(self)
         first_this_month = today.replace(day=1)
         if self.period_status == "formal":
@@ -375,9 +375,9 @@ class FinanceConnectFeed(models.Model):
             date_from = date_to.replace(day=1)
         else:
             date_from, date_to = first_this_month, today
-        return self._fc_deliver_period(date_from, date_to)
+        return self._deliver_period(date_from, date_to)
 
-    def _fc_deliver_period(self, date_from, date_to, reason=None):
+    def _deliver_period(self, date_from, date_to, reason=None):
         """Deliver one period; returns the delivery (existing one if unchanged).
 
         Formal feeds only deliver locked periods. An unmapped account blocks the
@@ -385,10 +385,10 @@ class FinanceConnectFeed(models.Model):
         delivered again only when its rows changed, with the reason.
         """
         self.ensure_one()
-        self._fc_check_scope()
+        self._check_scope()
         date_from, date_to = (fields.Date.to_date(date_from), fields.Date.to_date(date_to))
         Delivery = self.env["finance.connect.feed.delivery"].sudo()
-        if self.period_status == "formal" and not self._fc_period_locked(date_to):
+        if self.period_status == "formal" and not self._period_locked(date_to):
             raise UserError(
                 self.env._(
                     "The feed %(feed)s is formal: the period up to %(date)s must be locked in "
@@ -400,7 +400,7 @@ class FinanceConnectFeed(models.Model):
         self.env["account.move.line"].flush_model()
         self.env["account.move"].flush_model()
         with_dates = self.kind in ("journal_items", "trial_balance", "actuals")
-        missing, mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+        missing, mapper = self.env["finance.connect.feed.conversion"]._check_mapping(
             self, date_to, date_from=date_from if with_dates else None, date_to=date_to
         )
         vals = {
@@ -432,27 +432,27 @@ class FinanceConnectFeed(models.Model):
         )
         reader = self.env["finance.connect.feed.reader"]
         content = lib_controls.ControlTotals.of(
-            reader._fc_rows(self, date_from, date_to, None, mapper)
+            reader._rows(self, date_from, date_to, None, mapper)
         )
         if previous and previous.content_sha256 == content.sha256:
             return previous
         delivery = Delivery.create(dict(vals, state="draft", content_sha256=content.sha256))
-        rows = list(reader._fc_rows(self, date_from, date_to, delivery.name, mapper))
+        rows = list(reader._rows(self, date_from, date_to, delivery.name, mapper))
         if previous:
-            reason = reason or previous._fc_change_reason(rows)
+            reason = reason or previous._change_reason(rows)
             delivery.write({"previous_id": previous.id, "note": reason})
             previous.write({"state": "superseded"})
-        return delivery._fc_send(rows, reason)
+        return delivery._send(rows, reason)
 
-    def _fc_deliver_increment(self):
+    def _deliver_increment(self):
         """Push the journal items posted since the last increment (event and batch)."""
         self.ensure_one()
-        self._fc_check_scope()
+        self._check_scope()
         low = int(self.last_watermark or 0)
-        high = self._fc_snapshot_watermark()
+        high = self._snapshot_watermark()
         self.env["account.move.line"].flush_model()
         reader = self.env["finance.connect.feed.reader"]
-        codes = reader._fc_account_codes(self, low=low, high=high)
+        codes = reader._account_codes(self, low=low, high=high)
         if not codes:
             return self.env["finance.connect.feed.delivery"]
         Delivery = self.env["finance.connect.feed.delivery"].sudo()
@@ -464,7 +464,7 @@ class FinanceConnectFeed(models.Model):
             "watermark_to": str(high),
             "period_status": self.period_status,
         }
-        missing, mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+        missing, mapper = self.env["finance.connect.feed.conversion"]._check_mapping(
             self, fields.Date.context_today(self), codes
         )
         if missing:
@@ -476,13 +476,13 @@ class FinanceConnectFeed(models.Model):
                 )
             )
         delivery = Delivery.create(dict(vals, state="draft"))
-        rows = list(reader._fc_journal_item_rows(self, delivery.name, mapper, low=low, high=high))
-        delivery._fc_send(rows, None)
+        rows = list(reader._journal_item_rows(self, delivery.name, mapper, low=low, high=high))
+        delivery._send(rows, None)
         self.sudo().last_watermark = str(high)
         return delivery
 
     @api.model
-    def _fc_on_moves_posted(self, moves):
+    def _on_moves_posted(self, moves):
         """Queue one incremental delivery per event feed of the posted companies."""
         feeds = self.sudo().search(
             [
@@ -500,7 +500,7 @@ class FinanceConnectFeed(models.Model):
 
     def _job_deliver_increment(self):
         """Queued job body; idempotent (the watermark moves only after a delivery)."""
-        delivery = self._fc_deliver_increment()
+        delivery = self._deliver_increment()
         return f"delivered {delivery.name}" if delivery else "nothing new"
 
     @api.model
@@ -508,7 +508,7 @@ class FinanceConnectFeed(models.Model):
         for feed in self.search([("mode", "=", "batch")]):
             try:
                 with self.env.cr.savepoint():
-                    feed._fc_deliver_scheduled()
+                    feed._deliver_scheduled()
             except UserError as exc:
                 _logger.info("finance_connect_reporting: feed %s not delivered: %s", feed.name, exc)
 
@@ -516,7 +516,7 @@ class FinanceConnectFeed(models.Model):
     # Files
     # ------------------------------------------------------------------
 
-    def _fc_export(self, out, file_format, date_from, date_to, delivery_ref=None):
+    def _export(self, out, file_format, date_from, date_to, delivery_ref=None):
         """Stream the period's rows to ``out`` (binary) as CSV or JSON Lines.
 
         Returns the file's :class:`~..lib.controls.ControlTotals`: row count,
@@ -524,7 +524,7 @@ class FinanceConnectFeed(models.Model):
         JSON Lines, also the hash of the canonical rows).
         """
         self.ensure_one()
-        missing, mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+        missing, mapper = self.env["finance.connect.feed.conversion"]._check_mapping(
             self, date_to, date_from=date_from, date_to=date_to
         )
         if missing:
@@ -535,10 +535,10 @@ class FinanceConnectFeed(models.Model):
         reader = self.env["finance.connect.feed.reader"]
         if self.kind == "journal_items":
             self.env.flush_all()
-            return reader._fc_journal_item_export(
+            return reader._journal_item_export(
                 self, out, file_format, delivery_ref, mapper, date_from=date_from, date_to=date_to
             )
-        rows = reader._fc_rows(self, date_from, date_to, delivery_ref, mapper)
+        rows = reader._rows(self, date_from, date_to, delivery_ref, mapper)
         if file_format == "csv":
             return lib_writers.write_csv(rows, out, columns)
         return lib_writers.write_jsonl(rows, out)
@@ -556,7 +556,7 @@ class FinanceConnectFeed(models.Model):
         )
         date_to = fields.Date.to_date(self.env.context.get("fc_date_to")) or today
         buf = io.BytesIO()
-        totals = self._fc_export(buf, file_format, date_from, date_to)
+        totals = self._export(buf, file_format, date_from, date_to)
         attachment = self.env["ir.attachment"].create(
             {
                 "name": f"{self.name}-{date_from}-{date_to}.{file_format}",

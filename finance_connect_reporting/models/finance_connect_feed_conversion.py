@@ -27,12 +27,12 @@ class FinanceConnectFeedConversion(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _fc_rate_book(self, feed):
+    def _rate_book(self, feed):
         places = feed.currency_id.decimal_places
-        return lib_rows.RateBook(partial(self._fc_rate_lookup, feed), feed.rate_policy, places)
+        return lib_rows.RateBook(partial(self._rate_lookup, feed), feed.rate_policy, places)
 
     @api.model
-    def _fc_rate_lookup(self, feed, company_id, currency_code, kind, date_from, date_to):
+    def _rate_lookup(self, feed, company_id, currency_code, kind, date_from, date_to):
         """The :class:`..lib.rows.Rate` from a company's currency to ``feed``'s:
         Odoo's rate on ``date_to`` (closing), or the mean of Odoo's rates on
         ``date_from`` and on each rate date of the period (average)."""
@@ -78,13 +78,13 @@ class FinanceConnectFeedConversion(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _fc_mapper(self, feed):
+    def _mapper(self, feed):
         """A function (account code, on date) -> group code, or None when ``feed``
         has no mapping set.
 
         Raises the core's :class:`MappingMissing` for an unmapped code.
         """
-        table = feed.mapping_id.sudo()._fc_get_table() if feed.mapping_id else None
+        table = feed.mapping_id.sudo()._get_table() if feed.mapping_id else None
         if table is None or not table.has_type("account", lib_mapping.OUTBOUND):
             return None
         cache = {}
@@ -103,33 +103,33 @@ class FinanceConnectFeedConversion(models.AbstractModel):
         return resolve
 
     @api.model
-    def _fc_check_mapping(self, feed, on_date, codes=None, **window):
+    def _check_mapping(self, feed, on_date, codes=None, **window):
         """Open one mapping exception per unmapped code, resolve the feed's open
         ones whose code maps now; return ``(unmapped codes, mapper)``.
 
         ``codes``: the account codes to check; by default those of the rows of
-        ``window`` (the reader's ``_fc_account_codes``), read only when the feed
+        ``window`` (the reader's ``_account_codes``), read only when the feed
         maps accounts at all.
         """
-        mapper = self._fc_mapper(feed)
+        mapper = self._mapper(feed)
         if mapper is None:
             return [], None
         if codes is None:
-            codes = self.env["finance.connect.feed.reader"]._fc_account_codes(feed, **window)
+            codes = self.env["finance.connect.feed.reader"]._account_codes(feed, **window)
         missing, mapped = [], []
         for code in codes:
             try:
                 mapper(code, str(on_date))
             except MappingMissing as exc:
                 missing.append(exc.value)
-                self._fc_open_mapping_exception(feed, exc)
+                self._open_mapping_exception(feed, exc)
             else:
                 mapped.append(code)
-        self._fc_resolve_mapping_exceptions(feed, mapped)
+        self._resolve_mapping_exceptions(feed, mapped)
         return missing, mapper
 
     @api.model
-    def _fc_resolve_mapping_exceptions(self, feed, codes):
+    def _resolve_mapping_exceptions(self, feed, codes):
         """Resolve this feed's open mapping exceptions of ``codes`` (mapped now):
         the accountant mapped the account and the feed used it without a gap."""
         if not codes:
@@ -148,7 +148,7 @@ class FinanceConnectFeedConversion(models.AbstractModel):
             )
         )
         for exc in found:
-            exc._fc_resolve(
+            exc._resolve(
                 self.env._(
                     "Account %(code)s is mapped now: the feed %(feed)s used it without a gap.",
                     code=exc.mapping_value,
@@ -158,7 +158,7 @@ class FinanceConnectFeedConversion(models.AbstractModel):
             )
 
     @api.model
-    def _fc_open_mapping_exception(self, feed, exc):
+    def _open_mapping_exception(self, feed, exc):
         return self.env["finance.connect.exception"]._open(
             "mapping",
             self.env._(

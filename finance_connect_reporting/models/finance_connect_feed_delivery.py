@@ -28,7 +28,7 @@ class FinanceConnectFeedDelivery(models.Model):
         readonly=True,
         copy=False,
         index=True,
-        default=lambda self: self._fc_new_reference(),
+        default=lambda self: self._new_reference(),
     )
     feed_id = fields.Many2one(
         "finance.connect.feed", required=True, readonly=True, index=True, ondelete="cascade"
@@ -78,13 +78,13 @@ class FinanceConnectFeedDelivery(models.Model):
     ack_source = fields.Char(readonly=True)
 
     @api.model
-    def _fc_new_reference(self):
+    def _new_reference(self):
         self.env.cr.execute(
             SQL("SELECT COALESCE(MAX(id), 0) + 1 FROM finance_connect_feed_delivery")
         )
         return f"FCD-{self.env.cr.fetchone()[0]}-{uuid.uuid4().hex[:6].upper()}"
 
-    def _fc_store_totals(self, totals):
+    def _store_totals(self, totals):
         self.write(
             {
                 "row_count": totals.row_count,
@@ -94,11 +94,11 @@ class FinanceConnectFeedDelivery(models.Model):
             }
         )
 
-    def _fc_control(self):
+    def _control(self):
         """The delivered control totals; pull runs are counted on demand."""
         self.ensure_one()
         if not self.sha256 and self.mode == "pull" and self.watermark_to:
-            self._fc_store_totals(self._fc_recount())
+            self._store_totals(self._recount())
         return {
             "row_count": self.row_count,
             "total_debit": self.total_debit or "0",
@@ -106,22 +106,22 @@ class FinanceConnectFeedDelivery(models.Model):
             "sha256": self.sha256 or "",
         }
 
-    def _fc_recount(self):
+    def _recount(self):
         """Totals of a pull run: its rows in id order, as the pages served them
         (the run's JSON Lines download, hashed and discarded)."""
         feed = self.feed_id
         with open(os.devnull, "wb") as discard:
-            return self.env["finance.connect.feed.reader"]._fc_journal_item_export(
+            return self.env["finance.connect.feed.reader"]._journal_item_export(
                 feed,
                 discard,
                 "jsonl",
                 self.name,
-                self.env["finance.connect.feed.conversion"]._fc_mapper(feed),
+                self.env["finance.connect.feed.conversion"]._mapper(feed),
                 low=int(self.watermark_from),
                 high=int(self.watermark_to),
             )
 
-    def _fc_payload(self, rows, totals, reason):
+    def _payload(self, rows, totals, reason):
         feed = self.feed_id
         return {
             "event_id": self.name,
@@ -143,22 +143,22 @@ class FinanceConnectFeedDelivery(models.Model):
             "rows": rows,
         }
 
-    def _fc_send(self, rows, reason):
+    def _send(self, rows, reason):
         """Compute the control totals and queue the message (when connected)."""
         self.ensure_one()
         feed = self.feed_id
         totals = lib_controls.ControlTotals.of(rows)
-        self._fc_store_totals(totals)
+        self._store_totals(totals)
         if self.date_from and self.date_to:
             reader = self.env["finance.connect.feed.reader"]
-            debit, credit = reader._fc_ledger_totals(feed, self.date_from, self.date_to)
+            debit, credit = reader._ledger_totals(feed, self.date_from, self.date_to)
             self.write({"ledger_debit": str(debit), "ledger_credit": str(credit)})
         vals = {"state": "delivered"}
         if feed.connection_id:
             message = self.env["finance.connect.message"]._enqueue_outbound(
                 feed.connection_id,
                 "feed.delivery",
-                self._fc_payload(rows, totals, reason),
+                self._payload(rows, totals, reason),
                 record=self,
                 idempotency_key=f"feed.delivery:{self.name}",
             )
@@ -166,7 +166,7 @@ class FinanceConnectFeedDelivery(models.Model):
         self.write(vals)
         return self
 
-    def _fc_change_reason(self, rows):
+    def _change_reason(self, rows):
         """Why a period goes out again: the keys whose amounts changed."""
         self.ensure_one()
         old = {}
@@ -193,7 +193,7 @@ class FinanceConnectFeedDelivery(models.Model):
     def _acknowledge(self, control, source=""):
         """Match a consumer's control totals; a difference opens an exception."""
         self.ensure_one()
-        expected = self._fc_control()
+        expected = self._control()
         problems = lib_controls.compare(expected, control)
         control = control if isinstance(control, dict) else {}
         vals = {

@@ -29,7 +29,7 @@ class FinanceConnectFeedPull(models.AbstractModel):
     _description = "Finance Connect feed pull protocol"
 
     @api.model
-    def _fc_from_token(self, token):
+    def _from_token(self, token):
         """The active feed of a pull token (looked up by its sha256, as superuser),
         or an empty feed."""
         nobody = self.env["finance.connect.feed"]
@@ -47,18 +47,18 @@ class FinanceConnectFeedPull(models.AbstractModel):
         if not row or not hmac.compare_digest(row[1].encode(), token_hash.encode()):
             return nobody
         feed = nobody.sudo().browse(row[0])
-        return feed if feed._fc_scope_ok() else nobody
+        return feed if feed._scope_ok() else nobody
 
     @api.model
-    def _fc_pull_page(self, feed, cursor_token=None, limit=1000, date_from=None, date_to=None):
+    def _pull_page(self, feed, cursor_token=None, limit=1000, date_from=None, date_to=None):
         """One page of pulled rows: ``{"rows", "next_cursor", "has_more", "control"}``.
 
-        The parsed :meth:`_fc_pull_page_json` (which the endpoint sends as is).
+        The parsed :meth:`_pull_page_json` (which the endpoint sends as is).
         """
-        return json.loads(self._fc_pull_page_json(feed, cursor_token, limit, date_from, date_to))
+        return json.loads(self._pull_page_json(feed, cursor_token, limit, date_from, date_to))
 
     @api.model
-    def _fc_pull_run(self, feed, cursor_token):
+    def _pull_run(self, feed, cursor_token):
         """``(cursor, delivery)`` of the pull run a cursor belongs to.
 
         A cursor of a finished run (or none) starts the next run: its window
@@ -69,8 +69,8 @@ class FinanceConnectFeedPull(models.AbstractModel):
         Delivery = self.env["finance.connect.feed.delivery"].sudo()
         self.env.flush_all()
         if cur.high is None:
-            high = feed._fc_snapshot_watermark()
-            missing, _mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+            high = feed._snapshot_watermark()
+            missing, _mapper = self.env["finance.connect.feed.conversion"]._check_mapping(
                 feed, fields.Date.context_today(feed), low=cur.low, high=high
             )
             if missing:
@@ -94,7 +94,7 @@ class FinanceConnectFeedPull(models.AbstractModel):
         return cur, delivery
 
     @api.model
-    def _fc_pull_page_json(self, feed, cursor_token=None, limit=1000, date_from=None, date_to=None):
+    def _pull_page_json(self, feed, cursor_token=None, limit=1000, date_from=None, date_to=None):
         """The JSON text of one page of pulled rows.
 
         Journal item feeds page by the cursor (exactly once per run, see
@@ -106,13 +106,13 @@ class FinanceConnectFeedPull(models.AbstractModel):
         feed.ensure_one()
         limit = max(1, min(int(limit or 1000), PAGE_MAX))
         if feed.kind != "journal_items":
-            return json.dumps(self._fc_pull_period(feed, date_from, date_to), ensure_ascii=False)
-        cur, delivery = self._fc_pull_run(feed, cursor_token)
+            return json.dumps(self._pull_period(feed, date_from, date_to), ensure_ascii=False)
+        cur, delivery = self._pull_run(feed, cursor_token)
         records = []
-        for batch in self.env["finance.connect.feed.reader"]._fc_journal_item_texts(
+        for batch in self.env["finance.connect.feed.reader"]._journal_item_texts(
             feed,
             delivery.name,
-            self.env["finance.connect.feed.conversion"]._fc_mapper(feed),
+            self.env["finance.connect.feed.conversion"]._mapper(feed),
             low=cur.low,
             high=cur.high,
             after_id=cur.last_id,
@@ -144,7 +144,7 @@ class FinanceConnectFeedPull(models.AbstractModel):
         return head[:-1] + ',"rows":[' + ",".join(lines) + "]}"
 
     @api.model
-    def _fc_pull_run_jsonl(self, feed, out, cursor_token=None):
+    def _pull_run_jsonl(self, feed, out, cursor_token=None):
         """Stream the rest of a pull run to ``out`` (binary) as JSON Lines.
 
         The rows the pages would serve from ``cursor_token`` to the end of its
@@ -153,36 +153,36 @@ class FinanceConnectFeedPull(models.AbstractModel):
         row). Returns ``(delivery, totals, next_cursor)``: the totals are of
         the streamed rows (``sha256`` is the hash of what was written) and are
         the delivery's when the stream covered its whole run; ``next_cursor``
-        starts the next run. Raises like :meth:`_fc_pull_page_json`.
+        starts the next run. Raises like :meth:`_pull_page_json`.
         """
         feed.ensure_one()
         if feed.kind != "journal_items":
             raise UserError(
                 self.env._("Only journal item feeds stream runs: ask for a page instead.")
             )
-        cur, delivery = self._fc_pull_run(feed, cursor_token)
-        totals = self.env["finance.connect.feed.reader"]._fc_journal_item_export(
+        cur, delivery = self._pull_run(feed, cursor_token)
+        totals = self.env["finance.connect.feed.reader"]._journal_item_export(
             feed,
             out,
             "jsonl",
             delivery.name,
-            self.env["finance.connect.feed.conversion"]._fc_mapper(feed),
+            self.env["finance.connect.feed.conversion"]._mapper(feed),
             low=cur.low,
             high=cur.high,
             after_id=cur.last_id,
         )
         if not cur.last_id:
-            delivery._fc_store_totals(totals)
+            delivery._store_totals(totals)
         return delivery, totals, lib_cursor.encode_cursor(cur.next_run())
 
     @api.model
-    def _fc_pull_period(self, feed, date_from, date_to):
+    def _pull_period(self, feed, date_from, date_to):
         today = fields.Date.context_today(feed)
         date_to = fields.Date.to_date(date_to) if date_to else today
         date_from = fields.Date.to_date(date_from) if date_from else date_to.replace(day=1)
-        if feed.period_status == "formal" and not feed._fc_period_locked(date_to):
+        if feed.period_status == "formal" and not feed._period_locked(date_to):
             raise UserError(self.env._("The period is not locked."))
-        missing, mapper = self.env["finance.connect.feed.conversion"]._fc_check_mapping(
+        missing, mapper = self.env["finance.connect.feed.conversion"]._check_mapping(
             feed, date_to, date_from=date_from, date_to=date_to
         )
         if missing:
@@ -203,9 +203,9 @@ class FinanceConnectFeedPull(models.AbstractModel):
             )
         )
         reader = self.env["finance.connect.feed.reader"]
-        rows = list(reader._fc_rows(feed, date_from, date_to, delivery.name, mapper))
+        rows = list(reader._rows(feed, date_from, date_to, delivery.name, mapper))
         totals = lib_controls.ControlTotals.of(rows)
-        delivery._fc_store_totals(totals)
+        delivery._store_totals(totals)
         return {
             "feed": feed.name,
             "kind": feed.kind,
@@ -219,7 +219,7 @@ class FinanceConnectFeedPull(models.AbstractModel):
         }
 
     @api.model
-    def _fc_pull_acknowledge(self, feed, body):
+    def _pull_acknowledge(self, feed, body):
         """Match a pull consumer's ``{"delivery", "control"}`` with the delivery
         of ``feed`` it names. Returns ``(delivery, result)``; an empty delivery
         when the feed has none of that reference."""

@@ -34,7 +34,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
     _name = "finance.connect.feed.reader"
     _description = "Finance Connect feed ledger reader"
 
-    # Fragments of the queries, over the table aliases of _fc_base_sql.
+    # Fragments of the queries, over the table aliases of _base_sql.
     _PROVISIONAL = SQL(
         "(aml.date > COALESCE(GREATEST(c.fiscalyear_lock_date, c.hard_lock_date),"
         " DATE '0001-01-01'))"
@@ -46,12 +46,12 @@ class FinanceConnectFeedReader(models.AbstractModel):
     )
 
     @api.model
-    def _fc_company_partner_ids(self):
+    def _company_partner_ids(self):
         companies = self.env["res.company"].sudo().with_context(active_test=False)
         return set(companies.search([("partner_id", "!=", False)]).partner_id.ids)
 
     @api.model
-    def _fc_base_sql(self, feed, joins=None):
+    def _base_sql(self, feed, joins=None):
         """FROM/WHERE shared by every kind: posted lines of the feed's companies;
         formal feeds only see dates up to each company's lock date."""
         formal = feed.period_status == "formal"
@@ -74,7 +74,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
         )
 
     @api.model
-    def _fc_window_sql(self, low=None, high=None, date_from=None, date_to=None, after_id=None):
+    def _window_sql(self, low=None, high=None, date_from=None, date_to=None, after_id=None):
         """The conditions (each after ``AND``) selecting the journal items of a
         pull window or period, and of a keyset page after ``after_id``."""
         marker = SQL("COALESCE(m.fc_post_xid, 0)")
@@ -88,7 +88,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
         return SQL().join(SQL(" AND %s", c) for c in conditions if c is not None)
 
     @api.model
-    def _fc_rate_kind_sql(self, feed):
+    def _rate_kind_sql(self, feed):
         """SQL of :func:`..lib.currency.rate_kind` for the feed's policy."""
         if feed.rate_policy == "closing_average":
             return SQL(
@@ -104,7 +104,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _fc_journal_item_fields(self, feed, delivery_ref, fx, gm):
+    def _journal_item_fields(self, feed, delivery_ref, fx, gm):
         """The fields ``(key, kind, sql)`` of a journal item row (see lib/sqltext.py).
 
         ``fx``: the rates join is present (companies in another currency than
@@ -132,7 +132,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
             rate_date = self._MONTH_END
             rate_source = ("rate_source", "const", "same currency")
         intercompany = SQL(
-            "COALESCE(aml.partner_id = ANY(%s), FALSE)", list(self._fc_company_partner_ids())
+            "COALESCE(aml.partner_id = ANY(%s), FALSE)", list(self._company_partner_ids())
         )
         return [
             ("account_code", "text", self._CODE),
@@ -160,12 +160,12 @@ class FinanceConnectFeedReader(models.AbstractModel):
             ("provisional", "bool", self._PROVISIONAL),
             rate,
             ("rate_date", "plain", rate_date),
-            ("rate_kind", "plain", self._fc_rate_kind_sql(feed)),
+            ("rate_kind", "plain", self._rate_kind_sql(feed)),
             rate_source,
         ]
 
     @api.model
-    def _fc_journal_item_plan(self, feed, where, mapper, limit=None):
+    def _journal_item_plan(self, feed, where, mapper, limit=None):
         """Joins carrying the rates and group codes of the rows.
 
         Rates are looked up (the conversion's rate book) for the (company, month,
@@ -189,13 +189,13 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 period=self._PERIOD,
                 month_end=self._MONTH_END,
                 code=code,
-                base=self._fc_base_sql(feed),
+                base=self._base_sql(feed),
                 where=where,
                 page=SQL(" ORDER BY aml.id LIMIT %s", limit) if limit else SQL(),
             )
         )
         found = self.env.cr.fetchall()
-        book = self.env["finance.connect.feed.conversion"]._fc_rate_book(feed)
+        book = self.env["finance.connect.feed.conversion"]._rate_book(feed)
         currencies = {c.id: c.currency_id.name for c in foreign}
         rates, codes = {}, {}
         for company_id, period, month_end, account_code, account_type in found:
@@ -226,7 +226,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
                     date=[rates[k].date for k in keys],
                     source=[rates[k].source for k in keys],
                     row_period=self._PERIOD,
-                    row_kind=self._fc_rate_kind_sql(feed),
+                    row_kind=self._rate_kind_sql(feed),
                 )
             )
         if mapper:
@@ -247,7 +247,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
         return SQL().join(joins), bool(foreign), bool(mapper)
 
     @api.model
-    def _fc_journal_item_query(
+    def _journal_item_query(
         self,
         feed,
         delivery_ref,
@@ -266,9 +266,9 @@ class FinanceConnectFeedReader(models.AbstractModel):
 
         ``limit``: a keyset page of that many rows after ``after_id``.
         """
-        where = self._fc_window_sql(low, high, date_from, date_to, after_id)
-        joins, fx, gm = self._fc_journal_item_plan(feed, where, mapper, limit)
-        fields_ = self._fc_journal_item_fields(feed, delivery_ref, fx, gm)
+        where = self._window_sql(low, high, date_from, date_to, after_id)
+        joins, fx, gm = self._journal_item_plan(feed, where, mapper, limit)
+        fields_ = self._journal_item_fields(feed, delivery_ref, fx, gm)
         selected = {
             "id": lambda: SQL("aml.id"),
             "debit": lambda: SQL("aml.debit::text"),
@@ -279,17 +279,17 @@ class FinanceConnectFeedReader(models.AbstractModel):
         return SQL(
             "SELECT %s %s %s ORDER BY aml.id %s",
             SQL(", ").join(selected[c]() for c in columns),
-            self._fc_base_sql(feed, joins),
+            self._base_sql(feed, joins),
             where,
             SQL("LIMIT %s", limit) if limit else SQL(),
         )
 
     @api.model
-    def _fc_journal_item_texts(self, feed, delivery_ref, mapper=None, batch=5000, **window):
+    def _journal_item_texts(self, feed, delivery_ref, mapper=None, batch=5000, **window):
         """Journal items in id order, written by PostgreSQL, in batches of tuples
         ``(line_id, debit, credit, canonical JSON text[, CSV line])``.
 
-        ``window``: see :meth:`_fc_journal_item_query` (and ``with_csv``).
+        ``window``: see :meth:`_journal_item_query` (and ``with_csv``).
         With ``limit``, one keyset query (a pull page); without it, the whole
         window or period through a server-side cursor.
         """
@@ -297,7 +297,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
         columns = ("id", "debit", "credit", "json") + (
             ("csv",) if window.pop("with_csv", False) else ()
         )
-        query = self._fc_journal_item_query(feed, delivery_ref, mapper, columns=columns, **window)
+        query = self._journal_item_query(feed, delivery_ref, mapper, columns=columns, **window)
         if window.get("limit"):
             cr.execute(query)
             records = cr.fetchall()
@@ -319,19 +319,19 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 cr.execute(SQL("CLOSE %s", name))
 
     @api.model
-    def _fc_journal_item_rows(self, feed, delivery_ref, mapper=None, **window):
+    def _journal_item_rows(self, feed, delivery_ref, mapper=None, **window):
         """The journal item rows (dicts) of a window or period: the texts, parsed."""
         loads = json.loads
-        for records in self._fc_journal_item_texts(feed, delivery_ref, mapper, **window):
+        for records in self._journal_item_texts(feed, delivery_ref, mapper, **window):
             for record in records:
                 yield loads(record[3])
 
     @api.model
-    def _fc_journal_item_export(
+    def _journal_item_export(
         self, feed, out, file_format, delivery_ref, mapper, after_id=0, **window
     ):
         """Stream the journal items of a period or pull run to ``out`` with
-        ``COPY ... TO STDOUT``; ``window``: see :meth:`_fc_journal_item_query`.
+        ``COPY ... TO STDOUT``; ``window``: see :meth:`_journal_item_query`.
 
         PostgreSQL writes the rows (lib/sqltext.py: the canonical JSON text, or
         the CSV line) and sends them while this process hashes and writes them
@@ -341,7 +341,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
         """
         cr = self.env.cr
         columns = ("csv",) if file_format == "csv" else ("json",)
-        query = self._fc_journal_item_query(
+        query = self._journal_item_query(
             feed, delivery_ref, mapper, after_id=after_id, columns=columns, **window
         )
         if file_format == "csv":
@@ -356,8 +356,8 @@ class FinanceConnectFeedReader(models.AbstractModel):
             SQL(
                 "SELECT count(*), COALESCE(sum(aml.debit), 0)::text,"
                 " COALESCE(sum(aml.credit), 0)::text %s %s",
-                self._fc_base_sql(feed),
-                self._fc_window_sql(after_id=after_id, **window),
+                self._base_sql(feed),
+                self._window_sql(after_id=after_id, **window),
             )
         )
         count, debit, credit = cr.fetchone()
@@ -377,7 +377,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _fc_aggregate_records(self, feed, date_from, date_to):
+    def _aggregate_records(self, feed, date_from, date_to):
         """Tuples (company_id, company, period, code, type, analytic, count, debit,
         credit, balance, currency, provisional) of the aggregated kinds."""
         in_range = SQL("AND aml.date BETWEEN %s AND %s", date_from, date_to)
@@ -393,7 +393,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 """,
                 code=self._CODE,
                 provisional=self._PROVISIONAL,
-                base=self._fc_base_sql(feed),
+                base=self._base_sql(feed),
                 in_range=in_range,
             )
         elif feed.kind == "actuals":
@@ -416,7 +416,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 """,
                 code=self._CODE,
                 provisional=self._PROVISIONAL,
-                base=self._fc_base_sql(
+                base=self._base_sql(
                     feed,
                     SQL("LEFT JOIN LATERAL jsonb_each_text(aml.analytic_distribution) ad ON TRUE"),
                 ),
@@ -428,7 +428,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
         return self.env.cr.fetchall()
 
     @api.model
-    def _fc_open_item_records(self, feed, date_to):
+    def _open_item_records(self, feed, date_to):
         """Tuples (line_id, move_name, company_id, company, code, type, partner_id,
         date, expected date, residual, currency, provisional) of the open
         receivables and payables (residual today) dated up to ``date_to``."""
@@ -447,14 +447,14 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 """,
                 code=self._CODE,
                 provisional=self._PROVISIONAL,
-                base=self._fc_base_sql(feed),
+                base=self._base_sql(feed),
                 date_to=date_to,
             )
         )
         return self.env.cr.fetchall()
 
     @api.model
-    def _fc_bank_balance_records(self, feed, date_to):
+    def _bank_balance_records(self, feed, date_to):
         """Tuples (company_id, company, journal code, account code, debit, credit,
         balance, currency, provisional) of the bank journals' accounts up to
         ``date_to``."""
@@ -475,62 +475,62 @@ class FinanceConnectFeedReader(models.AbstractModel):
                 """,
                 code=self._CODE,
                 provisional=self._PROVISIONAL,
-                base=self._fc_base_sql(feed, journals),
+                base=self._base_sql(feed, journals),
                 date_to=date_to,
             )
         )
         return self.env.cr.fetchall()
 
     @api.model
-    def _fc_aggregate_rows(self, feed, date_from, date_to, delivery_ref, book, mapper=None):
-        records = self._fc_aggregate_records(feed, date_from, date_to)
+    def _aggregate_rows(self, feed, date_from, date_to, delivery_ref, book, mapper=None):
+        records = self._aggregate_records(feed, date_from, date_to)
         yield from lib_rows.aggregate_rows(
             records, book, date_from, date_to, feed.currency_id.name, delivery_ref, mapper
         )
 
     @api.model
-    def _fc_open_item_rows(self, feed, date_to, delivery_ref, book, mapper=None):
+    def _open_item_rows(self, feed, date_to, delivery_ref, book, mapper=None):
         """Open receivables and payables (residual today) with their expected date."""
-        intercompany = self._fc_company_partner_ids()
-        records = self._fc_open_item_records(feed, date_to)
+        intercompany = self._company_partner_ids()
+        records = self._open_item_records(feed, date_to)
         yield from lib_rows.open_item_rows(
             records, book, date_to, feed.currency_id.name, delivery_ref, intercompany, mapper
         )
 
     @api.model
-    def _fc_bank_balance_rows(self, feed, date_to, delivery_ref, book, mapper=None):
-        records = self._fc_bank_balance_records(feed, date_to)
+    def _bank_balance_rows(self, feed, date_to, delivery_ref, book, mapper=None):
+        records = self._bank_balance_records(feed, date_to)
         yield from lib_rows.bank_balance_rows(
             records, book, date_to, feed.currency_id.name, delivery_ref, mapper
         )
 
     @api.model
-    def _fc_rows(self, feed, date_from, date_to, delivery_ref, mapper=None):
+    def _rows(self, feed, date_from, date_to, delivery_ref, mapper=None):
         """Every row of ``feed`` for a period, streamed."""
         feed.ensure_one()
         self.env.flush_all()
-        book = self.env["finance.connect.feed.conversion"]._fc_rate_book(feed)
+        book = self.env["finance.connect.feed.conversion"]._rate_book(feed)
         if feed.kind == "journal_items":
-            yield from self._fc_journal_item_rows(
+            yield from self._journal_item_rows(
                 feed, delivery_ref, mapper, date_from=date_from, date_to=date_to
             )
         elif feed.kind in ("trial_balance", "actuals"):
-            yield from self._fc_aggregate_rows(feed, date_from, date_to, delivery_ref, book, mapper)
+            yield from self._aggregate_rows(feed, date_from, date_to, delivery_ref, book, mapper)
         elif feed.kind == "open_items":
-            yield from self._fc_open_item_rows(feed, date_to, delivery_ref, book, mapper)
+            yield from self._open_item_rows(feed, date_to, delivery_ref, book, mapper)
         else:
-            yield from self._fc_bank_balance_rows(feed, date_to, delivery_ref, book, mapper)
+            yield from self._bank_balance_rows(feed, date_to, delivery_ref, book, mapper)
 
     @api.model
-    def _fc_account_codes(self, feed, date_from=None, date_to=None, low=None, high=None):
+    def _account_codes(self, feed, date_from=None, date_to=None, low=None, high=None):
         """The distinct account codes a delivery would carry (for the mapping check)."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 "SELECT DISTINCT %s %s %s",
                 self._CODE,
-                self._fc_base_sql(feed),
-                self._fc_window_sql(low, high, date_from, date_to),
+                self._base_sql(feed),
+                self._window_sql(low, high, date_from, date_to),
             )
         )
         return sorted(r[0] or "" for r in self.env.cr.fetchall())
@@ -540,7 +540,7 @@ class FinanceConnectFeedReader(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _fc_ledger_totals(self, feed, date_from, date_to):
+    def _ledger_totals(self, feed, date_from, date_to):
         """Debit and credit of the posted lines of the feed's companies in a period,
         read through the ORM (Odoo's own figures, independent of the feed's SQL)."""
         domain = [

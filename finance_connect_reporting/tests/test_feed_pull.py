@@ -35,17 +35,15 @@ class TestFeedPull(ReportingCase):
         self.env.cr.execute("UPDATE account_move SET fc_post_xid = 100 WHERE state = 'posted'")
         clock = {"marker": 200, "snapshot": 150}
         with (
-            patch.object(FinanceConnectFeed, "_fc_post_marker", lambda self: clock["marker"]),
-            patch.object(
-                FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: clock["snapshot"]
-            ),
+            patch.object(FinanceConnectFeed, "_post_marker", lambda self: clock["marker"]),
+            patch.object(FinanceConnectFeed, "_snapshot_watermark", lambda self: clock["snapshot"]),
         ):
             yield clock
 
     def _pull_all(self, feed, cursor, limit):
         ids, pages = [], 0
         while True:
-            page = self.pull._fc_pull_page(feed, cursor, limit)
+            page = self.pull._pull_page(feed, cursor, limit)
             pages += 1
             ids += [r["line_id"] for r in page["rows"]]
             self.assertEqual(page["control"], ControlTotals.of(page["rows"]).as_dict())
@@ -61,9 +59,9 @@ class TestFeedPull(ReportingCase):
         self.env.flush_all()
         self.env.cr.execute("SELECT fc_post_xid FROM account_move WHERE id = %s", (self.inv_a1.id,))
         marker = self.env.cr.fetchone()[0]
-        self.assertEqual(marker, feed._fc_post_marker())
+        self.assertEqual(marker, feed._post_marker())
         # Our own transaction is not finished: its rows wait for the next run.
-        self.assertLessEqual(feed._fc_snapshot_watermark(), marker)
+        self.assertLessEqual(feed._snapshot_watermark(), marker)
 
     def test_pages_exactly_once_with_a_posting_in_the_middle(self):
         feed = self.make_feed(kind="journal_items", mode="pull")
@@ -112,9 +110,9 @@ class TestFeedPull(ReportingCase):
         feed = self.make_feed(kind="journal_items", mode="pull")
         with self._posting_clock() as clock:
             expected = self._feed_line_ids(feed, 0, 150)
-            first = self.pull._fc_pull_page(feed, None, 3)
+            first = self.pull._pull_page(feed, None, 3)
             out = io.BytesIO()
-            delivery, totals, cursor = self.pull._fc_pull_run_jsonl(feed, out, first["next_cursor"])
+            delivery, totals, cursor = self.pull._pull_run_jsonl(feed, out, first["next_cursor"])
             streamed = [json.loads(line) for line in out.getvalue().decode().splitlines()]
             ids = [r["line_id"] for r in first["rows"]] + [r["line_id"] for r in streamed]
             self.assertEqual(len(ids), len(set(ids)), "a row came twice")
@@ -124,7 +122,7 @@ class TestFeedPull(ReportingCase):
             self.assertEqual(totals.as_dict(), ControlTotals.of(streamed).as_dict())
             self.assertEqual(totals.sha256, hashlib.sha256(out.getvalue()).hexdigest())
             # A stream from the middle of a run leaves the run's totals to a recount.
-            self.assertEqual(delivery._fc_control()["row_count"], len(expected))
+            self.assertEqual(delivery._control()["row_count"], len(expected))
             self.assertEqual(decode_cursor(cursor).low, 150)
 
             late = self.init_invoice(
@@ -132,15 +130,15 @@ class TestFeedPull(ReportingCase):
             )
             clock["snapshot"] = 250
             out = io.BytesIO()
-            run2, totals2, cursor2 = self.pull._fc_pull_run_jsonl(feed, out, cursor)
+            run2, totals2, cursor2 = self.pull._pull_run_jsonl(feed, out, cursor)
             rows2 = [json.loads(line) for line in out.getvalue().decode().splitlines()]
             self.assertEqual(sorted(r["line_id"] for r in rows2), sorted(late.line_ids.ids))
             # A whole run: its totals are the delivery's, ready for the acknowledgement.
-            self.assertEqual(run2._fc_control(), totals2.as_dict())
+            self.assertEqual(run2._control(), totals2.as_dict())
             self.assertEqual(run2.watermark_to, "250")
             clock["snapshot"] = 300
             out = io.BytesIO()
-            _run3, totals3, _cursor3 = self.pull._fc_pull_run_jsonl(feed, out, cursor2)
+            _run3, totals3, _cursor3 = self.pull._pull_run_jsonl(feed, out, cursor2)
             self.assertEqual((totals3.row_count, out.getvalue()), (0, b""))
 
     def test_stream_is_for_journal_items_and_refuses_unmapped_runs(self):
@@ -149,7 +147,7 @@ class TestFeedPull(ReportingCase):
         from odoo.exceptions import UserError
 
         with self.assertRaises(UserError):
-            self.pull._fc_pull_run_jsonl(self.make_feed(kind="trial_balance"), io.BytesIO())
+            self.pull._pull_run_jsonl(self.make_feed(kind="trial_balance"), io.BytesIO())
         mapping = self.env["finance.connect.mapping"].create(
             {"name": "Revenue only", "company_id": self.company_a.id}
         )
@@ -164,10 +162,10 @@ class TestFeedPull(ReportingCase):
         feed = self.make_feed(kind="journal_items", mapping_id=mapping.id)
         out = io.BytesIO()
         with (
-            patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62),
+            patch.object(FinanceConnectFeed, "_snapshot_watermark", lambda self: 2**62),
             self.assertRaises(MappingMissing),
         ):
-            self.pull._fc_pull_run_jsonl(feed, out)
+            self.pull._pull_run_jsonl(feed, out)
         self.assertEqual(out.getvalue(), b"")
         self.assertFalse(feed.delivery_ids)
 
@@ -181,11 +179,11 @@ class TestFeedPullHttp(ReportingCase, HttpCase):
 
     def test_endpoint_token_cursor_and_ack(self):
         feed = self.make_feed(kind="journal_items", mode="pull")
-        token = feed._fc_issue_pull_token()
+        token = feed._issue_pull_token()
         self.assertEqual(self._get("not-the-token").status_code, 404)
         self.assertEqual(self._get(token, cursor="!!").status_code, 400)
         # Patch the watermark so that the test transaction's entries are in the run.
-        with patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62):
+        with patch.object(FinanceConnectFeed, "_snapshot_watermark", lambda self: 2**62):
             rows, cursor = [], None
             while True:
                 resp = self._get(token, cursor=cursor or "", limit=4)
@@ -214,8 +212,8 @@ class TestFeedPullHttp(ReportingCase, HttpCase):
         import hashlib
 
         feed = self.make_feed(kind="journal_items", mode="pull")
-        token = feed._fc_issue_pull_token()
-        with patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62):
+        token = feed._issue_pull_token()
+        with patch.object(FinanceConnectFeed, "_snapshot_watermark", lambda self: 2**62):
             resp = self._get(token, format="jsonl")
             self.assertEqual(resp.status_code, 200, resp.text)
             self.assertEqual(resp.headers["Content-Type"].split(";")[0], "application/jsonl")

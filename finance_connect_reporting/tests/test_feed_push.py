@@ -25,10 +25,10 @@ class TestFeedPush(ReportingCase):
     def test_formal_needs_locked_period_then_delivers_with_control_totals(self):
         feed = self._formal_tb()
         with self.assertRaises(UserError):
-            feed._fc_deliver_period(*self.jan)
+            feed._deliver_period(*self.jan)
         self.lock(self.company_a, "2024-01-31")
         self.lock(self.company_b, "2024-01-31")
-        delivery = feed._fc_deliver_period(*self.jan)
+        delivery = feed._deliver_period(*self.jan)
         self.assertEqual(delivery.state, "delivered")
         msg = delivery.message_id
         self.assertEqual(msg.event_type, "feed.delivery")
@@ -42,13 +42,13 @@ class TestFeedPush(ReportingCase):
         self.assertTrue(all(r["delivery"] == delivery.name for r in payload["rows"]))
         self.assertFalse(any(r["provisional"] for r in payload["rows"]))
         # Unchanged: not delivered again.
-        self.assertEqual(feed._fc_deliver_period(*self.jan), delivery)
+        self.assertEqual(feed._deliver_period(*self.jan), delivery)
         self.assertEqual(len(feed.delivery_ids), 1)
         # A change in the locked period: delivered again, with the reason.
         self.lock(self.company_a, "2023-12-31")
         self.init_invoice("out_invoice", invoice_date="2024-01-30", amounts=[11.0], post=True)
         self.lock(self.company_a, "2024-01-31")
-        again = feed._fc_deliver_period(*self.jan)
+        again = feed._deliver_period(*self.jan)
         self.assertNotEqual(again, delivery)
         self.assertEqual(again.previous_id, delivery)
         self.assertEqual(delivery.state, "superseded")
@@ -62,7 +62,7 @@ class TestFeedPush(ReportingCase):
         whole message log."""
         self.lock(self.company_a, "2024-01-31")
         self.lock(self.company_b, "2024-01-31")
-        delivery = self._formal_tb()._fc_deliver_period(*self.jan)
+        delivery = self._formal_tb()._deliver_period(*self.jan)
         other = self.env["finance.connect.message"]._enqueue_outbound(
             self.reporting, "invoice.posted", {"id": 1}, idempotency_key="not-a-feed"
         )
@@ -88,7 +88,7 @@ class TestFeedPush(ReportingCase):
 
     def test_acknowledgement_match_and_mismatch(self):
         feed = self.make_feed(kind="trial_balance", connection_id=self.reporting.id)
-        delivery = feed._fc_deliver_period(*self.jan)
+        delivery = feed._deliver_period(*self.jan)
         control = json.loads(delivery.message_id.sudo().payload)["control"]
         # Through the inbound handler of the reporting connection.
         Message = self.env["finance.connect.message"]
@@ -109,7 +109,7 @@ class TestFeedPush(ReportingCase):
 
         other = self.make_feed(
             kind="trial_balance", connection_id=self.reporting.id, name="Second feed"
-        )._fc_deliver_period(*self.jan)
+        )._deliver_period(*self.jan)
         wrong = dict(control, total_debit="1.00")
         other._acknowledge(wrong, source="test")
         self.assertEqual(other.state, "mismatch")
@@ -136,7 +136,7 @@ class TestFeedPush(ReportingCase):
             kind="trial_balance", connection_id=self.reporting.id, mapping_id=mapping.id
         )
         before = self.env["finance.connect.message"].search_count([])
-        delivery = feed._fc_deliver_period(*self.jan)
+        delivery = feed._deliver_period(*self.jan)
         self.assertEqual(delivery.state, "blocked")
         self.assertFalse(delivery.message_id)
         self.assertEqual(self.env["finance.connect.message"].search_count([]), before)
@@ -150,9 +150,9 @@ class TestFeedPush(ReportingCase):
         feed.kind = "journal_items"
         with (
             self.assertRaises(MappingMissing),
-            patch.object(FinanceConnectFeed, "_fc_snapshot_watermark", lambda self: 2**62),
+            patch.object(FinanceConnectFeed, "_snapshot_watermark", lambda self: 2**62),
         ):
-            self.pull._fc_pull_page(feed, None, 10)
+            self.pull._pull_page(feed, None, 10)
         # Once every account is mapped, the period goes out, with group accounts.
         feed.kind = "trial_balance"
         for code in set(excs.mapped("mapping_value")):
@@ -165,7 +165,7 @@ class TestFeedPush(ReportingCase):
                 }
             )
         self.assertEqual(set(excs.mapped("state")), {"open"})  # mapping alone decides nothing
-        delivery = feed._fc_deliver_period(*self.jan)
+        delivery = feed._deliver_period(*self.jan)
         self.assertEqual(delivery.state, "delivered")
         rows = json.loads(delivery.message_id.sudo().payload)["rows"]
         self.assertTrue(all(r["group_account"] for r in rows))

@@ -24,8 +24,8 @@ class TestFeedText(ReportingCase):
         self.env.flush_all()
         return [
             record
-            for batch in self.reader._fc_journal_item_texts(
-                feed, "FCD-T", self.conversion._fc_mapper(feed), **window
+            for batch in self.reader._journal_item_texts(
+                feed, "FCD-T", self.conversion._mapper(feed), **window
             )
             for record in batch
         ]
@@ -85,8 +85,8 @@ class TestFeedText(ReportingCase):
         texts = self._texts(feed, date_from="2024-01-01", date_to="2024-02-29")
         expected = [json.loads(r[3]) for r in texts]
         jsonl, csv_out = io.BytesIO(), io.BytesIO()
-        totals = feed._fc_export(jsonl, "jsonl", "2024-01-01", "2024-02-29", "FCD-T")
-        csv_totals = feed._fc_export(csv_out, "csv", "2024-01-01", "2024-02-29", "FCD-T")
+        totals = feed._export(jsonl, "jsonl", "2024-01-01", "2024-02-29", "FCD-T")
+        csv_totals = feed._export(csv_out, "csv", "2024-01-01", "2024-02-29", "FCD-T")
         self.assertEqual(jsonl.getvalue().decode().split("\n")[:-1], [r[3] for r in texts])
         self.assertEqual(totals.sha256, hashlib.sha256(jsonl.getvalue()).hexdigest())
         self.assertEqual(csv_totals.sha256, hashlib.sha256(csv_out.getvalue()).hexdigest())
@@ -109,7 +109,7 @@ class TestFeedText(ReportingCase):
         company B (EUR) unchanged; each row carries the rate it was converted at."""
         feed = self.make_feed(kind="journal_items")
         records = self._texts(feed, date_from="2024-01-01", date_to="2024-02-29")
-        book = self.conversion._fc_rate_book(feed)
+        book = self.conversion._rate_book(feed)
         for _line_id, _debit, _credit, text in records:
             row = json.loads(text)
             first = row["period"] + "-01"

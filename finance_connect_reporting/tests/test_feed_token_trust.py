@@ -49,7 +49,7 @@ class TestFeedPullToken(ReportingCase, HttpCase):
         feed = self.make_feed(
             kind="journal_items", mode="pull", company_ids=[(6, 0, self.company_a.ids)]
         )
-        token = feed._fc_issue_pull_token()
+        token = feed._issue_pull_token()
         before = self.stored_hash(feed)
         self.assertEqual(before, hashlib.sha256(token.encode()).hexdigest())
         chosen = hashlib.sha256(b"1").hexdigest()

@@ -16,16 +16,16 @@ class TestFeedTotals(ReportingCase):
         self.assertTrue({c for c, _a in expected} == set(companies.ids))
         for kind in ("trial_balance", "actuals", "journal_items"):
             feed = self.make_feed(kind=kind)
-            rows = list(self.reader._fc_rows(feed, *self.jan, "TEST"))
+            rows = list(self.reader._rows(feed, *self.jan, "TEST"))
             self.assertEqual(self.sum_rows(rows), expected, kind)
         # February is another period: not in January's rows.
         feb_lines = self.inv_a_feb.line_ids
-        rows = list(self.reader._fc_rows(self.make_feed(kind="journal_items"), *self.jan, "T"))
+        rows = list(self.reader._rows(self.make_feed(kind="journal_items"), *self.jan, "T"))
         self.assertFalse({r["line_id"] for r in rows} & set(feb_lines.ids))
 
     def test_conversion_closing_for_balance_sheet_average_for_pl(self):
         feed = self.make_feed(kind="trial_balance")
-        rows = list(self.reader._fc_rows(feed, *self.jan, "TEST"))
+        rows = list(self.reader._rows(feed, *self.jan, "TEST"))
         Currency = self.env["res.currency"]
         closing = Decimal(
             repr(
@@ -57,15 +57,15 @@ class TestFeedTotals(ReportingCase):
         self.assertEqual(seen, {"closing", "average"})
         closing_all = self.make_feed(kind="trial_balance", rate_policy="closing")
         self.assertEqual(
-            {r["rate_kind"] for r in self.reader._fc_rows(closing_all, *self.jan, "T")}, {"closing"}
+            {r["rate_kind"] for r in self.reader._rows(closing_all, *self.jan, "T")}, {"closing"}
         )
 
     def test_formal_feeds_only_locked_periods_flash_marks_provisional(self):
         self.lock(self.company_a, "2024-01-20")
         flash = self.make_feed(kind="journal_items", period_status="flash")
         formal = self.make_feed(kind="journal_items", period_status="formal")
-        flash_rows = list(self.reader._fc_rows(flash, *self.jan, "F"))
-        formal_rows = list(self.reader._fc_rows(formal, *self.jan, "F"))
+        flash_rows = list(self.reader._rows(flash, *self.jan, "F"))
+        formal_rows = list(self.reader._rows(formal, *self.jan, "F"))
         by_id = {r["line_id"]: r for r in flash_rows}
         for row in flash_rows:
             open_period = row["company_id"] == self.company_b.id or row["date"] > "2024-01-20"
@@ -88,7 +88,7 @@ class TestFeedTotals(ReportingCase):
             amounts=[10.0],
             post=True,
         )
-        rows = list(self.reader._fc_rows(self.make_feed(kind="journal_items"), *self.jan, "FCD-X"))
+        rows = list(self.reader._rows(self.make_feed(kind="journal_items"), *self.jan, "FCD-X"))
         mine = [r for r in rows if r["move_id"] == bill.id]
         self.assertTrue(mine)
         for row in mine:
@@ -105,13 +105,13 @@ class TestFeedTotals(ReportingCase):
 
         feed = self.make_feed(kind="journal_items")
         out = io.BytesIO()
-        totals = feed._fc_export(out, "jsonl", *self.jan)
+        totals = feed._export(out, "jsonl", *self.jan)
         self.assertEqual(hashlib.sha256(out.getvalue()).hexdigest(), totals.sha256)
         expected = self.odoo_trial_balance(self.company_a | self.company_b, *self.jan)
         self.assertEqual(totals.debit, sum(v[0] for v in expected.values()))
         self.assertEqual(totals.credit, sum(v[1] for v in expected.values()))
         csv_out = io.BytesIO()
-        csv_totals = feed._fc_export(csv_out, "csv", *self.jan)
+        csv_totals = feed._export(csv_out, "csv", *self.jan)
         # Same rows and amounts; each file carries its own SHA-256 (sha256sum).
         self.assertEqual(
             (csv_totals.row_count, csv_totals.debit, csv_totals.credit),

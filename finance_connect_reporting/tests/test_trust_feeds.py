@@ -85,7 +85,7 @@ class TestTrustFeeds(ReportingCase, TrustCase):
         feed_id = self.assert_ok(self.rpc(self.manager_ab, FEED, "create", [self.feed_vals()]))
         feed = self.env[FEED].sudo().browse(feed_id)
         self.assertEqual(feed.scope_user_id, self.manager_ab)
-        token = feed._fc_issue_pull_token()
+        token = feed._issue_pull_token()
         token_hash = feed.pull_token_hash
         for role in ("fc_user", "manager"):
             with self.subTest(role=role):
@@ -114,13 +114,13 @@ class TestTrustFeeds(ReportingCase, TrustCase):
     def test_item4_pull_and_deliveries_stop_when_the_author_loses_a_company(self):
         feed_id = self.assert_ok(self.rpc(self.manager_ab, FEED, "create", [self.feed_vals()]))
         feed = self.env[FEED].sudo().browse(feed_id)
-        url = f"/finance_connect/feed/{feed._fc_issue_pull_token()}/rows"
+        url = f"/finance_connect/feed/{feed._issue_pull_token()}/rows"
         self.assertEqual(self.url_open(url).status_code, 200)
         deliveries = feed.delivery_ids
         self.manager_ab.sudo().company_ids = self.company_a
         self.assertEqual(self.url_open(url).status_code, 404)
         with self.assertRaisesRegex(UserError, "can no longer access"):
-            feed._fc_deliver_scheduled()
+            feed._deliver_scheduled()
         feed.invalidate_recordset()
         self.assertEqual(feed.delivery_ids, deliveries, "nothing more was read or delivered")
 

@@ -8,9 +8,9 @@ with ``--conf`` and ``--db``). What it does:
    seconds instead of the minutes the ORM would take. The entries carry the
    posting marker 0 (posted "before" any pull run).
 2. Exports them through a ``journal_items`` feed (flash, feed currency = company
-   currency): the pull pages (``finance.connect.feed.pull._fc_pull_page_json``,
+   currency): the pull pages (``finance.connect.feed.pull._pull_page_json``,
    the text the endpoint answers), the pull run as one JSON Lines stream
-   (``_fc_pull_run_jsonl``, ``format=jsonl``: spooled to
+   (``_pull_run_jsonl``, ``format=jsonl``: spooled to
    a temporary file and read back, as the endpoint sends it), the JSON Lines and
    the CSV file exports (streamed to a sink).
 3. Runs ``COPY (SELECT <the same columns> ...) TO STDOUT`` of the same rows
@@ -123,7 +123,7 @@ def bench_pull(feed, page_size):
     """Page through a whole run as the endpoint does (its JSON text, encoded)."""
     cursor, rows, pages, size = None, 0, 0, 0
     while True:
-        body = feed.env["finance.connect.feed.pull"]._fc_pull_page_json(feed, cursor, page_size)
+        body = feed.env["finance.connect.feed.pull"]._pull_page_json(feed, cursor, page_size)
         body = body.encode()
         size += len(body)
         # The page's fields come before its rows: read them without the rows.
@@ -140,7 +140,7 @@ def bench_pull_stream(feed):
     temporary file, then read back in the chunks the server would send."""
     with tempfile.TemporaryFile() as spool:
         pull = feed.env["finance.connect.feed.pull"]
-        _delivery, totals, _cursor = pull._fc_pull_run_jsonl(feed, spool)
+        _delivery, totals, _cursor = pull._pull_run_jsonl(feed, spool)
         spool.seek(0)
         while spool.read(1 << 20):
             pass
@@ -161,7 +161,7 @@ def bench_copy(env, feed):
         """,
         reader._CODE,
         reader._PROVISIONAL,
-        reader._fc_base_sql(feed),
+        reader._base_sql(feed),
     )
     sql = env.cr.mogrify(query).decode()
     sink = Sink()
@@ -227,13 +227,13 @@ def main():
         cr.commit()
         timed(
             "file export JSON Lines",
-            lambda: feed._fc_export(Sink(), "jsonl", d_from, d_to),
+            lambda: feed._export(Sink(), "jsonl", d_from, d_to),
             lambda t: t.row_count,
             results,
         )
         timed(
             "file export CSV",
-            lambda: feed._fc_export(Sink(), "csv", d_from, d_to),
+            lambda: feed._export(Sink(), "csv", d_from, d_to),
             lambda t: t.row_count,
             results,
         )
@@ -260,8 +260,8 @@ def main():
             for label, fn in (
                 ("pull pages", lambda: bench_pull(feed, args.page)),
                 ("pull run stream", lambda: bench_pull_stream(feed)),
-                ("file export JSON Lines", lambda: feed._fc_export(Sink(), "jsonl", d_from, d_to)),
-                ("file export CSV", lambda: feed._fc_export(Sink(), "csv", d_from, d_to)),
+                ("file export JSON Lines", lambda: feed._export(Sink(), "jsonl", d_from, d_to)),
+                ("file export CSV", lambda: feed._export(Sink(), "csv", d_from, d_to)),
             ):
                 env.invalidate_all()
                 tracemalloc.start()

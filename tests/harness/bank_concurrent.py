@@ -125,7 +125,7 @@ def _prepare(db):
                 for i in range(20)
             ]
         )
-        env["finance.connect.connection"]._fc_bank_upload_connection()
+        env["finance.connect.connection"]._bank_upload_connection()
 
 
 def _files(env):
