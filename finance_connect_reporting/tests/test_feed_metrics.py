@@ -31,10 +31,10 @@ class TestFeedMetrics(ReportingCase, HttpCase):
     def test_last_delivered_and_acknowledged_periods(self):
         feed = self.make_feed(kind="trial_balance", connection_id=self.reporting.id)
         quiet = self.make_feed(name="Never delivered", connection_id=self.reporting.id)
-        january = feed._fc_deliver_period(*self.jan)
-        january._acknowledge(january._fc_control(), source="test")
+        january = feed._deliver_period(*self.jan)
+        january._acknowledge(january._control(), source="test")
         self.assertEqual(january.state, "acknowledged")
-        february = feed._fc_deliver_period(date(2024, 2, 1), date(2024, 2, 29))
+        february = feed._deliver_period(date(2024, 2, 1), date(2024, 2, 29))
         self.assertEqual(february.state, "delivered")
         delivered = "finance_connect_feed_last_delivered_period_end_timestamp_seconds"
         acknowledged = "finance_connect_feed_last_acknowledged_period_end_timestamp_seconds"
