@@ -156,6 +156,36 @@ def hash_token(token):
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+MAX_TOKEN_LENGTH = 128
+
+
+def find_by_token(cr, table, hash_column, token, where=None):
+    """The id of the row of ``table`` whose ``hash_column`` holds the sha256 of
+    ``token``, or None: a token that cannot be one (empty, too long, not
+    printable) is not looked up, and the stored hash is compared in constant
+    time. ``where`` is a further condition (an ``odoo.tools.SQL``). The caller
+    decides what the row may do (active, company, scope)."""
+    from odoo.tools import SQL  # a string-and-parameters class, no ORM
+
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isprintable():
+        return None
+    token_hash = hash_token(token)
+    cr.execute(
+        SQL(
+            "SELECT id, %s FROM %s WHERE %s = %s AND %s LIMIT 1",
+            SQL.identifier(hash_column),
+            SQL.identifier(table),
+            SQL.identifier(hash_column),
+            token_hash,
+            where or SQL("TRUE"),
+        )
+    )
+    row = cr.fetchone()
+    if not row or not hmac.compare_digest(row[1].encode(), token_hash.encode()):
+        return None
+    return row[0]
+
+
 # ---------------------------------------------------------------------------
 # Content types
 # ---------------------------------------------------------------------------

@@ -9,17 +9,14 @@ sha256 and looked up by it, then compared in constant time. Generating a new
 one retires the old one at once; revoking deletes it.
 """
 
-import hmac
 import secrets
 
 from odoo import fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
 
-from ..lib.webhook_inbound import hash_token
+from ..lib.webhook_inbound import find_by_token, hash_token
 
 ADMIN_GROUP = "finance_connect.group_administrator"
-MAX_TOKEN_LENGTH = 128
 
 
 class FinanceConnectMetricsToken(models.Model):
@@ -126,18 +123,8 @@ class FinanceConnectMetricsToken(models.Model):
     def _metrics_company_from_token(self, token):
         """The (active) company a token reads, or an empty recordset."""
         Company = self.env["res.company"]
-        if not token or len(token) > MAX_TOKEN_LENGTH or not token.isprintable():
+        token_id = find_by_token(self.env.cr, self._table, "token_hash", token)
+        if not token_id:
             return Company
-        token_hash = hash_token(token)
-        self.env.cr.execute(
-            SQL(
-                "SELECT company_id, token_hash FROM finance_connect_metrics_token"
-                " WHERE token_hash = %s",
-                token_hash,
-            )
-        )
-        row = self.env.cr.fetchone()
-        if not row or not hmac.compare_digest(row[1].encode(), token_hash.encode()):
-            return Company
-        company = Company.sudo().browse(row[0])
+        company = self.sudo().browse(token_id).company_id
         return company if company.active else Company

@@ -9,12 +9,11 @@ controller calls this model only. Its own model because the feed model, with
 set-up, push and file export, would pass 600 lines with it.
 """
 
-import hmac
 import json
 
 from odoo import api, fields, models
 from odoo.addons.finance_connect.exceptions import MappingMissing
-from odoo.addons.finance_connect.lib.webhook_inbound import hash_token
+from odoo.addons.finance_connect.lib.webhook_inbound import find_by_token
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -33,20 +32,12 @@ class FinanceConnectFeedPull(models.AbstractModel):
         """The active feed of a pull token (looked up by its sha256, as superuser),
         or an empty feed."""
         nobody = self.env["finance.connect.feed"]
-        if not token or len(token) > 128 or not token.isprintable():
-            return nobody
-        token_hash = hash_token(token)
-        self.env.cr.execute(
-            SQL(
-                "SELECT id, pull_token_hash FROM finance_connect_feed"
-                " WHERE active AND pull_token_hash = %s",
-                token_hash,
-            )
+        feed_id = find_by_token(
+            self.env.cr, "finance_connect_feed", "pull_token_hash", token, SQL("active")
         )
-        row = self.env.cr.fetchone()
-        if not row or not hmac.compare_digest(row[1].encode(), token_hash.encode()):
+        if not feed_id:
             return nobody
-        feed = nobody.sudo().browse(row[0])
+        feed = nobody.sudo().browse(feed_id)
         return feed if feed._scope_ok() else nobody
 
     @api.model
