@@ -7,6 +7,7 @@ import psycopg2
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import (
     ADDON_XSD,
@@ -235,7 +236,14 @@ class TestBankImport(BankCase):
         }
 
         def rows(table, column, ids):
-            cr.execute(f"SELECT * FROM {table} WHERE {column} = ANY(%s) ORDER BY id", [ids])
+            cr.execute(
+                SQL(
+                    "SELECT * FROM %s WHERE %s = ANY(%s) ORDER BY id",
+                    SQL.identifier(table),
+                    SQL.identifier(column),
+                    ids,
+                )
+            )
             names = [d[0] for d in cr.description]
             return [
                 {k: v for k, v in zip(names, row, strict=False) if k not in skip}
