@@ -6,7 +6,9 @@ tests, benchmarks and the demo.  It receives Standard Webhooks deliveries
 to misbehave (status codes, ``Retry-After``, delays, dropped connections), from
 Python or over HTTP under ``/_sandbox/`` so that a separate Odoo process or a
 shell can drive it.  It also serves canned documents on ``GET`` (statement
-pulls) and sends signed webhooks to Odoo.
+pulls) and sends signed webhooks to Odoo. Run as a script with
+``--demo-statements IBAN:CURRENCY`` (as ``setup/start`` does for the demo bank
+journal), it answers ``GET /statements`` with a statement of today.
 
 Standard library only, plus the addon's :mod:`..lib.signing` module.  Pure
 Python, no ORM import.  Secrets are never logged.  It lives with the tests (it
@@ -28,7 +30,9 @@ Run standalone: ``python finance_connect/tests/sandbox.py --port 8070``.
 """
 
 import argparse
+import base64
 import contextlib
+import datetime
 import http.server
 import ipaddress
 import json
@@ -838,6 +842,38 @@ class SandboxServer:
                 return exc.code, exc.read(), exc.headers
 
 
+DEMO_CAMT053 = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>SANDBOX-{day}</MsgId><CreDtTm>{day}T18:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>SANDBOX-{day}</Id><CreDtTm>{day}T18:00:00</CreDtTm>
+<Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>{ccy}</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="{ccy}">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="{ccy}">1175.50</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>
+<Ntry><NtryRef>SANDBOX-{day}-1</NtryRef><Amt Ccy="{ccy}">1250.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>SANDBOX-{day}-1</AcctSvcrRef><NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Demo customer</Nm></Dbtr></RltdPties><RmtInf><Ustrd>Invoice payment</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+<Ntry><NtryRef>SANDBOX-{day}-2</NtryRef><Amt Ccy="{ccy}">74.50</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>SANDBOX-{day}-2</AcctSvcrRef><NtryDtls><TxDtls><RltdPties><Cdtr><Nm>Demo supplier</Nm></Cdtr></RltdPties><RmtInf><Ustrd>Bank charges</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>
+"""  # noqa: E501
+
+
+def demo_statements_answer(iban, currency, day):
+    """The pull answer the demo's bank connection gets at ``/statements``: one
+    balancing camt.053 of two entries on ``day`` (ISO date) for ``iban``, in the
+    JSON form of the pull contract (``finance_connect_bank/lib/pull.py``)."""
+    content = DEMO_CAMT053.format(iban=iban, ccy=currency, day=day).encode()
+    return json.dumps(
+        {
+            "files": [
+                {
+                    "id": f"sandbox-{iban}-{day}",
+                    "name": f"sandbox-{day}.xml",
+                    "content_base64": base64.b64encode(content).decode(),
+                    "content_type": "application/xml",
+                }
+            ]
+        }
+    ).encode()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="finance_connect sandbox counterparty (loopback only)"
@@ -854,6 +890,12 @@ def main(argv=None):
         help="accept deliveries whose signature does not verify",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--demo-statements",
+        metavar="IBAN:CURRENCY",
+        help="answer the statement pull (/statements) with a statement of today for "
+        "this account, as the demo's bank connection expects",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -874,6 +916,10 @@ def main(argv=None):
     if not secret:
         # Shown once, so that Odoo's connection can be configured with it.
         print(f"generated webhook secret: {server.secret}", flush=True)  # pylint: disable=print-used
+    if args.demo_statements:
+        iban, _sep, currency = args.demo_statements.partition(":")
+        today = datetime.date.today().isoformat()
+        server.set_pull("/statements", demo_statements_answer(iban, currency or "EUR", today))
 
     stop_event = threading.Event()
 

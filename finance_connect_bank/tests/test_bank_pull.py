@@ -5,7 +5,8 @@ import base64
 import json
 from unittest.mock import patch
 
-from odoo import Command
+from odoo import Command, fields
+from odoo.addons.finance_connect.tests.sandbox import demo_statements_answer
 from odoo.addons.finance_connect_bank.models.finance_connect_bank_pull import (
     FinanceConnectBankPull,
 )
@@ -76,6 +77,43 @@ class TestBankPull(BankCase):
     # ------------------------------------------------------------------
     # Pulling
     # ------------------------------------------------------------------
+
+    def test_demo_pull_now_imports_the_sandbox_statement(self):
+        """The demo's "Pull now": the sandbox that setup/start runs with
+        --demo-statements answers /statements with a statement for the demo bank
+        journal, which the demo connection imports (no 404, no exception)."""
+        admin = self.env.ref("base.user_admin")  # the demo's administrator
+        demo = self.env.ref("finance_connect.demo_connection_sandbox").with_user(admin)
+        journal = (
+            self.env["account.journal"]
+            .sudo()
+            .search([("code", "=", "FCB"), ("company_id", "=", demo.company_id.id)])
+        )
+        self.assertTrue(journal.bank_account_id, "the demo data has its bank journal")
+        currency = journal.currency_id or journal.company_id.currency_id
+        today = fields.Date.context_today(demo).isoformat()
+        self.sandbox.set_pull(
+            "/statements",
+            demo_statements_answer(
+                journal.bank_account_id.sanitized_acc_number, currency.name, today
+            ),
+        )
+        demo.sudo().base_url = self.sandbox.url
+        self.assertEqual(demo.fc_pull_path or "/statements", "/statements")
+        demo.action_pull_now()
+        self.assertEqual(len(self.pulls()), 1)
+        lines = (
+            self.env["account.bank.statement.line"]
+            .sudo()
+            .search(
+                [
+                    ("journal_id", "=", journal.id),
+                    ("payment_ref", "in", ("Invoice payment", "Bank charges")),
+                ]
+            )
+        )
+        self.assertEqual(sorted(lines.mapped("amount")), [-74.5, 1250.0], demo.fc_pull_last_result)
+        self.assertFalse(self.pull_exceptions(demo))
 
     def test_pull_now_imports_moves_the_cursor_and_stores_a_file_once(self):
         self.sandbox.set_pull(
