@@ -20,6 +20,7 @@
         "data/finance_connect_bank_pull_data.xml",
         "views/finance_connect_connection_views.xml",
         "views/finance_connect_message_views.xml",
+        "views/finance_connect_exception_views.xml",
         "views/account_bank_statement_views.xml",
         "views/finance_connect_bank_import_wizard_views.xml",
         "views/finance_connect_bank_csv_profile_views.xml",

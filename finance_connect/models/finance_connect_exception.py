@@ -227,14 +227,40 @@ class FinanceConnectException(models.Model):
         self.check_access("write")
 
     def action_retry(self):
-        """Replay the related messages (same idempotency key) and mark in progress."""
+        """Replay the related messages (same idempotency key) and mark in progress.
+
+        Says what happened: the replay runs in the background, and when it meets
+        the same error the exception stays open and counts one more occurrence.
+        """
         self._check_act()
+        replayed = self.env["finance.connect.message"]
         for exc in self:
             if exc.message_id:
                 exc.message_id.action_replay()
+                replayed |= exc.message_id
             exc.sudo().write({"state": "in_progress"})
             self.env["finance.connect.audit"]._log(exc, "retry")
-        return True
+        if replayed:
+            text = self.env._(
+                "%(n)s message(s) replayed in the background (%(refs)s). If the same "
+                "error happens again, this exception stays open and counts one more "
+                "occurrence; if it goes through, resolve the exception.",
+                n=len(replayed),
+                refs=", ".join(replayed.sudo().mapped("reference")[:5]),
+            )
+        else:
+            text = self.env._("No message to replay: fix the cause, then resolve the exception.")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Retry"),
+                "message": text,
+                "type": "info" if replayed else "warning",
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_assign_to_me(self):
         self._check_act()

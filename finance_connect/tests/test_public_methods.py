@@ -168,6 +168,9 @@ PUBLIC_METHODS = {
         "checks: Odoo's statement-line create right; the wizard rows are their creator's (rule)"
     ),
     "finance.connect.bank.import.wizard.action_view_lines": ACTION,
+    "finance.connect.exception.action_import_corrected_file": (
+        "checks: manager group, then check_access('write') (_check_act); opens the upload wizard"
+    ),
     "finance.connect.connection.action_pull_now": (
         "checks: manager group, then check_access('write') on the connection"
     ),

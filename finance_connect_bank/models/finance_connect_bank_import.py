@@ -493,7 +493,7 @@ class FinanceConnectBankImport(models.AbstractModel):
             company=journal.company_id if journal else message.company_id,
             fingerprint=f"bankstmt:{message.id}:{label}",
         )
-        return {"status": "refused", "new": 0, "duplicates": 0, "text": text}
+        return {"status": "refused", "new": 0, "duplicates": 0, "text": text, "category": category}
 
     @api.model
     def _create_statement(self, statement, journal, new, message, filename):

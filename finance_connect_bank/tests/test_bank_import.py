@@ -107,6 +107,61 @@ class TestBankImport(BankCase):
         self.assertIn("BAD-1", exc.name + exc.description)
         self.assertEqual(len(result["errors"]), 1)
 
+    def test_retry_of_a_pushed_file_that_does_not_balance_keeps_the_exception(self):
+        """A pushed file whose only statement does not balance fails its message (it
+        is not Done: nothing was imported) with one exception, the mismatch. Retry
+        says what it did; the replay meets the same mismatch, so the exception
+        stays open and counts it."""
+        self.bank_journal("RTRY", "DE89370400440532013000")
+        data, _o, closing = generate_camt053(5, currency=self.company.currency_id.name)
+        data = data.replace(f"{abs(closing):.2f}".encode(), f"{abs(closing) + 1:.2f}".encode())
+        message, _created = self.env["finance.connect.message"]._create_idempotent(
+            {
+                "direction": "in",
+                "connection_id": self.connection.id,
+                "event_type": "statement",
+                "idempotency_key": "push-unbalanced",
+                "payload": '{"filename": "push.xml", "content_base64": "%s"}'
+                % base64.b64encode(data).decode(),
+                "content_type": "application/json",
+            }
+        )
+        message._job_process()
+        self.assertEqual(message.state, "failed")
+        exc = self.exceptions("balance_mismatch")
+        self.assertEqual(len(exc), 1, (message.error, message.exception_ids.mapped("category")))
+        self.assertEqual(message.exception_ids, exc, "one exception for one cause")
+        self.assertEqual(exc.occurrences, 1)
+        self.assertFalse(exc.fc_bank_upload)
+        answer = exc.with_user(self.manager).action_retry()
+        self.assertEqual(answer["tag"], "display_notification")
+        self.assertIn("replayed in the background", answer["params"]["message"])
+        self.assertIn(message.reference, answer["params"]["message"])
+        self.assertEqual(message.state, "queued")
+        message._job_process()  # the replay's job
+        self.assertEqual(message.state, "failed", "the same mismatch: still not imported")
+        self.assertEqual(exc.state, "in_progress")
+        self.assertEqual(exc.occurrences, 2)
+        self.assertEqual(message.exception_ids, exc)
+
+    def test_retry_of_a_refused_upload_offers_a_corrected_file(self):
+        """A file uploaded by hand and refused is not replayed (the same bytes would
+        be refused again): Retry opens the upload wizard for a corrected file."""
+        self.bank_journal("UPLD", "DE89370400440532013000")
+        data, _o, closing = generate_camt053(3, currency=self.company.currency_id.name)
+        data = data.replace(f"{abs(closing):.2f}".encode(), f"{abs(closing) + 1:.2f}".encode())
+        result = self.Import._import_file(data, "unbalanced.xml")
+        message = self.env["finance.connect.message"].browse(result["message_id"])
+        self.assertEqual(message.state, "failed")
+        exc = self.exceptions("balance_mismatch")
+        self.assertTrue(exc.fc_bank_upload)
+        answer = exc.with_user(self.manager).action_retry()
+        self.assertEqual(answer["res_model"], "finance.connect.bank.import.wizard")
+        self.assertEqual(answer["name"], "Import a corrected file")
+        self.assertEqual(message.state, "failed", "not replayed")
+        self.assertEqual(exc.state, "in_progress")
+        self.assertEqual(exc.occurrences, 1)
+
     def test_opening_must_follow_the_previous_statement(self):
         journal = self.bank_journal("CONT", "DE89370400440532013000")
         currency = self.company.currency_id.name
