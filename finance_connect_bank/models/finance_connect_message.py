@@ -38,15 +38,16 @@ class FinanceConnectMessage(models.Model):
 
     @api.depends("fc_filename")
     def _compute_fc_statement_ids(self):
-        Line = self.env["account.bank.statement.line"]
+        # one grouped query: a file's lines can be thousands, its statements few
+        pairs = self.env["account.bank.statement.line"]._read_group(
+            [("fc_message_id", "in", self.ids)], ["fc_message_id", "statement_id"]
+        )
         by_message = {}
-        if self.ids:
-            for line in Line.search([("fc_message_id", "in", self.ids)]):
-                by_message.setdefault(line.fc_message_id.id, Line)
-                by_message[line.fc_message_id.id] |= line
+        for message, statement in pairs:
+            if statement:
+                by_message.setdefault(message.id, []).append(statement.id)
         for message in self:
-            lines = by_message.get(message.id, Line)
-            message.fc_statement_ids = lines.statement_id
+            message.fc_statement_ids = [fields.Command.set(by_message.get(message.id, []))]
 
     @api.model
     def _get_schema_dirs(self):

@@ -75,8 +75,7 @@ def _drop_database(name):
     import odoo
     from odoo.tools import SQL
 
-    odoo.modules.registry.Registry.delete(name)
-    odoo.sql_db.close_db(name)
+    _drop_registry(name)
     with odoo.sql_db.db_connect("postgres").cursor() as cr:
         cr._cnx.autocommit = True
         cr.execute(SQL("DROP DATABASE IF EXISTS %s WITH (FORCE)", SQL.identifier(name)))
