@@ -13,7 +13,7 @@ from odoo.addons.finance_connect.tests.trust_common import TrustCase
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import tagged
 
-from .common import FFFS_053, BankCase, fixture
+from .common import FFFS_053, BankCase, fixture, generate_camt053
 from .test_bank_payments import PAIN002, REASON, TX
 
 EVIL_IBAN = "GB33BUKB20201555555555"
@@ -258,3 +258,24 @@ class TestTrustBatches(BankCase, TrustCase):
                 self.internal, "account.bank.statement.line", "action_fc_match_again", [line.ids]
             )
         )
+
+    def test_refused_upload_retry_and_corrected_file_over_rpc(self):
+        """Retry and "Import a corrected file" on a refused upload's exception: a
+        portal user, a plain user and a Finance Connect user are refused over
+        HTTP and the exception is unchanged; a manager gets the upload wizard."""
+        self.bank_journal("TRUP", "DE89370400440532013000")
+        data, _o, closing = generate_camt053(3, currency=self.company.currency_id.name)
+        data = data.replace(f"{abs(closing):.2f}".encode(), f"{abs(closing) + 1:.2f}".encode())
+        result = self.Import._import_file(data, "unbalanced-rpc.xml")
+        exc = self.env["finance.connect.exception"].search(
+            [("message_id", "=", result["message_id"])]
+        )
+        self.assertTrue(exc.fc_bank_upload, (result["summary"], exc.mapped("category")))
+        for role in ("portal", "internal", "fc_user"):
+            for method in ("action_retry", "action_import_corrected_file"):
+                with self.subTest(role=role, method=method):
+                    self.assert_refused(self.button(self.roles[role], exc, method))
+                    self.assertEqual((exc.state, exc.occurrences), ("open", 1))
+        answer = self.assert_ok(self.button(self.manager, exc, "action_import_corrected_file"))
+        self.assertEqual(answer["res_model"], "finance.connect.bank.import.wizard")
+        self.assertEqual(exc.state, "in_progress")
