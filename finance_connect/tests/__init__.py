@@ -13,6 +13,7 @@ from . import (
     test_payment_state,
     test_record_link,
     test_security,
+    test_token_lookup,
     test_public_methods,
     test_trust_connection,
     test_trust_data,
