@@ -24,9 +24,11 @@ class MappingMissing(Exception):
 class HandlerError(Exception):
     """A permanent processing problem: the message goes to the exception inbox."""
 
-    def __init__(self, message, category="other"):
+    def __init__(self, message, category="other", fix=None):
         super().__init__(message)
         self.category = category
+        #: The records a person opens to fix the problem (the exception's "Fix").
+        self.fix = fix
 
 
 class HandlerRetry(Exception):

@@ -68,6 +68,10 @@ class FinanceConnectException(models.Model):
         readonly=True, help="For mapping exceptions: the value that has no mapping."
     )
     mapping_type = fields.Char(readonly=True)
+    fix_model = fields.Char(
+        readonly=True, help="The model of the records that Fix opens (what a person changes)."
+    )
+    fix_res_ids = fields.Char(readonly=True, help="The ids of the records that Fix opens.")
 
     def _compute_age_days(self):
         now = fields.Datetime.now()
@@ -89,11 +93,14 @@ class FinanceConnectException(models.Model):
         record=None,
         company=None,
         fingerprint=None,
+        fix=None,
         **extra,
     ):
         """Open an exception, or count one more occurrence of the same open one.
 
-        Managers are notified once, when the exception is first opened.
+        ``fix``: the records a person changes to fix the problem (the journal,
+        the CSV profile...), opened by "Fix". Managers are notified once, when
+        the exception is first opened.
         """
         fingerprint = fingerprint or ":".join(
             str(x)
@@ -127,6 +134,8 @@ class FinanceConnectException(models.Model):
             "res_id": record.id if record else False,
             "res_name": record.display_name if record else False,
             "fingerprint": fingerprint,
+            "fix_model": fix._name if fix else False,
+            "fix_res_ids": ",".join(str(i) for i in fix.ids) if fix else False,
             **extra,
         }
         exc = Exc.with_context(mail_create_nolog=True).create(vals)
@@ -134,10 +143,11 @@ class FinanceConnectException(models.Model):
         return exc
 
     @api.model
-    def _open_for_message(self, message, category, description, **extra):
-        """Open (or count) the exception of one failed message."""
+    def _open_for_message(self, message, category, description, fix=None, **extra):
+        """Open (or count) the exception of one failed message (``fix``: see ``_open``)."""
         record = message._get_linked_record()
-        summary = f"{dict(CATEGORIES)[category]}: {message.event_type} {message.reference}"
+        labels = dict(self._fields["category"]._description_selection(self.env))
+        summary = f"{labels.get(category, category)}: {message.event_type} {message.reference}"
         return self._open(
             category,
             summary,
@@ -147,6 +157,7 @@ class FinanceConnectException(models.Model):
             record=record,
             company=message.company_id,
             fingerprint=f"message:{message.id}",
+            fix=fix,
             **extra,
         )
 
@@ -338,6 +349,8 @@ class FinanceConnectException(models.Model):
                 "target": "new",
                 "context": self._prepare_fix_context(),
             }
+        if self.fix_model:
+            return self._open_fix_records()
         if self.connection_id:
             return {
                 "type": "ir.actions.act_window",
@@ -346,6 +359,28 @@ class FinanceConnectException(models.Model):
                 "view_mode": "form",
             }
         return self.action_open_record()
+
+    def _open_fix_records(self):
+        """The window of the records that fix this exception (a form for one)."""
+        if self.fix_model not in self.env:
+            raise UserError(self.env._("What this exception pointed to no longer exists."))
+        ids = [int(i) for i in (self.fix_res_ids or "").split(",") if i.isdigit()]
+        records = self.env[self.fix_model].browse(ids).exists()
+        if not records:
+            raise UserError(self.env._("What this exception pointed to was deleted meanwhile."))
+        action = {
+            "type": "ir.actions.act_window",
+            "name": self.name,
+            "res_model": records._name,
+        }
+        if len(records) == 1:
+            return dict(action, res_id=records.id, view_mode="form", views=[(False, "form")])
+        return dict(
+            action,
+            domain=[("id", "in", records.ids)],
+            view_mode="list,form",
+            views=[(False, "list"), (False, "form")],
+        )
 
     def _prepare_fix_context(self):
         """Defaults of the mapping line that fixes this exception."""

@@ -140,7 +140,7 @@ class FinanceConnectHandler(models.AbstractModel):
             return f"retry in {exc.seconds}s: {exc}"
         except HandlerError as exc:
             Attempt.create({"message_id": message.id, "outcome": "fail", "error": str(exc)[:2000]})
-            return self._fail(message, attempt, str(exc), exc.category)
+            return self._fail(message, attempt, str(exc), exc.category, fix=exc.fix)
         except Exception as exc:
             _logger.exception("finance_connect: handler failed for %s", message.reference)
             Attempt.create(
@@ -158,7 +158,7 @@ class FinanceConnectHandler(models.AbstractModel):
         return result
 
     @api.model
-    def _fail(self, message, attempt, error, category):
+    def _fail(self, message, attempt, error, category, fix=None):
         message._set_state("failed", error[:200], attempt_count=attempt, error=error)
         self.env["finance.connect.exception"]._open_for_message(
             message,
@@ -171,6 +171,7 @@ class FinanceConnectHandler(models.AbstractModel):
                 conn=message.connection_id.display_name,
                 error=error[:500],
             ),
+            fix=fix,
         )
         return f"failed: {error[:200]}"
 

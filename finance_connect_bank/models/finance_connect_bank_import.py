@@ -236,6 +236,15 @@ class FinanceConnectBankImport(models.AbstractModel):
             profile = csv_profile._to_lib_profile() if csv_profile else None
             statements = detect.parse_any(content, name, csv_profile=profile)
         except ParseError as exc:
+            if csv_profile and not getattr(exc, "record", None):
+                # The profile is what reads the columns: Fix opens it.
+                exc.record = csv_profile
+                exc.hint = getattr(exc, "hint", None) or self.env._(
+                    "Nothing of it was imported. Check that CSV profile %(profile)s (Fix "
+                    "opens it) matches the file: separator, header lines, columns, date and "
+                    "amount formats; then upload the file again.",
+                    profile=csv_profile.display_name,
+                )
             self._file_error(result, message, name, exc)
             return
         if deviations:
@@ -326,7 +335,7 @@ class FinanceConnectBankImport(models.AbstractModel):
         if not self.env.context.get("fc_bank_file_exception", True):
             return
         self.env["finance.connect.exception"]._open(
-            "schema",
+            "bank_file",
             self.env._("Bank file refused: %(file)s", file=filename or message.reference)[:200],
             self.env._(
                 "The bank file %(file)s (message %(ref)s) was refused: %(error)s. %(hint)s",
@@ -339,6 +348,7 @@ class FinanceConnectBankImport(models.AbstractModel):
             message=message,
             company=message.company_id,
             fingerprint=f"bankfile:{message.id}:{filename}",
+            fix=getattr(exc, "record", None),
         )
 
     @api.model
@@ -390,7 +400,14 @@ class FinanceConnectBankImport(models.AbstractModel):
             )
             Check._check_currency(statement, journal)
         except ParseError as exc:
-            return self._refuse(label, message, "other", str(exc.message), statement)
+            return self._refuse(
+                label,
+                message,
+                getattr(exc, "category", "bank_file"),
+                str(exc.message),
+                statement,
+                record=getattr(exc, "record", None),
+            )
         booked = [line for line in statement.lines if line.is_booked()]
         pending = len(statement.lines) - len(booked)
         undated = [line for line in booked if not line.date]
@@ -398,8 +415,12 @@ class FinanceConnectBankImport(models.AbstractModel):
             return self._refuse(
                 label,
                 message,
-                "schema",
-                self.env._("%(n)s entries have no booking or value date", n=len(undated)),
+                "bank_file",
+                self.env._(
+                    "%(n)s booked entries have no booking or value date, so they cannot be "
+                    "put in the ledger: ask the bank for the file with their dates",
+                    n=len(undated),
+                ),
                 statement,
             )
         journal_key = str(journal.id)
@@ -428,8 +449,16 @@ class FinanceConnectBankImport(models.AbstractModel):
                 }
             problem = Check._check_balances(statement, journal, booked, existing, journal_key)
             if problem:
+                previous = self.env["account.bank.statement"].search(
+                    [("journal_id", "=", journal.id)], order="date desc, id desc", limit=1
+                )
                 return self._refuse(
-                    label, message, "balance_mismatch", problem, statement, journal=journal
+                    label,
+                    message,
+                    "balance_mismatch",
+                    problem,
+                    statement,
+                    record=previous or journal,
                 )
             try:
                 with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
@@ -473,27 +502,49 @@ class FinanceConnectBankImport(models.AbstractModel):
         }
 
     @api.model
-    def _refuse(self, label, message, category, problem, statement, journal=None):
+    def _refuse(self, label, message, category, problem, statement, record=None):
+        """Refuse one statement of a file: an exception of ``category`` whose
+        "Fix" opens ``record`` (the journal, the journals, the mapping sets)."""
         line = statement.raw.get("source_line")
         text = f"{label} (line {line}): {problem}" if line else f"{label}: {problem}"
         summary = {
             "balance_mismatch": self.env._("Balance mismatch: %(label)s", label=label),
+            "bank_account": self.env._("Unknown bank account: %(label)s", label=label),
+            "bank_currency": self.env._("Currency mismatch: %(label)s", label=label),
         }.get(category) or self.env._("Statement refused: %(label)s", label=label)
+        advice = (
+            self.env._(
+                "Check the file with the bank (or the previous statement of the journal, "
+                "which Fix opens), then import it again."
+            )
+            if category == "balance_mismatch"
+            else self.env._("Then import the file again.")
+        )
+        company = record[:1].company_id if record and "company_id" in record else None
         self.env["finance.connect.exception"]._open(
             category,
             summary[:200],
             self.env._(
                 "%(text)s. Nothing of this statement was imported; the other statements of "
-                "the file were. Check the file with the bank (or the previous statement), "
-                "then import it again.",
+                "the file were. %(advice)s",
                 text=text,
+                advice=advice,
             ),
             connection=message.connection_id,
             message=message,
-            company=journal.company_id if journal else message.company_id,
+            record=record[:1] if record and len(record) == 1 else None,
+            company=company or message.company_id,
             fingerprint=f"bankstmt:{message.id}:{label}",
+            fix=record,
         )
-        return {"status": "refused", "new": 0, "duplicates": 0, "text": text, "category": category}
+        return {
+            "status": "refused",
+            "new": 0,
+            "duplicates": 0,
+            "text": text,
+            "category": category,
+            "record": record,
+        }
 
     @api.model
     def _create_statement(self, statement, journal, new, message, filename):

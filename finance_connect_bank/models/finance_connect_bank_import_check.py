@@ -24,39 +24,69 @@ class FinanceConnectBankImportCheck(models.AbstractModel):
     _description = "Finance Connect bank import checks"
 
     @api.model
+    def _refusal(self, text, category, record=None):
+        """The ``ParseError`` refusing a statement: ``category`` is the exception
+        inbox's category, ``record`` what the person opens to fix it ("Fix")."""
+        error = ParseError(text)
+        error.category = category
+        error.record = record
+        return error
+
+    @api.model
     def _get_statement_journal(self, statement, journal=None, connection=None):
         """The bank journal of ``statement``: given, or found by its account."""
         account = sanitize_account(statement.account_key)
         if journal:
             own = journal.bank_account_id.sanitized_acc_number
             if account and own and own != account:
-                raise ParseError(
+                raise self._refusal(
                     self.env._(
                         "the statement is for account %(acc)s but journal %(journal)s has "
-                        "account %(own)s",
+                        "account %(own)s: import it into the journal of account %(acc)s, or "
+                        "correct the journal's bank account if it is wrong",
                         acc=statement.account_key,
                         journal=journal.display_name,
                         own=journal.bank_acc_number,
-                    )
+                    ),
+                    "bank_account",
+                    journal,
                 )
             return journal
         if not account:
-            raise ParseError(
-                self.env._("the statement names no account: choose the journal when importing it")
+            raise self._refusal(
+                self.env._(
+                    "the statement names no bank account, so its journal cannot be found: "
+                    "upload it again and choose the journal"
+                ),
+                "bank_file",
             )
         on_date = statement.closing_date or max(
             (line.date for line in statement.lines if line.date), default=None
         )
         journals = self._find_journals(account, connection=connection, on_date=on_date)
-        if len(journals) != 1:
-            raise ParseError(
+        if not journals:
+            raise self._refusal(
                 self.env._(
-                    "%(n)s bank journals have account %(acc)s (one is needed): set it as the "
-                    "bank account of exactly one bank journal, or map it to one (journal line, "
-                    "inbound) in a mapping set of the connection",
-                    n=len(journals),
+                    "no bank journal of your companies has account %(acc)s: set "
+                    "%(acc)s as the bank account of its bank journal (Fix opens the bank "
+                    "journals), or map it to a journal (journal line, inbound) in a mapping "
+                    "set of the connection",
                     acc=statement.account_key,
-                )
+                ),
+                "bank_account",
+            )
+        if len(journals) > 1:
+            raise self._refusal(
+                self.env._(
+                    "%(n)s bank journals (%(journals)s) have account %(acc)s, and one is "
+                    "needed: keep the account on one of them (Fix opens them), or upload the "
+                    "file again choosing the journal",
+                    n=len(journals),
+                    journals=", ".join(journals.mapped("display_name")),
+                    acc=statement.account_key,
+                ),
+                "bank_account",
+                journals,
             )
         return journals
 
@@ -110,14 +140,16 @@ class FinanceConnectBankImportCheck(models.AbstractModel):
         try:
             code = table.resolve("journal", account, lib_mapping.INBOUND, on_date).target
         except lib_mapping.Ambiguous as exc:
-            raise ParseError(
+            raise self._refusal(
                 self.env._(
                     "the mapping sets of %(conn)s map account %(acc)s to different journals "
                     "(mapping lines %(lines)s): keep one line",
                     conn=connection.display_name,
                     acc=account,
                     lines=", ".join(str(i) for i in exc.line_ids),
-                )
+                ),
+                "bank_account",
+                sets,
             ) from exc
         except lib_mapping.Unmapped:
             return empty
@@ -136,13 +168,17 @@ class FinanceConnectBankImportCheck(models.AbstractModel):
         found = {statement.currency} | {line.currency for line in statement.lines}
         found.discard(None)
         if found - {currency.name}:
-            raise ParseError(
+            raise self._refusal(
                 self.env._(
-                    "the statement is in %(found)s but journal %(journal)s keeps %(cur)s",
+                    "the statement is in %(found)s but journal %(journal)s keeps %(cur)s: "
+                    "import it into the bank journal of that account in %(found)s (create "
+                    "one with the account and currency %(found)s if there is none)",
                     found=", ".join(sorted(found)),
                     journal=journal.display_name,
                     cur=currency.name,
-                )
+                ),
+                "bank_currency",
+                journal,
             )
 
     @api.model

@@ -1,14 +1,26 @@
-"""Exception inbox: the bank addon's own category, and refused uploads."""
+"""Exception inbox: the bank addon's own categories (refused files and statements,
+PSP disputes), what "Fix" opens for them, and refused uploads."""
 
 from odoo import api, fields, models
+
+#: Refusals of a bank file or of one of its statements.
+BANK_FILE_CATEGORIES = ("bank_file", "bank_account", "bank_currency", "balance_mismatch")
 
 
 class FinanceConnectException(models.Model):
     _inherit = "finance.connect.exception"
 
     category = fields.Selection(
-        selection_add=[("psp_dispute", "PSP dispute")],
-        ondelete={"psp_dispute": lambda records: records.write({"category": "other"})},
+        selection_add=[
+            ("psp_dispute", "PSP dispute"),
+            ("bank_file", "Bank file refused"),
+            ("bank_account", "Unknown bank account"),
+            ("bank_currency", "Currency mismatch"),
+        ],
+        ondelete={
+            key: lambda records: records.write({"category": "other"})
+            for key in ("psp_dispute", "bank_file", "bank_account", "bank_currency")
+        },
     )
     fc_bank_upload = fields.Boolean(
         string="Refused upload",
@@ -21,6 +33,26 @@ class FinanceConnectException(models.Model):
     def _compute_fc_bank_upload(self):
         for exc in self:
             exc.fc_bank_upload = bool(exc.message_id.sudo().connection_id.fc_bank_upload)
+
+    def action_open_fix(self):
+        # EXTENDS finance_connect: a statement whose account no journal has is
+        # fixed on the bank journals (give one the account); a refused upload
+        # with nothing else to change, by a corrected file.
+        self.ensure_one()
+        if self.category == "bank_account" and not self.fix_model:
+            return {
+                "type": "ir.actions.act_window",
+                "name": self.env._("Bank journals"),
+                "res_model": "account.journal",
+                "domain": [("type", "=", "bank"), ("company_id", "=", self.company_id.id)],
+                "context": {"default_type": "bank", "default_company_id": self.company_id.id},
+                "view_mode": "list,form",
+                "views": [(False, "list"), (False, "form")],
+            }
+        if self.fc_bank_upload and not self.fix_model and self.category in BANK_FILE_CATEGORIES:
+            # Not the "Manual upload" pseudo-connection: a corrected file.
+            return self.action_import_corrected_file()
+        return super().action_open_fix()
 
     def action_retry(self):
         # EXTENDS finance_connect: a refused upload is not replayed (the same file

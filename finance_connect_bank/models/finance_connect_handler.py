@@ -66,13 +66,17 @@ class FinanceConnectHandler(models.AbstractModel):
         )
         if result["file_errors"] and not result["statements"]:
             # Nothing of the file could be read: the message fails (one exception).
-            raise HandlerError("; ".join(result["file_errors"])[:2000], "schema")
+            raise HandlerError("; ".join(result["file_errors"])[:2000], "bank_file")
         statements = result["statements"]
         if statements and all(outcome["status"] == "refused" for outcome in statements):
             # Every statement refused (a balance mismatch...): nothing was imported,
             # so the message fails, into one exception of the refusal's category
             # (counted again when a replay meets the same refusal).
-            raise HandlerError("; ".join(result["errors"])[:2000], statements[0]["category"])
+            raise HandlerError(
+                "; ".join(result["errors"])[:2000],
+                statements[0]["category"],
+                fix=statements[0].get("record"),
+            )
         return result["summary"]
 
     @api.model

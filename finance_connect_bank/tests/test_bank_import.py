@@ -360,7 +360,7 @@ class TestBankImport(BankCase):
             self.assertTrue(result["errors"])
             self.assertIn(name, result["errors"][0])
             self.assertIn(error, result["errors"][0])
-        refused = self.exceptions("schema")
+        refused = self.exceptions("bank_file")
         self.assertEqual(len(refused), 3)
         self.assertTrue(
             all("Nothing of it was imported" in d for d in refused.mapped("description"))
@@ -394,7 +394,7 @@ class TestBankImport(BankCase):
         self.assertIn("MsgId", error)
         self.assertIn("Ask the bank", error)
         self.assertFalse(self.lines_of(journal))
-        self.assertEqual(len(self.exceptions("schema")), 1)
+        self.assertEqual(len(self.exceptions("bank_file")), 1)
         result = self.Import._import_file(data, FFFS_053.name)
         self.assertFalse(result["errors"], result["summary"])
         self.assertEqual(len(self.lines_of(journal)), 13)
@@ -573,4 +573,4 @@ class TestBankImport(BankCase):
         bad._job_process()
         self.assertEqual(bad.state, "failed")
         self.assertEqual(len(bad.exception_ids), 1)
-        self.assertEqual(bad.exception_ids.category, "schema")
+        self.assertEqual(bad.exception_ids.category, "bank_file")

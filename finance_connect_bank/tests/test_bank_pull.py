@@ -230,7 +230,7 @@ class TestBankPull(BankCase):
         message = self.pulled_messages()
         self.assertEqual(message.state, "failed")
         self.assertIn("broken.xml: failed", text)
-        self.assertEqual(message.exception_ids.category, "schema")
+        self.assertEqual(message.exception_ids.category, "bank_file")
         self.assertIn("could not be processed", message.exception_ids.description)
         # Stored, so nothing is lost: the cursor moved on past it.
         self.assertEqual(self.pull_conn.fc_pull_cursor, "c1")
@@ -355,8 +355,10 @@ class TestBankPull(BankCase):
         data = self.mapped_statement()
         refused = self.Import._import_file(data, "unmapped.xml", connection=self.pull_conn)
         self.assertEqual(refused["new"], 0)
-        self.assertIn("0 bank journals have account " + MAPPED_IBAN, refused["summary"])
-        self.assertIn("map it to one", refused["summary"])
+        self.assertIn(
+            "no bank journal of your companies has account " + MAPPED_IBAN, refused["summary"]
+        )
+        self.assertIn("or map it to a journal (journal line, inbound)", refused["summary"])
 
         self.map_journal(journal, "DE44 5001 0517 5407 3249 31")
         result = self.Import._import_file(data, "mapped.xml", connection=self.pull_conn)
@@ -366,7 +368,9 @@ class TestBankPull(BankCase):
         other = self.Import._import_file(
             self.mapped_statement(stmt_id="MAP-2"), "other.xml", connection=self.connection
         )
-        self.assertIn("0 bank journals have account " + MAPPED_IBAN, other["summary"])
+        self.assertIn(
+            "no bank journal of your companies has account " + MAPPED_IBAN, other["summary"]
+        )
 
     def test_mapped_journal_comes_after_the_journal_holding_the_account(self):
         mapped = self.bank_journal("MAPK", False)

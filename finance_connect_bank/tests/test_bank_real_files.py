@@ -57,7 +57,7 @@ class TestBankRealFiles(BankCase):
         self.assertTrue(error.startswith("deviations.xml, line 44: does not match"), error)
         self.assertIn("Refuse files off the schema", error)
         self.assertIn("Ask the bank", error)
-        self.assertEqual(len(self.exceptions("schema")), 1)
+        self.assertEqual(len(self.exceptions("bank_file")), 1)
         # The default: imported, the deviations shown on statement and message.
         connection.fc_bank_xsd_strict = False
         result = self.Import._import_file(data, "deviations.xml")
@@ -177,10 +177,14 @@ class TestBankRealFiles(BankCase):
         first, second = result["errors"]
         self.assertTrue(
             first.startswith(
-                "mt940_quirks.sta: mt940 P230103000000001 (line 2): 0 bank journals "
-                "have account NL91ABNA0417164300"
+                "mt940_quirks.sta: mt940 P230103000000001 (line 2): no bank journal of "
+                "your companies has account NL91ABNA0417164300"
             ),
             first,
         )
-        self.assertIn("set it as the bank account of exactly one bank journal", first)
+        self.assertIn(
+            "set NL91ABNA0417164300 as the bank account of its bank journal (Fix opens the "
+            "bank journals)",
+            first,
+        )
         self.assertIn("(line 19)", second)
