@@ -98,6 +98,9 @@ class FinanceConnectConnection(models.Model):
     )
     outbound_path = fields.Char(default="/events", help="Path appended to the base URL.")
     verify_tls = fields.Boolean(string="Verify TLS", default=True)
+    uses_tls = fields.Boolean(
+        compute="_compute_uses_tls", help="The base URL is https: TLS settings apply."
+    )
     timeout_connect = fields.Float(default=5.0, help="Seconds to establish a connection.")
     timeout_read = fields.Float(default=30.0, help="Seconds to wait for an answer.")
     rate_limit_per_minute = fields.Integer(
@@ -199,7 +202,15 @@ class FinanceConnectConnection(models.Model):
     circuit_threshold = fields.Integer(default=5, help="Consecutive failures that open it.")
     circuit_cooldown = fields.Integer(string="Cool-down (s)", default=60)
     circuit_state = fields.Selection(
-        [("closed", "Closed"), ("open", "Open"), ("half_open", "Half-open (probing)")],
+        [
+            ("closed", "Healthy"),
+            ("open", "Paused after failures"),
+            ("half_open", "Testing (one delivery probes)"),
+        ],
+        string="Health",
+        help="Healthy: deliveries go out. Paused after failures: after too many failures in a "
+        "row nothing is sent until the cool-down has passed. Testing: one delivery probes "
+        "whether the system is back.",
         default="closed",
         readonly=True,
         copy=False,
@@ -221,12 +232,12 @@ class FinanceConnectConnection(models.Model):
     exception_open_count = fields.Integer(compute="_compute_dashboard")
 
     # Dashboard
-    dash_today_done = fields.Integer(compute="_compute_dashboard")
-    dash_today_failed = fields.Integer(compute="_compute_dashboard")
-    dash_today_retrying = fields.Integer(compute="_compute_dashboard")
-    dash_queue_depth = fields.Integer(compute="_compute_dashboard")
+    dash_today_done = fields.Integer(compute="_compute_dashboard", string="Done today")
+    dash_today_failed = fields.Integer(compute="_compute_dashboard", string="Failed today")
+    dash_today_retrying = fields.Integer(compute="_compute_dashboard", string="Retrying")
+    dash_queue_depth = fields.Integer(compute="_compute_dashboard", string="Waiting to send")
     dash_failure_rate = fields.Float(compute="_compute_dashboard", string="Failure rate (%)")
-    dash_last_success = fields.Datetime(compute="_compute_dashboard")
+    dash_last_success = fields.Datetime(compute="_compute_dashboard", string="Last success")
     dash_latency_p50 = fields.Float(compute="_compute_dashboard", string="Latency p50 (ms)")
     dash_latency_p95 = fields.Float(compute="_compute_dashboard", string="Latency p95 (ms)")
 
@@ -483,6 +494,11 @@ class FinanceConnectConnection(models.Model):
     # ------------------------------------------------------------------
     # Calls to the counterparty (finance.connect.http, .delivery)
     # ------------------------------------------------------------------
+
+    @api.depends("base_url")
+    def _compute_uses_tls(self):
+        for conn in self:
+            conn.uses_tls = (conn.base_url or "").lower().startswith("https:")
 
     def action_reset_circuit(self):
         """Close the circuit breaker (``finance.connect.delivery``): managers only."""

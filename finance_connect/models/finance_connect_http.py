@@ -310,6 +310,43 @@ class FinanceConnectHttp(models.AbstractModel):
         return token
 
     @api.model
+    def _test_connection_verdict(self, connection, result):
+        """What a test call's answer means for a person, and its colour: only
+        an answer in 2xx/3xx is a success; a 404 says the URL is wrong, a
+        401/403 that the credentials are refused, a 5xx that the server fails."""
+        status = result.status
+        url = connection.base_url
+        if not status:
+            return (
+                self.env._("Could not reach %(url)s: %(error)s", url=url, error=result.error),
+                "danger",
+            )
+        reached = self.env._(
+            "%(url)s answered HTTP %(status)s in %(ms)d ms",
+            url=url,
+            status=status,
+            ms=result.latency_ms,
+        )
+        if status < 400:
+            return self.env._("%(reached)s: the connection works.", reached=reached), "success"
+        if status in (401, 403):
+            advice = self.env._(
+                "the server refuses these credentials: check the authentication settings "
+                "and the secret."
+            )
+            return f"{reached}: {advice}", "danger"
+        if status == 404:
+            advice = self.env._(
+                "the server is reachable but knows no such address: check the base URL "
+                "(a wrong or missing path?)."
+            )
+            return f"{reached}: {advice}", "warning"
+        if status < 500:
+            advice = self.env._("the server is reachable but refused the test call.")
+            return f"{reached}: {advice}", "warning"
+        advice = self.env._("the server is failing: try again later or ask its operator.")
+        return f"{reached}: {advice}", "danger"
+
     def _test_connection(self, connection):
         """Call ``connection`` once (GET base URL, authenticated) and say how it
         went in a notification: the answer's status, never its body. A reachable
@@ -325,25 +362,14 @@ class FinanceConnectHttp(models.AbstractModel):
         reachable = bool(result.status) and result.status < 500
         if reachable:
             self.env["finance.connect.delivery"]._circuit_record_success(connection)
-        message = (
-            self.env._(
-                "Reached %(url)s: HTTP %(status)s in %(ms)d ms.",
-                url=connection.base_url,
-                status=result.status,
-                ms=result.latency_ms,
-            )
-            if result.status
-            else self.env._(
-                "Could not reach %(url)s: %(error)s", url=connection.base_url, error=result.error
-            )
-        )
+        message, kind = self._test_connection_verdict(connection, result)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Test connection"),
                 "message": message,
-                "type": "success" if reachable else "danger",
+                "type": kind,
                 "sticky": False,
             },
         }

@@ -365,6 +365,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _answer_pull(self, record, path, query=""):
         pull = self.sandbox._get_pull(path, query)
+        if pull is None and path.rstrip("/") == "":
+            # The service's root answers like a real API's health check, so a
+            # "Test connection" on the base URL is green.
+            record["status"] = 200
+            self.sandbox._store(record)
+            self._send_json(200, {"status": "ok", "service": "finance_connect sandbox"})
+            return
         if pull is None:
             record["status"] = 404
             self.sandbox._store(record)

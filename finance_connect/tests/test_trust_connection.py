@@ -253,6 +253,30 @@ class TestEndpointRights(TrustCase):
         (request,) = self.sandbox.received()
         self.assertEqual(request["headers"].get("X-API-Key"), "sk_live_secret_123456")
 
+    def test_test_connection_says_what_the_answer_means(self):
+        """Only a 2xx/3xx answer is green: a 404 is a wrong URL, not a success."""
+        for status, kind, says in (
+            (200, "success", "the connection works"),
+            (404, "warning", "knows no such address: check the base URL"),
+            (401, "danger", "refuses these credentials"),
+            (403, "danger", "refuses these credentials"),
+            (422, "warning", "refused the test call"),
+            (503, "danger", "the server is failing"),
+        ):
+            with self.subTest(status=status):
+                self.sandbox.set_default(status=status)
+                answer = self.rpc(
+                    "fc_manager",
+                    CONN,
+                    "action_test_connection",
+                    [[self.connection.id]],
+                    button=True,
+                )
+                params = answer["result"]["params"]
+                self.assertEqual(params["type"], kind, params)
+                self.assertIn(f"answered HTTP {status}", params["message"])
+                self.assertIn(says, params["message"])
+
     def test_lower_roles_cannot_close_the_circuit(self):
         self.connection.sudo().write({"circuit_state": "open", "consecutive_failures": 5})
         for login in ("fc_portal", "fc_internal", "fc_user"):
