@@ -15,6 +15,14 @@ EVENT_TYPES = [
 ]
 
 
+#: The model of the records each event is about (what a domain filters).
+EVENT_MODELS = {
+    "payment.posted": "account.payment",
+    "payment.state_changed": "account.payment",
+    "statement_line.reconciled": "account.bank.statement.line",
+}
+
+
 class FinanceConnectSubscription(models.Model):
     _name = "finance.connect.subscription"
     _description = "Finance Connect subscription"
@@ -30,7 +38,14 @@ class FinanceConnectSubscription(models.Model):
     journal_ids = fields.Many2many(
         "account.journal", string="Only these journals", help="Empty: every journal."
     )
-    domain = fields.Char(default="[]", help="Only records matching this domain.")
+    domain = fields.Char(
+        string="Only records matching",
+        default="[]",
+        help="Only records matching these conditions send the event.",
+    )
+    record_model = fields.Char(
+        compute="_compute_record_model", help="The model of the records the event is about."
+    )
     mode = fields.Selection(
         [
             ("realtime", "Real time (one message per event)"),
@@ -47,6 +62,11 @@ class FinanceConnectSubscription(models.Model):
         labels = dict(EVENT_TYPES)
         for sub in self:
             sub.name = f"{sub.connection_id.name or ''}: {labels.get(sub.event_type, '')}"
+
+    @api.depends("event_type")
+    def _compute_record_model(self):
+        for sub in self:
+            sub.record_model = EVENT_MODELS.get(sub.event_type, "account.move")
 
     @api.model
     def _get_candidates(self, event_type, company):

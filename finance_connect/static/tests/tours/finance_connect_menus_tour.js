@@ -20,6 +20,19 @@ registry.category("web_tour.tours").add("finance_connect_menus_tour", {
             trigger: ".o_form_view button[name='action_test_connection']",
         },
         {
+            content: "Its health is said in words",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains('Healthy')",
+        },
+        {
+            content: "The Subscriptions tab shows what each subscription filters",
+            trigger: ".o_notebook .nav-link:contains('Subscriptions')",
+            run: "click",
+        },
+        {
+            content: "Conditions are shown as Odoo's domain editor, not raw text",
+            trigger: ".o_field_widget[name='subscription_ids'] .o_data_row .o_field_domain",
+        },
+        {
             content: "The Delivery tab shows the retry settings",
             trigger: ".o_notebook .nav-link:contains('Delivery')",
             run: "click",
