@@ -32,6 +32,9 @@ class FinanceConnectException(models.Model):
     _description = "Finance Connect exception"
     _inherit = ["mail.thread", "mail.activity.mixin", "finance.connect.record.link.mixin"]
     _order = "priority desc, id desc"
+    #: Whoever can read an exception may write in its chatter (a User notes what
+    #: they found); the exception itself changes only through its buttons.
+    _mail_post_access = "read"
 
     name = fields.Char(string="Summary", required=True, tracking=True)
     description = fields.Text(string="What is wrong and what to do", required=True, readonly=True)
@@ -274,8 +277,30 @@ class FinanceConnectException(models.Model):
         }
 
     def action_assign_to_me(self):
-        self._check_act()
+        """Take the exceptions: any Finance Connect user, for the exceptions of
+        their companies nobody else owns (a manager may take over any)."""
+        if not (self.env.su or self.env.user.has_group("finance_connect.group_user")):
+            raise AccessError(self.env._("Only Finance Connect users may take exceptions."))
+        self.check_access("read")
+        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+            taken = self.filtered(lambda exc: exc.user_id and exc.user_id != self.env.user)
+            if taken:
+                raise AccessError(
+                    self.env._(
+                        "%(name)s is already taken by %(user)s: ask them or a Finance Connect "
+                        "manager to hand it over.",
+                        name=taken[:1].name,
+                        user=taken[:1].user_id.name,
+                    )
+                )
+        closed = self.filtered(lambda exc: exc.state in ("resolved", "ignored"))
+        if closed:
+            raise UserError(
+                self.env._("%(name)s is closed: reopen it first.", name=closed[:1].name)
+            )
         self.sudo().write({"user_id": self.env.uid, "state": "in_progress"})
+        for exc in self:
+            self.env["finance.connect.audit"]._log(exc, "assign", self.env.user.login)
 
     def action_resolve(self):
         self._check_act()

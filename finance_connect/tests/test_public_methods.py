@@ -89,7 +89,9 @@ PUBLIC_METHODS = {
         "verifier fields administrators only (_get_admin_only_fields)"
     ),
     "finance.connect.exception.action_assign_to_me": (
-        "checks: manager group, then check_access('write'); writes as superuser after"
+        "checks: Finance Connect user group, then check_access('read') (company rules); a "
+        "user may take only exceptions nobody else owns (managers any); writes owner and "
+        "state as superuser after, audit trail"
     ),
     "finance.connect.exception.action_ignore": (
         "checks: manager group, then check_access('write'); only opens the reason wizard"

@@ -134,6 +134,55 @@ class TestTrustCore(TrustCase):
         )
         self.assertEqual(seen[0]["error"], "B's answer excerpt")
 
+    def test_a_user_takes_an_exception_and_writes_in_its_chatter(self):
+        """The User role works the inbox: takes an exception nobody owns and notes
+        what they found; resolving stays with managers; outsiders get nothing."""
+        exc = self.exception_a
+        self.assertFalse(exc.user_id, "nobody owns it yet")
+        for role in ("portal", "internal"):
+            with self.subTest(role=role):
+                self.assert_refused(self.button(self.roles[role], exc, "action_assign_to_me"))
+                self.assert_refused(
+                    self.rpc(
+                        self.roles[role],
+                        exc._name,
+                        "message_post",
+                        [exc.ids],
+                        {"body": "hello", "message_type": "comment"},
+                    )
+                )
+        self.assertFalse(exc.user_id)
+        user = self.roles["fc_user"]
+        self.assert_ok(self.button(user, exc, "action_assign_to_me"))
+        self.assertEqual((exc.user_id, exc.state), (user, "in_progress"))
+        self.assert_ok(
+            self.rpc(
+                user,
+                exc._name,
+                "message_post",
+                [exc.ids],
+                {
+                    "body": "The bank resent the file.",
+                    "message_type": "comment",
+                    "subtype_xmlid": "mail.mt_note",
+                },
+            )
+        )
+        self.assertIn("The bank resent the file.", exc.message_ids[:1].body)
+        self.assertEqual(exc.message_ids[:1].author_id, user.partner_id)
+        self.assert_refused(self.button(user, exc, "action_resolve"))
+        # Taken by a manager: the user cannot take it from them.
+        self.assert_ok(self.button(self.manager, exc, "action_assign_to_me"))
+        message = self.assert_refused(self.button(user, exc, "action_assign_to_me"))
+        self.assertIn("already taken by", message)
+        self.assertEqual(exc.user_id, self.manager)
+        # Another company's exception: not even readable.
+        exception_b = self.env["finance.connect.exception"]._open(
+            "other", "Something in B", "Look at B.", company=self.company_b, fingerprint="b-only"
+        )
+        self.assert_refused(self.button(user, exception_b, "action_assign_to_me"))
+        self.assertFalse(exception_b.user_id)
+
     def test_item7_transient_records_of_other_users_are_unreadable(self):
         tried = (
             self.env["finance.connect.mapping.try"]
