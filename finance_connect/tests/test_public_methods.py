@@ -40,6 +40,9 @@ PUBLIC_METHODS = {
         "checks: check_access('write') on the lines (Odoo's bank rights and rules), then "
         "reconciles through Odoo's reconcile as the user"
     ),
+    "account.bank.statement.line.action_fc_match_by_hand": (
+        "checks: check_access('write') on the line; creates the caller's own match wizard"
+    ),
     "account.bank.statement.line.action_fc_match_again": (
         "checks: check_access('write') on the lines, then the matcher writes the match fields"
     ),
@@ -166,6 +169,13 @@ PUBLIC_METHODS = {
     "finance.connect.secret.unlink": "crud: administrators only (ACL); drops the caches",
     "finance.connect.secret.write": "crud: administrators only (ACL); drops the caches",
     # bank ------------------------------------------------------------------
+    "finance.connect.bank.match.wizard.action_match": (
+        "checks: check_access('write') on the bank line and on the chosen item (Odoo's "
+        "accounting rights and rules), same company, item still open; reconciles as the user"
+    ),
+    "finance.connect.bank.match.wizard.create": (
+        "crud: transient, its creator's only (ACL Billing); check_access('write') on the line"
+    ),
     "finance.connect.bank.import.wizard.action_import": (
         "checks: Odoo's statement-line create right; the wizard rows are their creator's (rule)"
     ),

@@ -20,7 +20,7 @@ import io
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.modules.registry import TriggerTree
 from odoo.tools import SQL
 
@@ -147,8 +147,17 @@ class AccountBankStatementLine(models.Model):
     def action_fc_confirm_match(self):
         """Reconcile the lines with their proposed counterpart (whoever may edit them)."""
         self.check_access("write")
-        self.env["finance.connect.bank.matcher"]._confirm(self)
-        return True
+        proposed = self.filtered(lambda line: line.fc_match_candidate_id and not line.is_reconciled)
+        done = self.env["finance.connect.bank.matcher"]._confirm(proposed)
+        left = len(proposed) - len(done)
+        text = self.env._("%(n)s line(s) reconciled with their proposed counterpart.", n=len(done))
+        if left:
+            text += " " + self.env._(
+                "%(n)s could not be (the counterpart is no longer open): use Match again.", n=left
+            )
+        if len(self) > len(proposed):
+            text += " " + self.env._("%(n)s had no proposed match.", n=len(self) - len(proposed))
+        return _notify(self.env._("Confirm proposed match"), text, "success" if done else "warning")
 
     def action_fc_match_again(self):
         """Look for counterparts again (after invoices or payments changed)."""
@@ -156,8 +165,32 @@ class AccountBankStatementLine(models.Model):
         self.filtered(lambda line: not line.is_reconciled).sudo().write(
             {"fc_match_state": "none", "fc_match_candidate_id": False, "fc_match_reason": False}
         )
-        self.env["finance.connect.bank.matcher"]._match_lines(self)
-        return True
+        counts = self.env["finance.connect.bank.matcher"]._match_lines(self)
+        return _notify(
+            self.env._("Match again"),
+            self.env._(
+                "%(reconciled)s reconciled, %(proposed)s with a proposed match to confirm, "
+                "%(unmatched)s still unmatched (open one to match it by hand).",
+                **counts,
+            ),
+            "success" if counts["reconciled"] or counts["proposed"] else "warning",
+        )
+
+    def action_fc_match_by_hand(self):
+        """Open the matching of this line with a counterpart the accountant picks."""
+        self.ensure_one()
+        self.check_access("write")
+        if self.is_reconciled:
+            raise UserError(self.env._("This bank line is reconciled already."))
+        wizard = self.env["finance.connect.bank.match.wizard"].create({"line_id": self.id})
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Match by hand"),
+            "res_model": wizard._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
 
     # ------------------------------------------------------------------
     # Bulk creation
@@ -563,3 +596,18 @@ def _insert(cr, table, rows):
         SQL(", ").join(SQL.identifier(column) for column in columns),
     )
     cr._obj.copy_expert(query.code, buffer)
+
+
+def _notify(title, message, kind):
+    """A notification that also reloads the list (the match states changed)."""
+    return {
+        "type": "ir.actions.client",
+        "tag": "display_notification",
+        "params": {
+            "title": title,
+            "message": message,
+            "type": kind,
+            "sticky": False,
+            "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+        },
+    }

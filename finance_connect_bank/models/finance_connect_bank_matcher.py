@@ -93,6 +93,70 @@ class FinanceConnectBankMatcher(models.AbstractModel):
         ]
 
     @api.model
+    def _candidates(self, line, limit=20):
+        """Open receivable/payable items a person may match ``line`` with, the
+        likeliest first: the proposed one, then the partner's items of the same
+        amount, the partner's other items, other items of the same amount."""
+        domain = self._open_items_domain(line.company_id) + [
+            ("account_id.account_type", "in", ("asset_receivable", "liability_payable")),
+        ]
+        Item = self.env["account.move.line"]
+        partner = line.partner_id.commercial_partner_id
+        items = Item.search(
+            domain
+            + (
+                ["|", ("partner_id", "child_of", partner.id), ("amount_residual", "=", line.amount)]
+                if partner
+                else [("amount_residual", "=", line.amount)]
+            ),
+            limit=200,
+            order="date_maturity, id",
+        )
+        currency = line.currency_id
+
+        def rank(item):
+            same_amount = currency.compare_amounts(item.amount_residual, line.amount) == 0
+            own = bool(partner) and item.partner_id.commercial_partner_id == partner
+            return (item != line.fc_match_candidate_id, not (own and same_amount), not own)
+
+        return (line.fc_match_candidate_id & items) | Item.concat(*sorted(items, key=rank))[:limit]
+
+    @api.model
+    def _match_by_hand(self, line, item):
+        """Reconcile ``line`` with ``item`` chosen by a person; the caller checked
+        they may write the line and the item. Raises ``UserError`` saying why not."""
+        if line.is_reconciled:
+            raise UserError(self.env._("This bank line is reconciled already."))
+        if item.company_id != line.company_id:
+            raise UserError(self.env._("The counterpart belongs to another company."))
+        if item.reconciled or item.parent_state != "posted" or not item.account_id.reconcile:
+            raise UserError(
+                self.env._(
+                    "%(item)s is not an open item any more (paid, not posted, or on an "
+                    "account that is not reconciled): choose another.",
+                    item=item.display_name,
+                )
+            )
+        if not self._reconcile(line, item):
+            raise UserError(
+                self.env._(
+                    "The bank line could not be reconciled with %(item)s: it may have been "
+                    "booked already; open the statement to check it.",
+                    item=item.display_name,
+                )
+            )
+        line.sudo().write(
+            {
+                "fc_match_state": "reconciled",
+                "fc_match_candidate_id": False,
+                "fc_match_reason": self.env._(
+                    "matched by hand by %(user)s", user=self.env.user.name
+                ),
+            }
+        )
+        return True
+
+    @api.model
     def _is_exact(self, line, item):
         currency = line.currency_id
         return currency.compare_amounts(line.amount, item.amount_residual) == 0

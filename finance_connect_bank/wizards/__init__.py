@@ -1,1 +1,2 @@
 from . import finance_connect_bank_import_wizard
+from . import finance_connect_bank_match_wizard
