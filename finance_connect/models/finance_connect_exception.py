@@ -21,6 +21,8 @@ CATEGORIES = [
     ("other", "Other"),
 ]
 MANAGER_GROUP = "finance_connect.group_manager"
+#: The bus notification that makes the systray count again.
+SYSTRAY_PING = "finance_connect/exceptions_changed"
 #: Fields a person may write directly (the form): who owns it, how urgent it is.
 #: Everything else (state, texts, links) changes through the actions below,
 #: which check the rights and write the audit trail, or through the engine.
@@ -229,7 +231,28 @@ class FinanceConnectException(models.Model):
                     fields=", ".join(sorted(engine)),
                 )
             )
-        return super().write(vals)
+        result = super().write(vals)
+        if "state" in vals:
+            self._ping_systray()
+        return result
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        exceptions = super().create(vals_list)
+        exceptions._ping_systray()
+        return exceptions
+
+    def _ping_systray(self):
+        """Tell the Finance Connect users' browsers that open exceptions changed,
+        once per transaction: a bare ping on the group's bus channel, no data;
+        each browser then asks for its own count (its own companies)."""
+        data = self.env.cr.precommit.data
+        if data.get("finance_connect.systray_pinged"):
+            return
+        data["finance_connect.systray_pinged"] = True
+        self.env["bus.bus"].sudo()._sendone(
+            self.env.ref("finance_connect.group_user"), SYSTRAY_PING, {}
+        )
 
     def _check_manager(self):
         if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):

@@ -25,6 +25,30 @@ class TestExceptionInbox(FinanceConnectCase):
         notes = first.message_ids.filtered(lambda m: m.message_type == "notification")
         self.assertEqual(len(notes), 1)
 
+    def test_the_systray_is_pinged_once_per_transaction_without_data(self):
+        """Opening or resolving exceptions pings the Finance Connect users' bus
+        channel once per transaction (the browsers count again, each for its
+        own companies); nothing else, and no data, goes on the bus."""
+        Bus = self.env["bus.bus"].sudo()
+        group = self.env.ref("finance_connect.group_user")
+
+        def pings():
+            self.env.cr.flush()  # runs the precommit hooks that write the bus
+            return Bus.search(
+                [("message", "like", "finance_connect/exceptions_changed"), ("id", ">", last)]
+            )
+
+        last = Bus.search([], order="id desc", limit=1).id or 0
+        first = self._open(fingerprint="p1")
+        self._open(fingerprint="p2")
+        self._open(fingerprint="p1")  # one more occurrence
+        (ping,) = pings()
+        self.assertIn(f'"res.groups",{group.id}]', ping.channel)
+        self.assertNotIn("Statement file broken", ping.message)
+        last = ping.id
+        first.with_user(self.manager).action_resolve()
+        self.assertEqual(len(pings()), 1)
+
     def test_assign_resolve_ignore(self):
         exc = self._open(fingerprint="a").with_user(self.manager)
         exc.action_assign_to_me()

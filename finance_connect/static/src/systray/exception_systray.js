@@ -6,7 +6,9 @@ import { useService } from "@web/core/utils/hooks";
 
 /**
  * A systray icon with the number of open Finance Connect exceptions of the
- * user's companies; a click opens the exception inbox.
+ * user's companies; a click opens the exception inbox. The count follows
+ * live: the server pings the Finance Connect users' bus channel when
+ * exceptions open or change state, and the icon asks for its count again.
  */
 export class FinanceConnectExceptionSystray extends Component {
     static template = "finance_connect.ExceptionSystray";
@@ -15,17 +17,25 @@ export class FinanceConnectExceptionSystray extends Component {
     setup() {
         this.orm = useService("orm");
         this.action = useService("action");
+        this.busService = useService("bus_service");
         this.state = useState({ visible: false, count: 0 });
         onWillStart(async () => {
             this.state.visible = await user.hasGroup("finance_connect.group_user");
             if (this.state.visible) {
-                this.state.count = await this.orm.call(
-                    "finance.connect.exception",
-                    "get_open_count",
-                    []
+                await this.refresh();
+                this.busService.subscribe("finance_connect/exceptions_changed", () =>
+                    this.refresh()
                 );
             }
         });
+    }
+
+    async refresh() {
+        this.state.count = await this.orm.call(
+            "finance.connect.exception",
+            "get_open_count",
+            []
+        );
     }
 
     openInbox() {
