@@ -29,6 +29,7 @@
         "views/finance_connect_exception_views.xml",
         "views/finance_connect_subscription_views.xml",
         "views/finance_connect_audit_views.xml",
+        "views/finance_connect_send_confirm_views.xml",
         "views/account_move_views.xml",
         "views/account_payment_views.xml",
         "views/finance_connect_mapping_views.xml",

@@ -37,7 +37,16 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         copy=False,
         index=True,
         readonly=True,
+        help="Whether this record reached the connected systems: Pending (waiting or being "
+        "retried), Synced (they confirmed it), Error (it failed: open its Integration "
+        "messages and the exception inbox).",
     )
+    fc_state_note = fields.Char(
+        string="Integration detail",
+        compute="_compute_fc_state_note",
+        help="Where it went, when, and what failed.",
+    )
+    fc_send_label = fields.Char(compute="_compute_fc_send_label")
     fc_last_sync = fields.Datetime(string="Last sync", copy=False, readonly=True)
     fc_external_ref = fields.Char(string="External reference", copy=False, readonly=True)
     fc_message_count = fields.Integer(
@@ -58,6 +67,70 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         )
         for record in self:
             record.fc_message_count = counts.get(record.id, 0)
+
+    def _fc_last_messages(self):
+        """The latest outbound message of each record (read as superuser: only
+        the connection's name, the state, the date and the error are shown)."""
+        if not self.ids:
+            return {}
+        messages = (
+            self.env["finance.connect.message"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "in", self.ids),
+                    ("direction", "=", "out"),
+                ],
+                order="id desc",
+            )
+        )
+        latest = {}
+        for message in messages:
+            latest.setdefault(message.res_id, message)
+        return latest
+
+    @api.depends("fc_state", "fc_last_sync")
+    @api.depends_context("uid")
+    def _compute_fc_state_note(self):
+        latest = self._fc_last_messages()
+        for record in self:
+            message = latest.get(record.id)
+            conn = message.connection_id.display_name if message else ""
+            if record.fc_state == "synced":
+                note = self.env._(
+                    "Sent to %(conn)s on %(when)s",
+                    conn=conn or "?",
+                    when=fields.Datetime.to_string(record.fc_last_sync) or "?",
+                )
+                if record.fc_external_ref:
+                    note += self.env._(" (their reference %(ref)s)", ref=record.fc_external_ref)
+            elif record.fc_state == "pending":
+                note = self.env._("Waiting to be sent to %(conn)s", conn=conn or "?")
+            elif record.fc_state == "error":
+                note = self.env._(
+                    "Sending to %(conn)s failed: %(error)s. Open Integration for the message.",
+                    conn=conn or "?",
+                    error=(message.error or "").splitlines()[0][:160] if message else "?",
+                )
+            else:
+                note = False
+            record.fc_state_note = note
+
+    @api.depends("company_id")
+    def _compute_fc_send_label(self):
+        Subscription = self.env["finance.connect.subscription"]
+        for record in self:
+            subs = (
+                Subscription._get_matching("record.synced", record) if record.id else Subscription
+            )
+            names = sorted(set(subs.connection_id.mapped("display_name")))
+            if len(names) == 1:
+                record.fc_send_label = self.env._("Send to %(conn)s", conn=names[0])
+            elif names:
+                record.fc_send_label = self.env._("Send to %(n)s connections", n=len(names))
+            else:
+                record.fc_send_label = self.env._("Send now")
 
     def _fc_apply_message_state(self, message):
         """Reflect one message's state on this record."""
@@ -226,13 +299,31 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
         # Who may change the record may ask for it to be sent again (its own
         # access rules, e.g. an invoice of another company is refused).
         self.check_access("write")
+        synced = self.filtered(lambda record: record.fc_state == "synced")
+        if synced and not self.env.context.get("fc_send_again"):
+            # Sent already: say so and ask before sending it again.
+            summary = "\n".join(
+                f"{record.display_name}: {record.fc_state_note}" for record in synced[:20]
+            )
+            confirm = self.env["finance.connect.send.confirm"]._for(self, summary)
+            return {
+                "type": "ir.actions.act_window",
+                "name": self.env._("Send again?"),
+                "res_model": confirm._name,
+                "res_id": confirm.id,
+                "view_mode": "form",
+                "target": "new",
+            }
         messages = self._fc_send_now()
+        names = ", ".join(sorted(set(messages.sudo().connection_id.mapped("display_name"))))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Finance Connect"),
-                "message": self.env._("%(n)s message(s) queued.", n=len(messages)),
+                "message": self.env._(
+                    "%(n)s message(s) queued for %(conns)s.", n=len(messages), conns=names
+                ),
                 "type": "success",
                 "next": {"type": "ir.actions.act_window_close"},
             },

@@ -177,6 +177,40 @@ class TestDelivery(FinanceConnectCase):
         self.assertEqual(events, {"invoice.posted", "record.synced"})
         self.assertTrue(all(m.state == "done" for m in self.messages_of(invoice)))
 
+    def test_send_now_names_the_connection_and_asks_before_sending_again(self):
+        with self.run_jobs():
+            invoice = self.post_invoice(10.0)
+        self.assertEqual(invoice.fc_state, "synced")
+        self.assertEqual(invoice.fc_send_label, "Send to Test bank")
+        self.assertTrue(
+            invoice.fc_state_note.startswith("Sent to Test bank on "), invoice.fc_state_note
+        )
+        before = self.messages_of(invoice)
+        # Sent already: the button asks first, and nothing is queued yet.
+        action = invoice.action_fc_send_now()
+        self.assertEqual(action["res_model"], "finance.connect.send.confirm")
+        confirm = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertIn(invoice.display_name, confirm.summary)
+        self.assertIn("Sent to Test bank on", confirm.summary)
+        self.assertEqual(self.messages_of(invoice), before)
+        with self.run_jobs():
+            answer = confirm.action_send_again()
+        self.assertIn("1 message(s) queued for Test bank", answer["params"]["message"])
+        sent = self.messages_of(invoice) - before
+        self.assertEqual(sent.mapped("event_type"), ["record.synced"])
+        # A failure says where and why, next to the badge.
+        self.sandbox.add_fault(status=400)
+        with self.run_jobs():
+            failed = self.post_invoice(20.0)
+        self.assertEqual(failed.fc_state, "error")
+        self.assertTrue(failed.fc_state_note.startswith("Sending to Test bank failed: "))
+        # Not sent yet: no question, sent at once.
+        draft = self.init_invoice("out_invoice", amounts=[5.0], post=True)
+        draft._fc_write_state({"fc_state": "not_synced"})
+        with self.run_jobs():
+            answer = draft.action_fc_send_now()
+        self.assertEqual(answer["tag"], "display_notification")
+
     def test_dashboard_figures(self):
         self.sandbox.add_fault(status=503)
         with self.run_jobs():

@@ -114,6 +114,13 @@ PUBLIC_METHODS = {
     "finance.connect.exception.get_open_count": (
         "harmless: a search_count under the user's own rules (0 without the user group)"
     ),
+    "finance.connect.exception.create": (
+        "crud: nobody but the engine (no create in the ACL); pings the systray after"
+    ),
+    "finance.connect.send.confirm.action_send_again": (
+        "checks: the model must carry the integration mixin; action_fc_send_now then checks "
+        "write access on the records"
+    ),
     "finance.connect.exception.write": (
         "checks: only owner and priority for anyone but the engine (superuser)"
     ),
