@@ -76,6 +76,44 @@ class FinanceConnectFeedDelivery(models.Model):
     ack_sha256 = fields.Char(readonly=True)
     ack_at = fields.Datetime(readonly=True)
     ack_source = fields.Char(readonly=True)
+    # The control totals above are kept as the exact decimal strings that were
+    # sent and received; these are the same figures as amounts of the feed's
+    # currency, for lists to format, compare and add up.
+    currency_id = fields.Many2one(related="feed_id.currency_id", store=True)
+    ledger_debit_amount = fields.Monetary(
+        string="Ledger debit", compute="_compute_amounts", store=True, aggregator="sum"
+    )
+    ledger_credit_amount = fields.Monetary(
+        string="Ledger credit", compute="_compute_amounts", store=True, aggregator="sum"
+    )
+    delivered_debit_amount = fields.Monetary(
+        string="Delivered debit", compute="_compute_amounts", store=True, aggregator="sum"
+    )
+    delivered_credit_amount = fields.Monetary(
+        string="Delivered credit", compute="_compute_amounts", store=True, aggregator="sum"
+    )
+    ack_debit_amount = fields.Monetary(
+        string="Acknowledged debit", compute="_compute_amounts", store=True, aggregator="sum"
+    )
+    ack_credit_amount = fields.Monetary(
+        string="Acknowledged credit", compute="_compute_amounts", store=True, aggregator="sum"
+    )
+    ledger_difference = fields.Monetary(
+        string="Difference to ledger",
+        compute="_compute_amounts",
+        store=True,
+        aggregator="sum",
+        help="How far the delivered debit and credit are from Odoo's ledger for the period "
+        "(debit and credit differences added, without sign): 0 when they agree.",
+    )
+    ack_difference = fields.Monetary(
+        string="Difference acknowledged",
+        compute="_compute_amounts",
+        store=True,
+        aggregator="sum",
+        help="How far the totals the other system acknowledged are from the delivered ones "
+        "(debit and credit differences added, without sign): 0 when they agree.",
+    )
 
     @api.model
     def _new_reference(self):
@@ -142,6 +180,33 @@ class FinanceConnectFeedDelivery(models.Model):
             "control": totals.as_dict(),
             "rows": rows,
         }
+
+    @api.depends(
+        "ledger_debit",
+        "ledger_credit",
+        "total_debit",
+        "total_credit",
+        "ack_total_debit",
+        "ack_total_credit",
+    )
+    def _compute_amounts(self):
+        for delivery in self:
+            ledger = (_amount(delivery.ledger_debit), _amount(delivery.ledger_credit))
+            sent = (_amount(delivery.total_debit), _amount(delivery.total_credit))
+            ack = (_amount(delivery.ack_total_debit), _amount(delivery.ack_total_credit))
+            delivery.ledger_debit_amount, delivery.ledger_credit_amount = ledger
+            delivery.delivered_debit_amount, delivery.delivered_credit_amount = sent
+            delivery.ack_debit_amount, delivery.ack_credit_amount = ack
+            delivery.ledger_difference = (
+                abs(sent[0] - ledger[0]) + abs(sent[1] - ledger[1])
+                if delivery.ledger_debit or delivery.ledger_credit
+                else 0.0
+            )
+            delivery.ack_difference = (
+                abs(ack[0] - sent[0]) + abs(ack[1] - sent[1])
+                if delivery.ack_total_debit or delivery.ack_total_credit
+                else 0.0
+            )
 
     def _send(self, rows, reason):
         """Compute the control totals and queue the message (when connected)."""
@@ -246,3 +311,11 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def _amount(text):
+    """A control total (a decimal string, or empty) as a float for display."""
+    try:
+        return float(Decimal(text)) if text else 0.0
+    except (ArithmeticError, ValueError):
+        return 0.0

@@ -39,6 +39,13 @@ class TestFeedPush(ReportingCase):
         self.assertEqual(payload["control"]["total_debit"], delivery.total_debit)
         self.assertEqual(delivery.total_debit, delivery.ledger_debit)
         self.assertEqual(delivery.total_credit, delivery.ledger_credit)
+        # The same figures as amounts of the feed's currency: the lists format,
+        # compare and add them up.
+        self.assertEqual(delivery.currency_id, delivery.feed_id.currency_id)
+        self.assertAlmostEqual(delivery.delivered_debit_amount, float(delivery.total_debit))
+        self.assertAlmostEqual(delivery.ledger_credit_amount, float(delivery.ledger_credit))
+        self.assertTrue(delivery.delivered_debit_amount)
+        self.assertEqual(delivery.ledger_difference, 0.0)
         self.assertTrue(all(r["delivery"] == delivery.name for r in payload["rows"]))
         self.assertFalse(any(r["provisional"] for r in payload["rows"]))
         # Unchanged: not delivered again.
@@ -106,6 +113,8 @@ class TestFeedPush(ReportingCase):
         self.assertEqual(ack.state, "done")
         self.assertEqual(delivery.state, "acknowledged")
         self.assertEqual(delivery.ack_row_count, delivery.row_count)
+        self.assertEqual(delivery.ack_difference, 0.0)
+        self.assertAlmostEqual(delivery.ack_debit_amount, delivery.delivered_debit_amount)
 
         other = self.make_feed(
             kind="trial_balance", connection_id=self.reporting.id, name="Second feed"
@@ -113,6 +122,13 @@ class TestFeedPush(ReportingCase):
         wrong = dict(control, total_debit="1.00")
         other._acknowledge(wrong, source="test")
         self.assertEqual(other.state, "mismatch")
+        # The list shows how far off it is, and adds it up per feed.
+        self.assertAlmostEqual(other.ack_difference, abs(other.delivered_debit_amount - 1.0))
+        Delivery = self.env["finance.connect.feed.delivery"]
+        groups = Delivery._read_group(
+            [("id", "in", (delivery | other).ids)], ["feed_id"], ["ack_difference:sum"]
+        )
+        self.assertEqual(dict(groups), {delivery.feed_id: 0.0, other.feed_id: other.ack_difference})
         exc = self.env["finance.connect.exception"].search(
             [("res_model", "=", other._name), ("res_id", "=", other.id)]
         )

@@ -106,15 +106,21 @@ registry.category("web_tour.tours").add("finance_connect_reporting_feed_redelive
             content: "The new delivery went out",
             trigger: `.o_list_view ${DELIVERED_ROW}:not(.text-danger)`,
             run() {
-                const ledger = cellText(this.anchor, "ledger_debit");
-                const delivered = cellText(this.anchor, "total_debit");
-                if (!ledger || ledger !== delivered || !(parseFloat(delivered) > 0)) {
+                // Amounts shown in the feed's currency, the difference to the ledger 0.
+                const ledger = cellText(this.anchor, "ledger_debit_amount");
+                const delivered = cellText(this.anchor, "delivered_debit_amount");
+                if (!ledger || ledger !== delivered || !/[1-9]/.test(delivered)) {
                     throw new Error(`ledger debit "${ledger}" != delivered debit "${delivered}"`);
                 }
                 if (
-                    cellText(this.anchor, "ledger_credit") !== cellText(this.anchor, "total_credit")
+                    cellText(this.anchor, "ledger_credit_amount") !==
+                    cellText(this.anchor, "delivered_credit_amount")
                 ) {
                     throw new Error("ledger credit differs from the delivered credit");
+                }
+                const difference = cellText(this.anchor, "ledger_difference");
+                if (/[1-9]/.test(difference) || !/0/.test(difference)) {
+                    throw new Error(`difference to the ledger "${difference}" is not 0`);
                 }
             },
         },
