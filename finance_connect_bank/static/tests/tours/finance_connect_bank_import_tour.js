@@ -171,5 +171,34 @@ registry.category("web_tour.tours").add("finance_connect_bank_import_tour", {
                 }
             },
         },
+        // The upload's message says it is done and leads to its statement.
+        {
+            trigger: ".o_main_navbar .dropdown-toggle:contains('Finance Connect')",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item:contains('Message log')",
+            run: "click",
+        },
+        {
+            content: "The upload is one message, done",
+            trigger:
+                ".o_list_renderer .o_data_row:contains('Manual upload'):has(td[name=state]:contains('Done')) td[name=reference]",
+            run: "click",
+        },
+        {
+            content: "Its Bank import tab",
+            trigger: ".o_notebook .nav-link:contains('Bank import')",
+            run: "click",
+        },
+        {
+            content: "lists the statement it created",
+            trigger: `.o_field_widget[name=fc_statement_ids] .o_data_row:contains(${STATEMENT}) td[name=name]`,
+            run: "click",
+        },
+        {
+            content: "which opens",
+            trigger: `.modal .o_form_view:contains(${STATEMENT})`,
+        },
     ],
 });
