@@ -1,1 +1,2 @@
 from . import finance_connect_exception_ignore
+from . import finance_connect_mapping_version_compare
