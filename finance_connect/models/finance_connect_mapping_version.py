@@ -7,7 +7,8 @@ never by a user: nobody edits history.
 
 One version per transaction and set, not one per line: a change of lines
 (or a new set) only marks the set in ``cr.precommit.data``; just before the
-commit ``_precommit_versions`` snapshots every marked set once, so a form
+commit (or a flushing savepoint: Odoo runs the precommit hooks there too)
+``_precommit_versions`` snapshots every marked set once, so a form
 saving 50 lines or an import of 10,000 lines makes one version. A message
 mapped in the middle of such a transaction (a replay after a mapping fix)
 asks ``_current_versions``, which snapshots the marked sets at that moment:
