@@ -253,6 +253,24 @@ class TestMappingVersions(VersionsMixin, MappingCase):
         self.commit_versions()
         self.assertEqual(self.versions()[-1], restored)
 
+    def test_the_screens_show_versions(self):
+        self.commit_versions()
+        action = self.mapping.with_user(self.fc_user).action_view_versions()
+        self.assertEqual(action["res_model"], "finance.connect.mapping.version")
+        Version = self.env["finance.connect.mapping.version"].with_user(self.fc_user)
+        self.assertEqual(Version.search(action["domain"]), self.mapping.version_ids)
+        form = self.env["finance.connect.mapping"].get_view(view_type="form")["arch"]
+        self.assertIn('name="action_view_versions"', form)
+        message_form = self.env["finance.connect.message"].get_view(view_type="form")["arch"]
+        self.assertIn('name="mapping_version_ids"', message_form)
+        self.assertIn('name="schema_version"', message_form)
+        version_list = Version.get_view(view_type="list")["arch"]
+        self.assertIn('name="action_compare"', version_list)
+        # The restore button is not even shown to a user who may not restore.
+        self.assertNotIn('name="action_restore"', version_list)
+        manager_list = Version.with_user(self.manager).get_view(view_type="list")["arch"]
+        self.assertIn('name="action_restore"', manager_list)
+
     def test_restore_is_for_managers_only(self):
         self.line(self.revenue.code, "8400")
         self.commit_versions()
