@@ -253,6 +253,23 @@ class TestMappingVersions(VersionsMixin, MappingCase):
         self.commit_versions()
         self.assertEqual(self.versions()[-1], restored)
 
+    def test_sets_without_versions_get_version_1_at_upgrade(self):
+        """What migrations/18.0.1.2.0 does for the sets that existed before."""
+        self.line(self.revenue.code, "8400")
+        self.commit_versions()
+        self.mapping.version_ids.sudo().unlink()  # as before versions existed
+        archived = self.env["finance.connect.mapping"].create(
+            {"name": "Old set", "company_id": self.company.id, "active": False}
+        )
+        self.env.cr.precommit.clear()  # created before versions existed, too
+        Version = self.env["finance.connect.mapping.version"]
+        self.assertGreaterEqual(Version._create_first_versions(), 2)
+        (first,) = self.versions()
+        self.assertEqual((first.number, first.line_count), (1, 1))
+        self.assertIn("when versions were introduced", first.note)
+        self.assertEqual(archived.version_ids.number, 1)
+        self.assertEqual(Version._create_first_versions(), 0)
+
     def test_the_screens_show_versions(self):
         self.commit_versions()
         action = self.mapping.with_user(self.fc_user).action_view_versions()
