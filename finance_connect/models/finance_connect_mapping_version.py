@@ -25,6 +25,7 @@ import logging
 from markupsafe import Markup, escape
 
 from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..lib import mapping_versions as lib_versions
@@ -60,14 +61,15 @@ class FinanceConnectMappingVersion(models.Model):
     mapping_id = fields.Many2one(
         "finance.connect.mapping",
         string="Mapping set",
-        required=True,
         readonly=True,
         index=True,
-        ondelete="cascade",
+        # History outlives the set: messages keep the version they were mapped with.
+        ondelete="set null",
     )
-    company_id = fields.Many2one(
-        related="mapping_id.company_id", store=True, index=True, readonly=True
+    mapping_name = fields.Char(
+        string="Mapping set name", readonly=True, help="The set's name when the version was made."
     )
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     number = fields.Integer(required=True, readonly=True, help="1, 2, 3... per mapping set.")
     user_id = fields.Many2one(
         "res.users", string="Changed by", readonly=True, help="Who made the change."
@@ -93,11 +95,13 @@ class FinanceConnectMappingVersion(models.Model):
         ),
     ]
 
-    @api.depends("mapping_id.name", "number")
+    @api.depends("mapping_id.name", "mapping_name", "number")
     def _compute_display_name(self):
         for version in self:
             version.display_name = self.env._(
-                "%(set)s v%(number)s", set=version.mapping_id.name or "", number=version.number
+                "%(set)s v%(number)s",
+                set=version.mapping_id.name or version.mapping_name or "",
+                number=version.number,
             )
 
     @api.depends("mapping_id", "number")
@@ -175,6 +179,8 @@ class FinanceConnectMappingVersion(models.Model):
         version = Version.create(
             {
                 "mapping_id": mapping.id,
+                "mapping_name": mapping.name,
+                "company_id": mapping.company_id.id,
                 "number": (latest.number or 0) + 1,
                 "user_id": user_id or self.env.uid,
                 "note": note or False,
@@ -414,6 +420,7 @@ class FinanceConnectMappingVersion(models.Model):
         or, for the current one, against the version before."""
         self.ensure_one()
         self.check_access("read")
+        self._check_set_exists()
         others = self.search([("mapping_id", "=", self.mapping_id.id), ("id", "!=", self.id)])
         newer = others.filtered(lambda v: v.number > self.number)
         older = others.filtered(lambda v: v.number < self.number)
@@ -440,6 +447,7 @@ class FinanceConnectMappingVersion(models.Model):
         self.ensure_one()
         self.env["finance.connect.exception"]._check_manager()
         self.check_access("read")
+        self._check_set_exists()
         mapping = self.mapping_id
         mapping.check_access("write")
         Line = self.env["finance.connect.mapping.line"]
@@ -490,6 +498,16 @@ class FinanceConnectMappingVersion(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    def _check_set_exists(self):
+        if not self.mapping_id:
+            raise UserError(
+                self.env._(
+                    "The mapping set %(set)s was deleted: its versions are kept as history, "
+                    "there is nothing to compare them with or restore them into.",
+                    set=self.mapping_name or "",
+                )
+            )
 
     @api.model
     def _restorable_vals(self, vals):

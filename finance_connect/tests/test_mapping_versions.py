@@ -6,7 +6,7 @@ import json
 
 from odoo import Command
 from odoo.addons.finance_connect.lib import mapping_versions as lib_versions
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 from .test_mapping import MappingCase
 from .trust_common import TrustCase
@@ -153,6 +153,22 @@ class TestMappingVersions(VersionsMixin, MappingCase):
         # are the lines as they are.
         self.commit_versions()
         self.assertEqual(self.versions()[-1], newer)
+
+    def test_a_deleted_set_leaves_its_versions_on_the_messages(self):
+        self.line(self.revenue.code, "8400")
+        with self.run_jobs():
+            invoice = self.post_invoice(120.0)
+        message = self.messages_of(invoice)
+        (version,) = message.mapping_version_ids
+        name = self.mapping.name
+        self.mapping.unlink()
+        self.env.invalidate_all()
+        self.assertEqual(message.mapping_version_ids, version)
+        self.assertFalse(version.mapping_id)
+        self.assertEqual(version.display_name, f"{name} v1")
+        self.assertEqual([ln["external_code"] for ln in self.snapshot_of(version)], ["8400"])
+        with self.assertRaisesRegex(UserError, "was deleted"):
+            version.with_user(self.manager).action_restore()
 
     def test_message_waiting_for_a_mapping_records_the_version_that_fixed_it(self):
         self.line(self.expense.code, "6000")  # the set maps accounts: revenue is missing
