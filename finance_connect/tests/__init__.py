@@ -9,6 +9,7 @@ from . import (
     test_mapping,
     test_mapping_tour,
     test_mapping_versions,
+    test_mapping_versions_tour,
     test_schema_lock,
     test_metrics,
     test_metrics_prometheus,
