@@ -3,7 +3,7 @@
     "name": "Finance Connect",
     "summary": "Governed integration layer between Odoo accounting and banks, "
     "PSPs, treasury, planning and reporting systems",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Accounting/Accounting",
     "website": "https://github.com/finance-connect/finance_connect",
     "author": "finance_connect",
@@ -33,6 +33,7 @@
         "views/account_move_views.xml",
         "views/account_payment_views.xml",
         "views/finance_connect_mapping_views.xml",
+        "views/finance_connect_mapping_version_views.xml",
         "views/finance_connect_webhook_rejection_views.xml",
         "views/finance_connect_metrics_views.xml",
         "views/finance_connect_menus.xml",

@@ -19,6 +19,7 @@ from . import account_payment
 from . import account_bank_statement_line
 from . import account_move_line
 from . import finance_connect_mapping
+from . import finance_connect_mapping_version
 from . import finance_connect_mapping_try
 from . import finance_connect_demo
 from . import ir_http

@@ -74,6 +74,15 @@ class FinanceConnectMapping(models.Model):
     description = fields.Text()
     line_ids = fields.One2many("finance.connect.mapping.line", "mapping_id", string="Lines")
     line_count = fields.Integer(compute="_compute_line_count")
+    version_ids = fields.One2many(
+        "finance.connect.mapping.version", "mapping_id", string="Version history", readonly=True
+    )
+    version_count = fields.Integer(string="Versions", compute="_compute_version_count")
+    version_number = fields.Integer(
+        string="Current version",
+        compute="_compute_version_count",
+        help="The number of the latest version of the set (one per saved change).",
+    )
     draft_count = fields.Integer(string="Lines to complete", compute="_compute_line_count")
 
     # One editable list per type (the notebook pages of the form).
@@ -146,6 +155,21 @@ class FinanceConnectMapping(models.Model):
         for mapping in self:
             mapping.line_count = counts.get(mapping.id, 0)
             mapping.draft_count = drafts.get(mapping.id, 0)
+
+    @api.depends("version_ids")
+    def _compute_version_count(self):
+        counts = {}
+        numbers = {}
+        if self.ids:
+            Version = self.env["finance.connect.mapping.version"]
+            for mapping, count, number in Version._read_group(
+                [("mapping_id", "in", self.ids)], ["mapping_id"], ["__count", "number:max"]
+            ):
+                counts[mapping.id] = count
+                numbers[mapping.id] = number
+        for mapping in self:
+            mapping.version_count = counts.get(mapping.id, 0)
+            mapping.version_number = numbers.get(mapping.id, 0)
 
     @api.depends(
         "company_id",
@@ -459,6 +483,17 @@ class FinanceConnectMapping(models.Model):
         action["context"] = {"default_mapping_id": self.id}
         return action
 
+    def action_view_versions(self):
+        """The versions of this set, newest first ("Compare with…", "Restore")."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finance_connect.finance_connect_mapping_version_action"
+        )
+        action["domain"] = [("mapping_id", "=", self.id)]
+        action["context"] = {"default_mapping_id": self.id}
+        action["name"] = self.env._("Versions of %(set)s", set=self.name)
+        return action
+
     def action_import_lines(self):
         """Odoo's standard import of mapping lines (CSV / XLSX), into this set."""
         self.ensure_one()
@@ -490,6 +525,7 @@ class FinanceConnectMapping(models.Model):
     def create(self, vals_list):
         sets = super().create(vals_list)
         self._invalidate_table_cache()
+        self.env["finance.connect.mapping.version"]._mark_changed(sets)
         sets._after_lines_change()
         return sets
 

@@ -473,6 +473,7 @@ class FinanceConnectMappingLine(models.Model):
         self._check_target_sets(vals_list)
         lines = super().create(vals_list)
         self.env["finance.connect.mapping"]._invalidate_table_cache()
+        self.env["finance.connect.mapping.version"]._mark_changed(lines.mapping_id)
         lines._post_on_sets("created")
         if self.env.context.get("fc_mapping_exception_id"):  # "create mapping and replay"
             exc = self.env["finance.connect.exception"].sudo()
@@ -497,6 +498,7 @@ class FinanceConnectMappingLine(models.Model):
         old_sets = self.mapping_id
         res = super().write(vals)
         self.env["finance.connect.mapping"]._invalidate_table_cache()
+        self.env["finance.connect.mapping.version"]._mark_changed(old_sets | self.mapping_id)
         self._post_on_sets("updated", before=before)
         (old_sets | self.mapping_id)._after_lines_change(touched + self._touched())
         return res
@@ -507,6 +509,7 @@ class FinanceConnectMappingLine(models.Model):
         self._post_on_sets("deleted")
         res = super().unlink()
         self.env["finance.connect.mapping"]._invalidate_table_cache()
+        self.env["finance.connect.mapping.version"]._mark_changed(sets.exists())
         sets.exists()._after_lines_change(touched)
         return res
 

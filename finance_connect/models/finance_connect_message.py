@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import api, fields, models, tools
+from odoo import Command, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.modules.module import get_module_path
 from odoo.tools import mute_logger
@@ -61,7 +61,19 @@ class FinanceConnectMessage(models.Model):
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     subscription_id = fields.Many2one("finance.connect.subscription", readonly=True)
     event_type = fields.Char(required=True, readonly=True)
-    schema_version = fields.Integer(readonly=True)
+    schema_version = fields.Integer(
+        readonly=True, help="The version of the event's JSON Schema the payload follows."
+    )
+    mapping_version_ids = fields.Many2many(
+        "finance.connect.mapping.version",
+        "finance_connect_message_mapping_version_rel",
+        "message_id",
+        "version_id",
+        string="Mapping versions",
+        readonly=True,
+        help="The version of each mapping set of the connection in force when the "
+        "payload was mapped.",
+    )
     external_id = fields.Char(readonly=True, help="Id at the other side.")
     idempotency_key = fields.Char(required=True, readonly=True)
     webhook_id = fields.Char(readonly=True, help="webhook-id header: the same on every retry.")
@@ -326,7 +338,20 @@ class FinanceConnectMessage(models.Model):
                 error=str(missing),
                 waiting_for=f"{missing.mapping_type}:{missing.value}",
             )
+        else:
+            vals["mapping_version_ids"] = self._mapping_versions_vals(connection, event_type)
         return {"vals": vals, "missing": missing, "errors": errors, "batch_item": batch_item}
+
+    @api.model
+    def _mapping_versions_vals(self, connection, event_type):
+        """The ``mapping_version_ids`` value of a payload mapped now: the version
+        in force of each of the connection's sets (a batch is not mapped itself,
+        its items recorded theirs)."""
+        if event_type == "batch":
+            return [Command.set([])]
+        sets = connection._get_mapping_sets()
+        versions = self.env["finance.connect.mapping.version"]._current_versions(sets)
+        return [Command.set(sorted(v.id for v in versions.values()))]
 
     def _open_schema_exception(self, errors):
         """A payload that does not match its schema: failed, and one exception."""
@@ -528,6 +553,9 @@ class FinanceConnectMessage(models.Model):
                 "payload_sha256": lib_payloads.sha256_hex(body),
                 "error": "\n".join(errors) or False,
                 "waiting_for": False,
+                "mapping_version_ids": self._mapping_versions_vals(
+                    self.connection_id, self.event_type
+                ),
             }
         )
         if errors:

@@ -8,6 +8,9 @@ from . import (
     test_http_statics,
     test_mapping,
     test_mapping_tour,
+    test_mapping_versions,
+    test_mapping_versions_tour,
+    test_schema_lock,
     test_metrics,
     test_metrics_prometheus,
     test_payment_state,
@@ -25,6 +28,8 @@ from . import (
 from . import (
     test_i18n_extractable,
     test_mapping_lib,
+    test_mapping_versions_lib,
+    test_schema_compat_lib,
     test_masking,
     test_metrics_lib,
     test_outbound_guard,

@@ -238,11 +238,18 @@ class TestPayloads(BaseCase):
         for path in files:
             schema = json.loads(path.read_text(encoding="utf-8"))
             Draft202012Validator.check_schema(schema)
-            event_type = path.name.removesuffix(".schema.json")
+            # <event>.schema.json is version 1, <event>.v<N>.schema.json version N
+            # (readme/DEVELOP.md, "Payload schema versions").
+            event_type, _dot, suffix = path.name.removesuffix(".schema.json").rpartition(".v")
+            if not (event_type and suffix.isdigit()):
+                event_type, suffix = path.name.removesuffix(".schema.json"), "1"
+            version = int(suffix)
             assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
             assert schema["x-event-type"] == event_type
-            assert schema["x-schema-version"] == 1
-            assert schema["$id"] == f"https://finance-connect.example/schemas/{event_type}/1"
+            assert schema["x-schema-version"] == version
+            assert schema["$id"] == (
+                f"https://finance-connect.example/schemas/{event_type}/{version}"
+            )
             assert schema["additionalProperties"] is False
             assert schema["properties"]["event_type"]["const"] == event_type
 

@@ -139,6 +139,7 @@ PUBLIC_METHODS = {
     "finance.connect.mapping.action_list_unmapped": "checks: check_access('read') on the set",
     "finance.connect.mapping.action_try_value": ACTION,
     "finance.connect.mapping.action_view_lines": ACTION,
+    "finance.connect.mapping.action_view_versions": ACTION,
     "finance.connect.mapping.create": "crud: managers (ACL) in their companies (rule)",
     "finance.connect.mapping.unlink": "crud: managers (ACL) in their companies (rule)",
     "finance.connect.mapping.write": "crud: managers (ACL) in their companies (rule)",
@@ -155,6 +156,19 @@ PUBLIC_METHODS = {
     ),
     "finance.connect.mapping.try.write": (
         "checks: the set and the connection tried must be readable (rules); own rows only"
+    ),
+    "finance.connect.mapping.version.action_compare": (
+        "checks: check_access('read') on the version; opens the compare wizard (its own checks)"
+    ),
+    "finance.connect.mapping.version.action_restore": (
+        "checks: manager group, check_access('read') on the version and ('write') on its set; "
+        "then the lines' own unlink/write/create as the user (their rights, rules, approvals)"
+    ),
+    "finance.connect.mapping.version.compare.create": (
+        "checks: the versions and the set compared must be readable (rules); own rows only"
+    ),
+    "finance.connect.mapping.version.compare.write": (
+        "checks: the versions and the set compared must be readable (rules); own rows only"
     ),
     "finance.connect.message.action_cancel": (
         "checks: manager group, then check_access('read') on every message; audited"
