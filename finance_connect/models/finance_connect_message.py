@@ -32,7 +32,7 @@ STATES = [
     ("sending", "Sending"),
     ("done", "Done"),
     ("retrying", "Retrying"),
-    ("failed", "Failed (dead letter)"),
+    ("failed", "Failed"),
     ("duplicate", "Duplicate"),
     ("cancelled", "Cancelled"),
 ]
@@ -75,9 +75,25 @@ class FinanceConnectMessage(models.Model):
         "payload was mapped.",
     )
     external_id = fields.Char(readonly=True, help="Id at the other side.")
-    idempotency_key = fields.Char(required=True, readonly=True)
-    webhook_id = fields.Char(readonly=True, help="webhook-id header: the same on every retry.")
-    correlation_id = fields.Char(readonly=True, index=True)
+    idempotency_key = fields.Char(
+        string="Business event key",
+        required=True,
+        readonly=True,
+        help="The same business event always has the same key: a second delivery of it finds "
+        "this message instead of making a new one (idempotency key).",
+    )
+    webhook_id = fields.Char(
+        string="Delivery id",
+        readonly=True,
+        help="The webhook-id header: the same on every retry, so the other side can ignore "
+        "a repeat.",
+    )
+    correlation_id = fields.Char(
+        string="Correlation id",
+        readonly=True,
+        index=True,
+        help="Follows one business flow across messages, logs and systems.",
+    )
     content_type = fields.Char(readonly=True, default="application/json")
     payload = fields.Text(string="Raw payload", readonly=True, groups=ADMIN_GROUP)
     payload_display = fields.Text(
@@ -152,7 +168,8 @@ class FinanceConnectMessage(models.Model):
         is_admin = self.env.user.has_group(ADMIN_GROUP)
         for msg in self:
             text = msg.sudo().payload or ""
-            msg.payload_display = text if is_admin else mask_payload(text)
+            text = text if is_admin else mask_payload(text)
+            msg.payload_display = _pretty_json(text) if "json" in (msg.content_type or "") else text
 
     def _get_payload_bytes(self):
         """The exact bytes received (or sent) for this message."""
@@ -620,3 +637,12 @@ class FinanceConnectMessage(models.Model):
         )
         old.write({"active": False})
         return len(old)
+
+
+def _pretty_json(text):
+    """JSON indented for a person to read (the stored bytes are not changed);
+    anything that is not JSON is shown as it is."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text

@@ -52,7 +52,8 @@ class TestFinanceConnectUi(HttpCase):
                 "idempotency_key": "tour-sent",
                 "res_model": invoice._name,
                 "res_id": invoice.id,
-                "payload": "{}",
+                "res_name": invoice.name,
+                "payload": '{"event_id": "tour-sent", "data": {"id": %d}}' % invoice.id,
             }
         )
         message._set_state("done", "tour")
@@ -64,6 +65,11 @@ class TestFinanceConnectUi(HttpCase):
         )
         self.assertEqual(
             self.env["finance.connect.message"].search_count([]), before + 1, "nothing sent again"
+        )
+        self.start_tour(
+            f"/odoo/action-finance_connect.finance_connect_message_action/{message.id}",
+            "finance_connect_message_tour",
+            login="fc_tour_accountant",
         )
 
     def test_menu_hidden_without_the_group(self):
