@@ -49,6 +49,21 @@ class TestExceptionInbox(FinanceConnectCase):
         first.with_user(self.manager).action_resolve()
         self.assertEqual(len(pings()), 1)
 
+    def test_every_category_has_a_runbook(self):
+        """Whatever addon adds a category, the person who meets it reads what it
+        means, what to check and what to press."""
+        Exception_ = self.env["finance.connect.exception"]
+        categories = Exception_._fields["category"]._description_selection(self.env)
+        self.assertGreater(len(categories), 8)
+        for key, label in categories:
+            with self.subTest(category=key):
+                exc = Exception_.new({"category": key})
+                text = str(exc.runbook or "")
+                for part in ("What it means", "What to check", "What to press"):
+                    self.assertIn(part, text, f"{label}: no runbook")
+        exc = self._open(fingerprint="runbook", category="mapping")
+        self.assertIn("Press Fix", str(exc.runbook))
+
     def test_assign_resolve_ignore(self):
         exc = self._open(fingerprint="a").with_user(self.manager)
         exc.action_assign_to_me()

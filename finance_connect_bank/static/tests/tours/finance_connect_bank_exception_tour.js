@@ -18,6 +18,10 @@ registry.category("web_tour.tours").add("finance_connect_bank_exception_tour", {
                 ".o_field_widget[name=description]:contains('no bank journal of your companies has account')",
         },
         {
+            content: "Its runbook says what to do",
+            trigger: ".o_field_widget[name=runbook]:contains('Give the account to its bank journal')",
+        },
+        {
             content: "Fix",
             trigger: ".o_form_statusbar button[name=action_open_fix]",
             run: "click",
