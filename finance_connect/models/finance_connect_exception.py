@@ -89,106 +89,107 @@ class FinanceConnectException(models.Model):
     def _runbooks(self):
         """{category: (what it means, what to check, what to press)}, written for
         an accountant. EXTEND with the categories an addon adds."""
-        _ = self.env._
         return {
             "signature": (
-                _(
+                self.env._(
                     "A webhook arrived whose signature does not match: it may not come from "
                     "the connected system, or the shared secret changed on one side."
                 ),
-                _(
+                self.env._(
                     "Whether the other system rotated its secret or key recently; the "
                     "connection's Webhook verification settings; the rejected calls listed "
                     "under Webhook rejections."
                 ),
-                _(
+                self.env._(
                     "Ask an administrator to update the secret or key on the connection (the "
                     "previous one stays valid during the grace period). Nothing was stored: "
                     "the sender retries, or ask them to send again. Then Resolve."
                 ),
             ),
             "schema": (
-                _(
+                self.env._(
                     "A message does not have the agreed shape (a field missing or of the wrong "
                     "type), so nothing of it was used."
                 ),
-                _(
+                self.env._(
                     "The error names the field; compare with the payload on the message "
                     "(Message button)."
                 ),
-                _(
+                self.env._(
                     "If our data was incomplete (e.g. a partner without country), correct the "
                     "record and press Retry; if the other system sent it wrong, ask them to send "
                     "it again. Then Resolve."
                 ),
             ),
             "mapping": (
-                _(
+                self.env._(
                     "An Odoo value (account, journal, partner, tax...) has no code in the "
                     "connected system, so the messages that need it wait."
                 ),
-                _(
+                self.env._(
                     "The value named in the summary, and whether it should be mapped or the "
                     "record should not have been sent."
                 ),
-                _(
+                self.env._(
                     "Press Fix: it opens a new mapping line with the value filled in; save it "
                     "and the waiting messages are replayed, and this exception resolves itself."
                 ),
             ),
             "remote_rejected": (
-                _("The other system received our message and refused it (an HTTP 4xx answer)."),
-                _(
+                self.env._(
+                    "The other system received our message and refused it (an HTTP 4xx answer)."
+                ),
+                self.env._(
                     "Their answer on the message's Attempts tab says why (a closed period, an "
                     "unknown code, a duplicate)."
                 ),
-                _(
+                self.env._(
                     "Correct what they name (a mapping, the record), then press Retry. If they "
                     "say it is a duplicate they already have, Resolve."
                 ),
             ),
             "remote_unavailable": (
-                _(
+                self.env._(
                     "The other system could not be reached or kept failing (timeouts, 5xx) "
                     "after every retry; nothing is lost: the message waits."
                 ),
-                _(
+                self.env._(
                     "The connection's Health (Paused after failures?) and Test connection; "
                     "whether the other system announced maintenance."
                 ),
-                _(
+                self.env._(
                     "When it is back, press Retry (or Resume deliveries now on the connection); "
                     "the message goes out once. Then Resolve."
                 ),
             ),
             "duplicate_conflict": (
-                _("The same business event arrived twice with different content."),
-                _("Both messages (same business event key) and which one is right."),
-                _(
+                self.env._("The same business event arrived twice with different content."),
+                self.env._("Both messages (same business event key) and which one is right."),
+                self.env._(
                     "Ask the sender which version holds; Ignore with the reason, or Retry the "
                     "right one."
                 ),
             ),
             "balance_mismatch": (
-                _(
+                self.env._(
                     "Amounts that must agree do not: a bank statement whose balances do not add "
                     "up or do not follow on from the previous one, or a report's control totals "
                     "acknowledged differently. Nothing of it was booked."
                 ),
-                _(
+                self.env._(
                     "The figures in the description; the previous statement of the journal "
                     "(Fix opens it): a missing or doubled statement?"
                 ),
-                _(
+                self.env._(
                     "Import the missing statement first, or ask the bank for a corrected file "
                     "and import it; for a report, deliver the period again. Then Retry or "
                     "Resolve."
                 ),
             ),
             "other": (
-                _("A problem of no other kind: the description says what happened."),
-                _("The description and the related message or record."),
-                _(
+                self.env._("A problem of no other kind: the description says what happened."),
+                self.env._("The description and the related message or record."),
+                self.env._(
                     "Fix the cause the description names, then Retry (when there is a message) "
                     "or Resolve. If it keeps coming back, tell your administrator."
                 ),

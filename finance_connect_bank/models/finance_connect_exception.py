@@ -36,58 +36,61 @@ class FinanceConnectException(models.Model):
 
     def _runbooks(self):
         # EXTENDS finance_connect: the bank addon's categories.
-        _ = self.env._
         return {
             **super()._runbooks(),
             "bank_file": (
-                _(
+                self.env._(
                     "A bank file could not be read (damaged, not a bank statement format, off "
                     "its schema on a strict connection, entries without dates, or a CSV its "
                     "profile does not read). Nothing of it was imported."
                 ),
-                _(
+                self.env._(
                     "The file and line the description names; for CSV/XLSX, the profile's "
                     "separator, columns, date and amount formats (Fix opens the profile)."
                 ),
-                _(
+                self.env._(
                     "Correct the CSV profile and upload the file again, or ask the bank for a "
                     "correct file; for a file uploaded by hand, Fix opens the upload of a "
                     "corrected file. Then Resolve."
                 ),
             ),
             "bank_account": (
-                _(
+                self.env._(
                     "A statement names a bank account that no bank journal of your companies "
                     "has (or that several have), so Odoo does not know where to book it."
                 ),
-                _(
+                self.env._(
                     "The account number in the description, and your bank journals' accounts "
                     "(Fix opens them): a new account, a typo, or a journal not set up yet?"
                 ),
-                _(
+                self.env._(
                     "Give the account to its bank journal (or keep it on one only), or map it "
                     "to a journal in a mapping set of the connection; then import the file "
                     "again (Retry for a file that came by itself). Then Resolve."
                 ),
             ),
             "bank_currency": (
-                _("A statement is in another currency than the journal its account leads to."),
-                _(
+                self.env._(
+                    "A statement is in another currency than the journal its account leads to."
+                ),
+                self.env._(
                     "Whether the bank keeps one account per currency (then you need one bank "
                     "journal per currency) or the journal's currency is wrong (Fix opens it)."
                 ),
-                _(
+                self.env._(
                     "Create or correct the journal of that currency, then import the file again "
                     "(Retry for a file that came by itself). Then Resolve."
                 ),
             ),
             "psp_dispute": (
-                _(
+                self.env._(
                     "A customer disputed a card or wallet payment at the payment provider: the "
                     "amount is held and may be taken back."
                 ),
-                _("The order and invoice concerned, and the provider's deadline for evidence."),
-                _(
+                self.env._(
+                    "The order and invoice concerned, and the provider's deadline for evidence."
+                ),
+                self.env._(
                     "Send the evidence from the provider's dashboard; when the dispute is "
                     "decided the provider's event books the outcome. Then Resolve."
                 ),
