@@ -10,6 +10,7 @@ from . import (
     test_mapping_tour,
     test_metrics,
     test_metrics_prometheus,
+    test_neutralize,
     test_payment_state,
     test_record_link,
     test_security,

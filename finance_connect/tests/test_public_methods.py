@@ -72,6 +72,9 @@ PUBLIC_METHODS = {
     "finance.connect.connection.action_regenerate_webhook_token": (
         "checks: administrators who may write the connection (_check_admin_may_change)"
     ),
+    "finance.connect.connection.action_resume_on_copy": (
+        "checks: administrators who may write the connection (_check_admin_may_change); " "audited"
+    ),
     "finance.connect.connection.action_reset_circuit": (
         "checks: manager group, then check_access('write') on the connections"
     ),

@@ -4,6 +4,7 @@ from . import (
     test_bank_import_tour,
     test_bank_journal_turns,
     test_bank_matching,
+    test_bank_neutralize,
     test_bank_payments,
     test_bank_psp,
     test_bank_pull,
