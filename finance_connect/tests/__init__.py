@@ -13,6 +13,7 @@ from . import (
     test_neutralize,
     test_payment_state,
     test_record_link,
+    test_retention,
     test_security,
     test_public_methods,
     test_trust_connection,

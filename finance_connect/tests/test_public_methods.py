@@ -155,6 +155,16 @@ PUBLIC_METHODS = {
         "checks: manager group, then check_access('read') on every message; audited"
     ),
     "finance.connect.message.unlink": "harmless: always refuses (messages are archived)",
+    "finance.connect.legal.hold.create": (
+        "checks: manager group (_check_hold_manager), then the ACL and the company rule; "
+        "who and when set by the system; audited"
+    ),
+    "finance.connect.legal.hold.write": (
+        "checks: refused to everyone but the system (release it, place a new one)"
+    ),
+    "finance.connect.legal.hold.action_release": (
+        "checks: manager group, then check_access('write') (company rule); audited"
+    ),
     "finance.connect.metrics.token.action_generate_metrics_token": (
         "checks: administrator group, then check_access('read') on the tokens rotated "
         "(company rule); else the current company, one of the user's"

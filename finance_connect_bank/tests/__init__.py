@@ -9,6 +9,7 @@ from . import (
     test_bank_psp,
     test_bank_pull,
     test_bank_real_files,
+    test_bank_retention,
 )
 from . import test_trust_batches
 
