@@ -127,6 +127,12 @@ class TestNeutralizedCopy(WebhookCase, TrustCase):
 
     def test_resuming_on_the_copy_is_an_explicit_administrator_action(self):
         self.neutralize()
+        # "Test connection" sends no production credentials from the copy
+        self.assert_refused(
+            self.button(self.manager, self.connection, "action_test_connection"),
+            contains="neutralized copy",
+        )
+        self.assertEqual(self.sandbox.received(), [], "no request reached the counterparty")
         # unticking "Paused" is refused on a copy, to managers and administrators
         for user in (self.manager, self.fc_admin):
             message = self.assert_refused(
