@@ -25,3 +25,7 @@ UPDATE ir_cron
         WHERE model = 'ir.cron'
           AND module = 'finance_connect'
 );
+
+-- a server already running on this database drops its cached webhook settings and
+-- token index at its next request (Odoo's cache signaling, as clear_cache() does)
+SELECT nextval('base_cache_signaling_default');
