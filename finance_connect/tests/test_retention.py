@@ -110,6 +110,17 @@ class TestRetentionClasses(RetentionCase):
         )
         self.assertIn(message, found)
 
+    def test_retention_is_set_in_the_settings(self):
+        settings = self.env["res.config.settings"].create(
+            {"fc_retention_statement_days": 3650, "fc_retention_webhook_days": 14}
+        )
+        settings.execute()
+        self.assertEqual(self.env.company.fc_retention_statement_days, 3650)
+        self.assertEqual(self.env.company.fc_retention_webhook_days, 14)
+        Message = self.env["finance.connect.message"]
+        self.assertEqual(Message._get_retention_days(self.env.company, "webhook"), 14)
+        self.assertEqual(Message._get_retention_days(self.env.company, "other"), 90)
+
     def test_negative_retention_is_refused(self):
         with self.assertRaisesRegex(Exception, "cannot be negative"):
             self.company_a.fc_retention_webhook_days = -1
