@@ -12,6 +12,13 @@ UPDATE finance_connect_connection
    SET webhook_token_hash = 'neutralized-' || id
  WHERE webhook_token_hash IS NOT NULL;
 
+-- forget the OAuth2 access tokens obtained by production (a resumed connection of
+-- the copy asks its token endpoint for a new one)
+DELETE FROM finance_connect_secret
+ WHERE name = 'oauth_access_token';
+UPDATE finance_connect_connection
+   SET oauth_token_expiry = NULL;
+
 -- replace the metrics endpoint's bearer tokens the same way
 UPDATE finance_connect_metrics_token
    SET token_hash = 'neutralized-' || id;

@@ -67,6 +67,12 @@ class TestNeutralizedCopy(WebhookCase, TrustCase):
         metrics_token = self.env["finance.connect.metrics.token"]._issue_metrics_token(
             self.company_a
         )
+        Secret = self.env["finance.connect.secret"].sudo()
+        Secret._store(self.connection, "oauth_access_token", "production-access-token")
+        oauth_token = Secret.search(
+            [("connection_id", "=", self.connection.id), ("name", "=", "oauth_access_token")]
+        )
+        self.assertTrue(oauth_token)
         # production: the webhook URL and the metrics token work
         self.assertEqual(self.post_webhook(self.connection).status_code, 202)
         self.assertEqual(self.scrape(metrics_token).status_code, 200)
@@ -87,6 +93,8 @@ class TestNeutralizedCopy(WebhookCase, TrustCase):
         self.assertEqual(self.sandbox.deliveries("/events"), [], "nothing reached the bank")
         self.assertEqual(message.state, "queued", "the message waits on the copy")
         self.assertTrue(self.connection.paused)
+        self.assertFalse(oauth_token.exists(), "production's OAuth2 access token is gone")
+        self.assertTrue(self.connection.sudo()._get_secret("webhook_secret"), "others stay")
         # the production webhook URL and metrics token are refused on the copy
         received = len(self.inbound_messages())
         self.assertEqual(self.post_webhook(self.connection).status_code, 404)
