@@ -90,6 +90,11 @@ class FinanceConnectMessage(models.Model):
         help="Bodies that are not UTF-8 text are stored as base64 of their bytes.",
     )
     payload_sha256 = fields.Char(string="Payload SHA-256", readonly=True)
+    on_legal_hold = fields.Boolean(
+        compute="_compute_on_legal_hold",
+        search="_search_on_legal_hold",
+        help="An active legal hold covers this message: it is not archived.",
+    )
     retention_class = fields.Selection(
         RETENTION_CLASSES,
         compute="_compute_retention_class",
@@ -636,6 +641,22 @@ class FinanceConnectMessage(models.Model):
             expression.FALSE_LEAF
         ]
         if operator in ("!=", "not in"):
+            return ["!", *domain]
+        return domain
+
+    def _compute_on_legal_hold(self):
+        held = self.sudo().search([("id", "in", self.ids), ("on_legal_hold", "=", True)])
+        for msg in self:
+            msg.on_legal_hold = msg in held
+
+    def _search_on_legal_hold(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Unsupported search on the legal hold."))
+        holds = self.env["finance.connect.legal.hold"].sudo().search([("active", "=", True)])
+        domain = expression.OR([hold._get_covered_domain() for hold in holds]) or [
+            expression.FALSE_LEAF
+        ]
+        if (operator == "=") != value:
             return ["!", *domain]
         return domain
 

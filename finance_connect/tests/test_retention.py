@@ -133,6 +133,12 @@ class TestLegalHolds(RetentionCase):
         other = self.make_message(200, "invoice.posted", connection_id=self.other_conn.id)
         hold = self.hold(connection_id=self.connection.id)
         self.assertEqual(hold.placed_by_id, self.env.user)
+        self.assertTrue(held.on_legal_hold)
+        self.assertFalse(other.on_legal_hold)
+        on_hold = self.env["finance.connect.message"].search(
+            [("on_legal_hold", "=", True), ("id", "in", (held | other).ids)]
+        )
+        self.assertEqual(on_hold, held, "the message log's filter On legal hold")
         self.archive()
         self.assert_archived(archived=(other,), kept=(held,))
         self.assertEqual(
@@ -145,6 +151,8 @@ class TestLegalHolds(RetentionCase):
         )
         hold.with_user(self.manager).action_release()
         self.assertFalse(hold.active)
+        held.invalidate_recordset(["on_legal_hold"])
+        self.assertFalse(held.on_legal_hold)
         self.assertEqual(hold.released_by_id, self.manager)
         self.archive()
         self.assert_archived(archived=(held,))
