@@ -166,6 +166,21 @@ class TestNeutralizedCopy(WebhookCase, TrustCase):
         self.assertEqual(audit.user_id, self.fc_admin)
         self.assertEqual(audit.detail, "neutralized copy")
 
+    def test_an_administrator_sees_the_banner_and_resumes_in_the_browser(self):
+        self.neutralize()
+        self.start_tour(
+            "/odoo/action-finance_connect.finance_connect_connection_action_dashboard",
+            "finance_connect_neutralized_copy_tour",
+            login=self.fc_admin.login,
+        )
+        self.assertFalse(self.connection.paused)
+        self.assertEqual(
+            self.env["finance.connect.audit"]
+            .search([("action", "=", "connection_resumed_on_copy")])
+            .mapped("user_id"),
+            self.fc_admin,
+        )
+
     def test_production_resumes_as_before(self):
         """Not neutralized: a manager unticks Paused as always."""
         self.connection.paused = True
