@@ -688,6 +688,7 @@ class FinanceConnectMessage(models.Model):
         ]
         for company in companies:
             unheld = Hold._get_unheld_domain(company)
+            counts = {}
             for rclass, _label in RETENTION_CLASSES:
                 limit = now - timedelta(days=self._get_retention_days(company, rclass))
                 old = Message.search(
@@ -704,5 +705,12 @@ class FinanceConnectMessage(models.Model):
                     )
                 )
                 old.write({"active": False})
-                archived += len(old)
+                counts[rclass] = len(old)
+            if any(counts.values()):
+                # one line per run and company in the audit trail: what was archived
+                detail = ", ".join(f"{rclass}: {count}" for rclass, count in counts.items())
+                self.env["finance.connect.audit"]._log(
+                    Message.browse(), "messages_archived", detail, company=company
+                )
+            archived += sum(counts.values())
         return archived

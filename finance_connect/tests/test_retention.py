@@ -88,11 +88,19 @@ class TestRetentionClasses(RetentionCase):
             11, "payment.settled", direction="in", connection_id=self.conn_b.id
         )
         b_other = self.make_message(91, "invoice.posted", connection_id=self.conn_b.id)
+        Audit = self.env["finance.connect.audit"]
+        before = Audit.search([("action", "=", "messages_archived")])
         self.archive()
         self.assert_archived(
             archived=(webhook_old, other_older, b_other),
             kept=(webhook_young, other_old, failed, b_webhook),
         )
+        # the audit trail says, per company, how many of each class were archived
+        lines = Audit.search([("action", "=", "messages_archived")]) - before
+        line_a = lines.filtered(lambda line: line.company_id == self.company_a)
+        self.assertEqual(len(line_a), 1)
+        self.assertIn("webhook: 1", line_a.detail)
+        self.assertIn("other: 1", line_a.detail)
 
     def test_archived_payload_stays_verifiable_by_its_hash(self):
         message = self.make_message(200, "invoice.posted")
