@@ -91,6 +91,7 @@ class FinanceConnectMessage(models.Model):
     )
     payload_sha256 = fields.Char(string="Payload SHA-256", readonly=True)
     on_legal_hold = fields.Boolean(
+        string="On legal hold",
         compute="_compute_on_legal_hold",
         search="_search_on_legal_hold",
         help="An active legal hold covers this message: it is not archived.",
