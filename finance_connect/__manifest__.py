@@ -36,6 +36,8 @@
         "views/finance_connect_mapping_version_views.xml",
         "views/finance_connect_webhook_rejection_views.xml",
         "views/finance_connect_metrics_views.xml",
+        "views/finance_connect_legal_hold_views.xml",
+        "views/res_config_settings_views.xml",
         "views/finance_connect_menus.xml",
     ],
     "demo": ["demo/finance_connect_demo.xml"],

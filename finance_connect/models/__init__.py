@@ -1,3 +1,5 @@
+from . import res_company
+from . import res_config_settings
 from . import finance_connect_audit
 from . import finance_connect_secret
 from . import finance_connect_http
@@ -9,6 +11,7 @@ from . import finance_connect_handler
 from . import finance_connect_webhook_rejection
 from . import finance_connect_webhook_receiver
 from . import finance_connect_connection
+from . import finance_connect_legal_hold
 from . import finance_connect_mapping_source
 from . import finance_connect_mapping_line
 from . import finance_connect_exception

@@ -93,6 +93,13 @@ class FinanceConnectConnection(models.Model):
     paused = fields.Boolean(
         tracking=True, help="A paused connection keeps its messages queued and sends nothing."
     )
+    fc_neutralized_copy = fields.Boolean(
+        string="Neutralized copy",
+        compute="_compute_fc_neutralized_copy",
+        help="This database is a neutralized copy of production (odoo-bin neutralize, "
+        "Odoo.sh staging or a duplicate): connections were paused and tokens replaced.",
+    )
+    fc_copy_banner = fields.Char(string="Copy banner", compute="_compute_fc_neutralized_copy")
     base_url = fields.Char(
         string="Base URL", tracking=True, help="Where outbound messages are sent."
     )
@@ -263,6 +270,24 @@ class FinanceConnectConnection(models.Model):
 
     def _compute_fc_can_edit_trust(self):
         self.fc_can_edit_trust = self._is_fc_admin()
+
+    def _compute_fc_neutralized_copy(self):
+        neutralized = self._is_neutralized_copy()
+        banner = neutralized and self.env._(
+            "This is a neutralized copy: connections paused, webhook and pull tokens "
+            "replaced, scheduled pulls and feeds stopped. Nothing is sent to a "
+            "counterparty until an administrator resumes a connection on this copy."
+        )
+        for conn in self:
+            conn.fc_neutralized_copy = neutralized
+            conn.fc_copy_banner = banner
+
+    @api.model
+    def _is_neutralized_copy(self):
+        """Whether this database was neutralized (Odoo's ``database.is_neutralized``,
+        set by ``odoo-bin neutralize``, Odoo.sh staging and duplicates)."""
+        value = self.env["ir.config_parameter"].sudo().get_param("database.is_neutralized")
+        return bool(value) and str(value).lower() not in ("0", "false")
 
     def _compute_has_webhook_secret(self):
         store = self.env["finance.connect.secret"].sudo()
@@ -461,6 +486,7 @@ class FinanceConnectConnection(models.Model):
 
     def write(self, vals):
         self._check_field_rights(vals)
+        self._check_resume_on_copy(vals)
         self._check_outbound_urls(vals)
         res = super().write(vals)
         if "mapping_ids" in vals:  # a newly assigned set may map waiting messages
@@ -474,6 +500,32 @@ class FinanceConnectConnection(models.Model):
         res = super().unlink()
         self.env.registry.clear_cache()  # the webhook token index and settings
         return res
+
+    def _check_resume_on_copy(self, vals):
+        """On a neutralized copy, a paused connection is resumed only by the
+        administrators' explicit "Resume on this copy" (``action_resume_on_copy``)."""
+        if self.env.su or "paused" not in vals or vals["paused"]:
+            return
+        if any(conn.paused for conn in self) and self._is_neutralized_copy():
+            raise UserError(
+                self.env._(
+                    "This database is a neutralized copy of production: its connections "
+                    "were paused so that it never pays a supplier twice or posts into a "
+                    "production API. An administrator resumes a connection with the "
+                    "Resume on this copy button, after pointing it at a test endpoint."
+                )
+            )
+
+    def action_resume_on_copy(self):
+        """Resume paused connections on a neutralized copy: administrators only,
+        on connections they may write; audited. The button asks for confirmation
+        (the connection still holds production's endpoint and credentials)."""
+        self._check_admin_may_change()
+        for conn in self.filtered("paused"):
+            conn.sudo().paused = False
+            detail = "neutralized copy" if self._is_neutralized_copy() else ""
+            self.env["finance.connect.audit"]._log(conn, "connection_resumed_on_copy", detail)
+        return True
 
     @api.model
     def _get_outbound_url_fields(self):

@@ -254,8 +254,18 @@ class FinanceConnectHttp(models.AbstractModel):
     @api.model
     def _get_auth_headers(self, connection):
         """Headers that authenticate a call to ``connection`` (its secrets are
-        decrypted here only)."""
+        decrypted here only). Refused for a paused connection of a neutralized
+        copy: production's credentials never leave a copy."""
         connection.ensure_one()
+        if connection.paused and connection._is_neutralized_copy():
+            raise UserError(
+                self.env._(
+                    "%(name)s is paused on a neutralized copy of production: its "
+                    "credentials are not sent. An administrator points it at a test "
+                    "endpoint and resumes it with Resume on this copy first.",
+                    name=connection.display_name,
+                )
+            )
         if connection.auth_type == "api_key":
             return {connection.api_key_header or "X-API-Key": connection._get_secret("api_key")}
         if connection.auth_type == "bearer":

@@ -19,12 +19,14 @@ import psycopg2
 from odoo import Command, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.modules.module import get_module_path
+from odoo.osv import expression
 from odoo.tools import mute_logger
 
 from ..exceptions import MappingMissing
 from ..lib import payloads as lib_payloads
 from ..lib import webhook_inbound as inbound
 from ..lib.masking import mask_payload
+from .res_company import RETENTION_DAY_FIELDS
 
 STATES = [
     ("new", "New"),
@@ -37,6 +39,14 @@ STATES = [
     ("cancelled", "Cancelled"),
 ]
 FINAL_STATES = ("done", "duplicate", "cancelled")
+#: Retention classes: each has its own retention per company (``res.company``).
+RETENTION_CLASSES = [
+    ("statement", "Bank statements"),
+    ("payment_file", "Payment files"),
+    ("feed", "Feed deliveries"),
+    ("webhook", "Webhooks received"),
+    ("other", "Other messages"),
+]
 ADMIN_GROUP = "finance_connect.group_administrator"
 
 
@@ -108,6 +118,20 @@ class FinanceConnectMessage(models.Model):
         help="Bodies that are not UTF-8 text are stored as base64 of their bytes.",
     )
     payload_sha256 = fields.Char(string="Payload SHA-256", readonly=True)
+    on_legal_hold = fields.Boolean(
+        string="On legal hold",
+        compute="_compute_on_legal_hold",
+        search="_search_on_legal_hold",
+        help="An active legal hold covers this message: it is not archived.",
+    )
+    retention_class = fields.Selection(
+        RETENTION_CLASSES,
+        compute="_compute_retention_class",
+        search="_search_retention_class",
+        help="Decides how long the message stays in the log before it is archived: "
+        "by its event type (statements, payment files, feed deliveries), otherwise "
+        "inbound messages are received webhooks and outbound ones other messages.",
+    )
     res_model = fields.Char(string="Related model", readonly=True)
     res_id = fields.Many2oneReference(
         model_field="res_model", readonly=True, index="btree_not_null"
@@ -626,17 +650,116 @@ class FinanceConnectMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _cron_archive_old_messages(self):
-        """Archive done messages older than the configured age; failed ones stay."""
-        days = int(
+    def _get_retention_event_types(self):
+        """``{retention class: set of event types}`` of the classes recognised by
+        their event type. EXTEND in the addon that defines the event types
+        (bank: statements and payment files; reporting: feed deliveries)."""
+        return {"statement": set(), "payment_file": set(), "feed": set()}
+
+    @api.depends("event_type", "direction")
+    def _compute_retention_class(self):
+        by_event = {
+            event: rclass
+            for rclass, events in self._get_retention_event_types().items()
+            for event in events
+        }
+        for msg in self:
+            msg.retention_class = by_event.get(msg.event_type) or (
+                "webhook" if msg.direction == "in" else "other"
+            )
+
+    @api.model
+    def _retention_class_domain(self, retention_class):
+        """Domain of the messages of one retention class (the rule of
+        ``_compute_retention_class`` as a domain)."""
+        named = self._get_retention_event_types()
+        if retention_class in named:
+            return [("event_type", "in", sorted(named[retention_class]))]
+        listed = sorted(set().union(*named.values()))
+        direction = "in" if retention_class == "webhook" else "out"
+        return [("direction", "=", direction), ("event_type", "not in", listed)]
+
+    def _search_retention_class(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise UserError(self.env._("Unsupported search on the retention class."))
+        values = [value] if isinstance(value, str) else list(value or [])
+        domain = expression.OR([self._retention_class_domain(v) for v in values]) or [
+            expression.FALSE_LEAF
+        ]
+        if operator in ("!=", "not in"):
+            return ["!", *domain]
+        return domain
+
+    def _compute_on_legal_hold(self):
+        held = self.sudo().search([("id", "in", self.ids), ("on_legal_hold", "=", True)])
+        for msg in self:
+            msg.on_legal_hold = msg in held
+
+    def _search_on_legal_hold(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Unsupported search on the legal hold."))
+        holds = self.env["finance.connect.legal.hold"].sudo().search([("active", "=", True)])
+        domain = expression.OR([hold._get_covered_domain() for hold in holds]) or [
+            expression.FALSE_LEAF
+        ]
+        if (operator == "=") != value:
+            return ["!", *domain]
+        return domain
+
+    @api.model
+    def _get_retention_days(self, company, retention_class):
+        """Retention in days of ``retention_class`` in ``company``: the company's
+        setting, else the system default ``finance_connect.retention_days``."""
+        days = company[RETENTION_DAY_FIELDS[retention_class]]
+        if days > 0:
+            return days
+        return int(
             self.env["ir.config_parameter"].sudo().get_param("finance_connect.retention_days", 90)
         )
-        limit = fields.Datetime.now() - timedelta(days=days)
-        old = self.sudo().search(
-            [("state", "in", ("done", "duplicate", "cancelled")), ("create_date", "<", limit)]
-        )
-        old.write({"active": False})
-        return len(old)
+
+    @api.model
+    def _cron_archive_old_messages(self):
+        """Archive done messages older than the retention of their class in
+        their company; failed ones stay, and so do the messages a legal hold
+        covers (``finance.connect.legal.hold``). Archiving only sets
+        ``active``: the payload and its ``payload_sha256`` stay, so an
+        archived payload is still verified by its hash. Returns the count."""
+        Message = self.sudo()
+        Hold = self.env["finance.connect.legal.hold"]
+        now = fields.Datetime.now()
+        archived = 0
+        companies = [
+            company
+            for (company,) in Message._read_group([("state", "in", FINAL_STATES)], ["company_id"])
+        ]
+        for company in companies:
+            unheld = Hold._get_unheld_domain(company)
+            counts = {}
+            for rclass, _label in RETENTION_CLASSES:
+                limit = now - timedelta(days=self._get_retention_days(company, rclass))
+                old = Message.search(
+                    expression.AND(
+                        [
+                            [
+                                ("company_id", "=", company.id),
+                                ("state", "in", FINAL_STATES),
+                                ("create_date", "<", limit),
+                            ],
+                            self._retention_class_domain(rclass),
+                            unheld,
+                        ]
+                    )
+                )
+                old.write({"active": False})
+                counts[rclass] = len(old)
+            if any(counts.values()):
+                # one line per run and company in the audit trail: what was archived
+                detail = ", ".join(f"{rclass}: {count}" for rclass, count in counts.items())
+                self.env["finance.connect.audit"]._log(
+                    Message.browse(), "messages_archived", detail, company=company
+                )
+            archived += sum(counts.values())
+        return archived
 
 
 def _pretty_json(text):

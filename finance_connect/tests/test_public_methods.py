@@ -75,6 +75,9 @@ PUBLIC_METHODS = {
     "finance.connect.connection.action_regenerate_webhook_token": (
         "checks: administrators who may write the connection (_check_admin_may_change)"
     ),
+    "finance.connect.connection.action_resume_on_copy": (
+        "checks: administrators who may write the connection (_check_admin_may_change); " "audited"
+    ),
     "finance.connect.connection.action_reset_circuit": (
         "checks: manager group, then check_access('write') on the connections"
     ),
@@ -178,6 +181,16 @@ PUBLIC_METHODS = {
         "checks: manager group, then check_access('read') on every message; audited"
     ),
     "finance.connect.message.unlink": "harmless: always refuses (messages are archived)",
+    "finance.connect.legal.hold.create": (
+        "checks: manager group (_check_hold_manager), then the ACL and the company rule; "
+        "who and when set by the system; audited"
+    ),
+    "finance.connect.legal.hold.write": (
+        "checks: refused to everyone but the system (release it, place a new one)"
+    ),
+    "finance.connect.legal.hold.action_release": (
+        "checks: manager group, then check_access('write') (company rule); audited"
+    ),
     "finance.connect.metrics.token.action_generate_metrics_token": (
         "checks: administrator group, then check_access('read') on the tokens rotated "
         "(company rule); else the current company, one of the user's"

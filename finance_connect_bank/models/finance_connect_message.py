@@ -53,3 +53,14 @@ class FinanceConnectMessage(models.Model):
     def _get_schema_dirs(self):
         # EXTENDS finance_connect
         return super()._get_schema_dirs() + [get_module_path("finance_connect_bank") + "/schemas"]
+
+    @api.model
+    def _get_retention_event_types(self):
+        # EXTENDS finance_connect: bank files received and payment files sent
+        classes = super()._get_retention_event_types()
+        classes["statement"] = classes["statement"] | {"statement"}
+        classes["payment_file"] = classes["payment_file"] | {
+            "payment_batch.created",
+            "payment_status",
+        }
+        return classes

@@ -6,11 +6,13 @@ from . import (
     test_bank_journal_turns,
     test_bank_match_by_hand,
     test_bank_matching,
+    test_bank_neutralize,
     test_bank_payments,
     test_bank_psp,
     test_bank_pull,
     test_bank_real_files,
     test_bank_refusal_fix,
+    test_bank_retention,
 )
 from . import test_trust_batches
 
