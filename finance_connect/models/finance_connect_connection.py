@@ -589,11 +589,29 @@ class FinanceConnectConnection(models.Model):
         return action
 
     def action_view_exceptions(self):
+        """The open exceptions of this connection (the dashboard's count)."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "finance_connect.finance_connect_exception_action"
         )
         action["domain"] = [("connection_id", "=", self.id)]
+        action["context"] = {"search_default_open": 1}
+        return action
+
+    def action_view_statistics(self):
+        """Messages delivered and failed per day for this connection (a graph)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finance_connect.finance_connect_delivery_report_action"
+        )
+        title = self.env._("%(conn)s: messages per day", conn=self.display_name)
+        action.update(name=title, display_name=title)
+        action["domain"] = [("connection_id", "=", self.id)]
+        action["context"] = {
+            "search_default_last_30_days": 1,
+            "graph_measure": "__count",
+            "graph_groupbys": ["at:day", "outcome"],
+        }
         return action
 
     # ------------------------------------------------------------------

@@ -89,6 +89,7 @@ PUBLIC_METHODS = {
     "finance.connect.connection.create": (
         "crud: managers (ACL) in their companies (rule); drops the webhook caches"
     ),
+    "finance.connect.connection.action_view_statistics": ACTION,
     "finance.connect.connection.unlink": "crud: administrators (ACL); drops the webhook caches",
     "finance.connect.connection.write": (
         "crud: managers (ACL) in their companies (rule); endpoint, authentication and "

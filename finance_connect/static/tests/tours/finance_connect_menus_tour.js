@@ -65,5 +65,43 @@ registry.category("web_tour.tours").add("finance_connect_menus_tour", {
             content: "The message log opens",
             trigger: ".o_breadcrumb:contains('Message log')",
         },
+        {
+            trigger: ".o_main_navbar .dropdown-toggle:contains('Finance Connect')",
+            run: "click",
+        },
+        {
+            trigger: ".dropdown-item:contains('Dashboard')",
+            run: "click",
+        },
+        {
+            content: "The dashboard has no New button",
+            trigger: ".o_kanban_view:not(:has(.o-kanban-button-new))",
+        },
+        {
+            content: "A connection's open exceptions are a click away",
+            trigger:
+                ".o_kanban_record:contains('Sandbox bank (demo)') .o_fc_open_exceptions:contains('1')",
+            run: "click",
+        },
+        {
+            content: "Its open exception is listed",
+            trigger: ".o_list_renderer .o_data_row:contains('Test problem')",
+        },
+        {
+            trigger: ".o_breadcrumb .breadcrumb-item:first-child a",
+            run: "click",
+        },
+        {
+            content: "Its messages per day",
+            trigger: ".o_kanban_record:contains('Sandbox bank (demo)') .o_fc_statistics",
+            run: "click",
+        },
+        {
+            content: "open as a graph",
+            trigger: ".o_breadcrumb:contains('messages per day')",
+        },
+        {
+            trigger: ".o_graph_renderer",
+        },
     ],
 });
