@@ -41,7 +41,7 @@ TYPE_LABELS_PLURAL = {
 class FinanceConnectMapping(models.Model):
     _name = "finance.connect.mapping"
     _description = "Finance Connect mapping set"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "finance.connect.four.eyes.mixin"]
     _order = "sequence, name, id"
     _check_company_auto = True
 
@@ -494,6 +494,9 @@ class FinanceConnectMapping(models.Model):
         return sets
 
     def write(self, vals):
+        reason = vals.get("fc_change_reason")
+        if reason:  # for the lines' four-eyes control (finance.connect.mapping.line)
+            self = self.with_context(fc_change_reason=reason)  # pylint: disable=self-cls-assignment
         res = super().write(vals)
         self._invalidate_table_cache()
         if {"connection_ids", "active", "company_id"} & set(vals):
@@ -504,6 +507,38 @@ class FinanceConnectMapping(models.Model):
         res = super().unlink()
         self._invalidate_table_cache()
         return res
+
+    # ------------------------------------------------------------------
+    # Four-eyes control of the lines (finance.connect.mapping.line)
+    # ------------------------------------------------------------------
+
+    def _fc_four_eyes_on(self, vals=None):
+        """Sets whose account, journal and bank account lines are guarded."""
+        guarded = self.env["finance.connect.mapping.line"]._fc_guarded_sets(self.ids)
+        return self.filtered(lambda m: m.id in guarded)
+
+    def _compute_fc_pending_change_count(self):
+        requests = self.env["finance.connect.change.request"].sudo()
+        counts = dict(
+            requests._read_group(
+                [("mapping_id", "in", self.ids), ("state", "=", "pending")],
+                ["mapping_id"],
+                ["__count"],
+            )
+        )
+        for mapping in self:
+            mapping.fc_pending_change_count = counts.get(mapping._origin, 0)
+
+    def action_view_change_requests(self):
+        """The change requests of this set's lines (a window action; the list
+        is read with the user's own rights)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finance_connect.finance_connect_change_request_action"
+        )
+        action["domain"] = [("mapping_id", "=", self.id)]
+        action["context"] = {"search_default_pending": 1}
+        return action
 
     def _after_lines_change(self, touched=None):
         """Replay the messages waiting for a value these sets now map.
