@@ -9,7 +9,7 @@ from . import (
     test_bank_pull,
     test_bank_real_files,
 )
-from . import test_trust_batches
+from . import test_four_eyes_bank, test_trust_batches
 
 # ORM-free tests of lib/ (the bank file formats)
 from . import (
