@@ -192,7 +192,7 @@ class FinanceConnectChangeRequest(models.Model):
                     [
                         label,
                         record._fc_display(name, old[name]),
-                        record._fc_display(name, model._fc_normalize(name, values[name])),
+                        record._fc_display(name, record._fc_normalize(name, values[name])),
                     ]
                 )
         elif operation == "create":
@@ -218,7 +218,7 @@ class FinanceConnectChangeRequest(models.Model):
                 "res_id": record.id if record else 0,
                 "res_name": record.display_name if record else self._create_name(model, plain),
                 "operation": operation,
-                "approval_group": model._fc_four_eyes_approver(),
+                "approval_group": model._fc_four_eyes_approver(set(values)),
                 "reason": reason,
                 "requested_by_id": self.env.uid,
                 "requested_at": fields.Datetime.now(),

@@ -58,7 +58,9 @@ SECRET_FIELDS = {
 #: connection of a company with four-eyes on, a change of these waits for
 #: another administrator's approval. Its endpoint and authentication, its
 #: webhook verification and secrets, and what would take it out of the
-#: control (environment, kind, company).
+#: control (environment, kind, company); for bank, PSP and treasury
+#: connections also which mapping sets with account, journal or bank
+#: account lines they use (approved by another manager).
 FOUR_EYES_FIELDS = frozenset(
     {
         "base_url",
@@ -76,6 +78,7 @@ FOUR_EYES_FIELDS = frozenset(
         "environment",
         "kind",
         "company_id",
+        "mapping_ids",
         *SECRET_FIELDS,
     }
 )
@@ -512,10 +515,15 @@ class FinanceConnectConnection(models.Model):
     def _fc_four_eyes_secret_fields(self):
         return frozenset(SECRET_FIELDS)
 
+    @api.model
+    def _fc_four_eyes_approver(self, names=None):
+        """Another manager for the mapping sets alone, else another administrator."""
+        return "manager" if names and set(names) <= {"mapping_ids"} else "administrator"
+
     def _fc_four_eyes_on(self, vals=None):
         """Production connections of companies with four-eyes on."""
         return self.filtered(
-            lambda c: c.id and c.environment == "production" and c.company_id.fc_four_eyes
+            lambda c: c._origin.id and c.environment == "production" and c.company_id.fc_four_eyes
         )
 
     def _fc_four_eyes_scope(self, vals=None):
@@ -533,6 +541,12 @@ class FinanceConnectConnection(models.Model):
             if isinstance(new, str) and new.startswith(MASK):
                 return False  # the masked value came back unchanged
             return bool(new) or self._fc_has_secret(name)
+        if name == "mapping_ids":
+            if self.kind not in MONEY_KINDS:
+                return False
+            changed = set(self.mapping_ids.ids) ^ set(self._fc_x2many_ids(name, new))
+            lines = self.env["finance.connect.mapping.line"]
+            return bool(changed and lines._fc_money_lines_of(changed))
         return super()._fc_differs(name, new)
 
     def _fc_check_no_four_eyes(self, what):

@@ -87,9 +87,9 @@ class FinanceConnectFourEyesMixin(models.AbstractModel):
         return False
 
     @api.model
-    def _fc_four_eyes_approver(self):
-        """Who approves: ``manager`` or ``administrator`` (the group of
-        Finance Connect)."""
+    def _fc_four_eyes_approver(self, names=None):
+        """Who approves a change of the fields ``names`` (all when ``None``):
+        ``manager`` or ``administrator`` (the group of Finance Connect)."""
         return "administrator"
 
     def _fc_four_eyes_scope(self, vals=None):
@@ -140,14 +140,16 @@ class FinanceConnectFourEyesMixin(models.AbstractModel):
         reason = (vals or {}).get("fc_change_reason") or self.env.context.get(REASON_KEY)
         return reason.strip() if isinstance(reason, str) else ""
 
-    def _fc_refuse_without_reason(self):
+    def _fc_refuse_without_reason(self, names=None):
         raise UserError(
             self.env._(
                 "This change of %(what)s needs a second person's approval (four-eyes "
                 "control): give a Reason for change and save again. A change request is "
                 "then opened; the values in force stay until another %(approver)s approves it.",
                 what=self._description,
-                approver=self.env[REQUEST_MODEL]._approver_label(self._fc_four_eyes_approver()),
+                approver=self.env[REQUEST_MODEL]._approver_label(
+                    self._fc_four_eyes_approver(names)
+                ),
             )
         )
 
@@ -160,14 +162,18 @@ class FinanceConnectFourEyesMixin(models.AbstractModel):
             return None
         held = []
         for record in self._fc_four_eyes_on(vals):
-            changes = {name: vals[name] for name in guarded if record._fc_differs(name, vals[name])}
+            changes = {
+                name: record._fc_request_value(name, vals[name])
+                for name in guarded
+                if record._fc_differs(name, vals[name])
+            }
             if changes:
                 held.append((record, changes))
         if not held:
             return None
         reason = self._fc_reason(vals)
         if not reason:
-            self._fc_refuse_without_reason()
+            self._fc_refuse_without_reason({name for _record, changes in held for name in changes})
         self.check_access("write")
         requests = self.env[REQUEST_MODEL]
         for record, changes in held:
@@ -227,7 +233,32 @@ class FinanceConnectFourEyesMixin(models.AbstractModel):
     def _fc_differs(self, name, new):
         """Whether writing ``new`` into field ``name`` changes this record."""
         self.ensure_one()
-        return self._fc_raw(name) != self._fc_normalize(name, new)
+        return self._fc_raw(name) != self._fc_normalize(name, self._fc_request_value(name, new))
+
+    def _fc_request_value(self, name, value):
+        """``value`` as a request keeps it: x2many commands become the
+        resulting ids (``[(6, 0, ids)]``), applied as they were asked."""
+        if self._fields[name].type in ("many2many", "one2many"):
+            return [[6, 0, self._fc_x2many_ids(name, value)]]
+        return value
+
+    def _fc_x2many_ids(self, name, commands):
+        """The sorted ids of x2many field ``name`` once ``commands`` are applied."""
+        self.ensure_one()
+        ids = list(self[name].ids)
+        for command in commands or []:
+            if isinstance(command, int):
+                command = (4, command)
+            code = command[0]
+            if code == 6:
+                ids = list(command[2] or [])
+            elif code == 5:
+                ids = []
+            elif code == 4 and command[1] not in ids:
+                ids.append(command[1])
+            elif code in (2, 3) and command[1] in ids:
+                ids.remove(command[1])
+        return sorted(ids)
 
     def _fc_raw(self, name):
         """The value of field ``name`` as JSON (ids for relations, text for dates)."""
@@ -246,6 +277,8 @@ class FinanceConnectFourEyesMixin(models.AbstractModel):
     @api.model
     def _fc_normalize(self, name, value):
         field = self._fields[name]
+        if field.type in ("many2many", "one2many"):
+            return sorted(value[0][2]) if value else []
         if field.type in ("integer", "float", "monetary"):
             return value or 0
         if field.type in ("date", "datetime"):
@@ -261,6 +294,9 @@ class FinanceConnectFourEyesMixin(models.AbstractModel):
             return ""
         if field.type == "many2one":
             return self.env[field.comodel_name].sudo().browse(value).exists().display_name or ""
+        if field.type in ("many2many", "one2many"):
+            records = self.env[field.comodel_name].sudo().browse(value).exists()
+            return ", ".join(records.mapped("display_name"))
         if field.type == "selection":
             return dict(field._description_selection(self.env)).get(value, str(value))
         if field.type == "boolean":

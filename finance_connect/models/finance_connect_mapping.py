@@ -20,6 +20,7 @@ from odoo.tools.misc import clean_context
 
 from ..exceptions import MappingMissing
 from ..lib import mapping as lib_mapping
+from .finance_connect_mapping_line import MONEY_KINDS
 from .finance_connect_mapping_source import MAPPING_TYPES, TYPE_RECORDS
 
 CACHE_KEY = "finance_connect_mapping_tables"
@@ -497,6 +498,9 @@ class FinanceConnectMapping(models.Model):
         reason = vals.get("fc_change_reason")
         if reason:  # for the lines' four-eyes control (finance.connect.mapping.line)
             self = self.with_context(fc_change_reason=reason)  # pylint: disable=self-cls-assignment
+        held = self._fc_four_eyes_write(vals)
+        if held is not None:
+            return held
         res = super().write(vals)
         self._invalidate_table_cache()
         if {"connection_ids", "active", "company_id"} & set(vals):
@@ -504,6 +508,9 @@ class FinanceConnectMapping(models.Model):
         return res
 
     def unlink(self):
+        self = self._fc_four_eyes_unlink()  # pylint: disable=self-cls-assignment
+        if not self:
+            return True
         res = super().unlink()
         self._invalidate_table_cache()
         return res
@@ -512,10 +519,49 @@ class FinanceConnectMapping(models.Model):
     # Four-eyes control of the lines (finance.connect.mapping.line)
     # ------------------------------------------------------------------
 
-    def _fc_four_eyes_on(self, vals=None):
-        """Sets whose account, journal and bank account lines are guarded."""
+    # A set holding account, journal or bank account lines that is used by a
+    # guarded bank, PSP or treasury connection (or would be) is itself
+    # guarded: detaching, attaching, archiving, moving or deleting it would
+    # change those lines' effect at once.
+
+    @api.model
+    def _fc_four_eyes_fields(self):
+        return frozenset({"connection_ids", "active", "company_id"})
+
+    @api.model
+    def _fc_four_eyes_approver(self, names=None):
+        return "manager"
+
+    def _compute_fc_four_eyes_active(self):
         guarded = self.env["finance.connect.mapping.line"]._fc_guarded_sets(self.ids)
-        return self.filtered(lambda m: m.id in guarded)
+        for mapping in self:
+            mapping.fc_four_eyes_active = mapping.id in guarded
+
+    def _fc_four_eyes_on(self, vals=None):
+        Line = self.env["finance.connect.mapping.line"]
+        guarded = Line._fc_guarded_sets(self.ids)
+        result = self.browse()
+        for mapping in self.filtered("id"):
+            if not Line._fc_money_lines_of({mapping.id}):
+                continue
+            if mapping.id in guarded:
+                result |= mapping
+            elif vals and "connection_ids" in vals:
+                after = mapping._fc_x2many_ids("connection_ids", vals["connection_ids"])
+                connections = self.env["finance.connect.connection"].sudo().browse(after)
+                if connections.filtered(lambda c: c.kind in MONEY_KINDS and c._fc_four_eyes_on()):
+                    result |= mapping
+        return result
+
+    def _fc_four_eyes_scope(self, vals=None):
+        connections = self.sudo().connection_ids.filtered(
+            lambda c: c.kind in MONEY_KINDS and c._fc_four_eyes_on()
+        )
+        return {
+            "company_id": self.company_id.id,
+            "mapping_id": self.id,
+            "connection_id": connections[:1].id,
+        }
 
     def _compute_fc_pending_change_count(self):
         requests = self.env["finance.connect.change.request"].sudo()

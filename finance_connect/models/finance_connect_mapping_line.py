@@ -533,7 +533,7 @@ class FinanceConnectMappingLine(models.Model):
         return frozenset(TRACKED_FIELDS + ["mapping_id"]) - {"note", "external_name"}
 
     @api.model
-    def _fc_four_eyes_approver(self):
+    def _fc_four_eyes_approver(self, names=None):
         return "manager"
 
     @api.model
@@ -550,6 +550,19 @@ class FinanceConnectMappingLine(models.Model):
     @api.model
     def _fc_guarded_connection_filter(self):
         return lambda c: c.kind in MONEY_KINDS
+
+    @api.model
+    def _fc_money_lines_of(self, mapping_ids):
+        """Whether these sets hold account, journal or bank account lines."""
+        return bool(
+            self.sudo().search_count(
+                [
+                    ("mapping_id", "in", list(mapping_ids)),
+                    ("mapping_type", "in", MONEY_MAPPING_TYPES),
+                ],
+                limit=1,
+            )
+        )
 
     def _fc_guarded_sets(self, mapping_ids):
         guarded = self._fc_guarded_connections(mapping_ids)
@@ -571,7 +584,7 @@ class FinanceConnectMappingLine(models.Model):
             return self.browse()
         new_type = vals.get("mapping_type")
         return self.filtered(
-            lambda ln: ln.id
+            lambda ln: ln._origin.id
             and (ln.mapping_type in MONEY_MAPPING_TYPES or new_type in MONEY_MAPPING_TYPES)
             and (ln.mapping_id.id in guarded or vals.get("mapping_id") in guarded)
         )

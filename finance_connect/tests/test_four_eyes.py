@@ -437,6 +437,52 @@ class TestFourEyes(TrustCase):
         created.invalidate_recordset()
         self.assertEqual(created.res_id, self.mapping.line_ids.id)
 
+    def test_detaching_archiving_or_deleting_the_set_waits_for_approval(self):
+        Mapping = "finance.connect.mapping"
+        reason = {
+            "context": {"fc_change_reason": "Old chart", "allowed_company_ids": [self.company_a.id]}
+        }
+        self.assert_refused(
+            self.rpc(self.manager, Mapping, "write", [self.mapping.ids, {"active": False}]),
+            contains="Reason for change",
+        )
+        self.assert_ok(
+            self.rpc(
+                self.manager,
+                Mapping,
+                "write",
+                [self.mapping.ids, {"connection_ids": [(3, self.prod.id)]}],
+                reason,
+            )
+        )
+        self.assert_ok(self.rpc(self.manager, Mapping, "unlink", [self.mapping.ids], reason))
+        # From the connection's side too (a manager-level change).
+        self.assert_ok(
+            self.rpc(
+                self.manager, Connection, "write", [self.prod.ids, {"mapping_ids": [(5,)]}], reason
+            )
+        )
+        self.mapping.invalidate_recordset()
+        self.prod.invalidate_recordset()
+        self.assertTrue(self.mapping.exists() and self.mapping.active)
+        self.assertEqual(self.prod.mapping_ids, self.mapping)
+        on_set = self.requests(res_model=Mapping, res_id=self.mapping.id)
+        on_conn = self.requests(res_model=Connection, res_id=self.prod.id)
+        self.assertEqual(on_set.mapped("operation"), ["write", "unlink"])
+        self.assertEqual(on_conn.approval_group, "manager")
+        self.assert_ok(self.button(self.manager2, on_conn, "action_approve"))
+        self.prod.invalidate_recordset()
+        self.assertFalse(self.prod.mapping_ids)
+        # Attaching a set with account lines to the production bank is guarded too.
+        self.assert_refused(
+            self.rpc(
+                self.manager,
+                Connection,
+                "write",
+                [self.prod.ids, {"mapping_ids": [(4, self.mapping.id)]}],
+            )
+        )
+
     # ------------------------------------------------------------------
     # The company switch and the environment
     # ------------------------------------------------------------------

@@ -86,11 +86,13 @@ class FinanceConnectBankCsvProfile(models.Model):
         return FOUR_EYES_FIELDS
 
     @api.model
-    def _fc_four_eyes_approver(self):
+    def _fc_four_eyes_approver(self, names=None):
         return "manager"
 
     def _fc_four_eyes_on(self, vals=None):
-        return self.filtered(lambda p: p.id and (p.company_id or self.env.company).fc_four_eyes)
+        return self.filtered(
+            lambda p: p._origin.id and (p.company_id or self.env.company).fc_four_eyes
+        )
 
     def _fc_four_eyes_scope(self, vals=None):
         return {"company_id": (self.company_id or self.env.company).id}
