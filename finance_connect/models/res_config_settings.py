@@ -26,9 +26,10 @@ class ResConfigSettings(models.TransientModel):
             settings.fc_four_eyes = settings.company_id.fc_four_eyes
 
     def set_values(self):
-        super().set_values()
+        res = super().set_values()
         for settings in self:
             if settings.company_id.fc_four_eyes != settings.fc_four_eyes:
                 settings.company_id.with_context(
                     fc_change_reason=settings.fc_four_eyes_reason
                 ).write({"fc_four_eyes": settings.fc_four_eyes})
+        return res
