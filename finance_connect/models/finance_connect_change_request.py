@@ -236,6 +236,7 @@ class FinanceConnectChangeRequest(models.Model):
                 for name, value in secrets.items()
             }
             request.sudo().secret_values = json.dumps(sealed)
+        request._open_inbox_entry()
         request._audit(
             "change_requested",
             self.env._(
@@ -256,6 +257,60 @@ class FinanceConnectChangeRequest(models.Model):
                     "New %(what)s: %(name)s", what=model._description, name=values[name]
                 )
         return self.env._("New %(what)s", what=model._description)
+
+    def _open_inbox_entry(self):
+        """An "Approval needed" entry in the exception inbox: another person
+        must act. Resolved when the request is decided."""
+        self.ensure_one()
+        self.env["finance.connect.exception"]._open(
+            "approval",
+            self.env._("Approval needed: %(request)s", request=self.display_name),
+            self.env._(
+                "%(user)s asks to %(operation)s %(record)s (%(fields)s) because: %(reason)s. "
+                "Another %(approver)s of %(company)s approves or rejects it (Fix opens the "
+                "request); until then the values in force stay.",
+                user=self.requested_by_id.name,
+                operation=dict(self._fields["operation"]._description_selection(self.env))[
+                    self.operation
+                ].lower(),
+                record=self.res_name,
+                fields=self.field_names or "-",
+                reason=self.reason,
+                approver=self._approver_label(self.approval_group),
+                company=self.company_id.name,
+            ),
+            connection=self.connection_id or None,
+            record=self,
+            company=self.company_id,
+            fingerprint=self._inbox_fingerprint(),
+        )
+
+    def _inbox_fingerprint(self):
+        return f"change_request:{self.id}"
+
+    def _resolve_inbox_entry(self):
+        """Resolve the request's inbox entry once it is decided."""
+        for request in self:
+            entries = (
+                self.env["finance.connect.exception"]
+                .sudo()
+                .search(
+                    [
+                        ("fingerprint", "=", request._inbox_fingerprint()),
+                        ("state", "in", ("open", "in_progress")),
+                    ]
+                )
+            )
+            state = dict(request._fields["state"]._description_selection(self.env))[request.state]
+            entries._resolve(
+                self.env._(
+                    "%(request)s: %(state)s by %(user)s.",
+                    request=request.display_name,
+                    state=state,
+                    user=self.env.user.name,
+                ),
+                state,
+            )
 
     def _notify_opened(self):
         """Tell the user who saved that the change waits for approval."""
@@ -375,6 +430,7 @@ class FinanceConnectChangeRequest(models.Model):
                 "change_rejected",
                 self.env._("Rejected: %(note)s", note=request.decision_note or "-"),
             )
+            request._resolve_inbox_entry()
         return True
 
     def action_cancel(self):
@@ -399,6 +455,7 @@ class FinanceConnectChangeRequest(models.Model):
                 }
             )
             request._audit("change_cancelled", self.env._("Cancelled by the requester"))
+            request._resolve_inbox_entry()
         return True
 
     def write(self, vals):
@@ -506,3 +563,4 @@ class FinanceConnectChangeRequest(models.Model):
             target.browse(self.res_id).unlink()
         self.sudo().write({"state": "applied", "applied_at": fields.Datetime.now()})
         self._audit("change_applied", self.env._("Applied"))
+        self._resolve_inbox_entry()

@@ -18,6 +18,7 @@ CATEGORIES = [
     ("remote_unavailable", "Remote unavailable"),
     ("duplicate_conflict", "Duplicate conflict"),
     ("balance_mismatch", "Balance mismatch"),
+    ("approval", "Approval needed"),
     ("other", "Other"),
 ]
 MANAGER_GROUP = "finance_connect.group_manager"
@@ -338,6 +339,8 @@ class FinanceConnectException(models.Model):
                 "target": "new",
                 "context": self._prepare_fix_context(),
             }
+        if self.category == "approval":  # the change request to approve or reject
+            return self.action_open_record()
         if self.connection_id:
             return {
                 "type": "ir.actions.act_window",

@@ -8,6 +8,7 @@ person approves it. Nobody approves their own request; a direct write over
 RPC cannot apply a guarded change.
 """
 
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
 from .trust_common import TrustCase
@@ -82,6 +83,13 @@ class TestFourEyes(TrustCase):
             .mapped("action")
         )
 
+    def inbox_entry(self, request):
+        return (
+            self.env["finance.connect.exception"]
+            .sudo()
+            .search([("res_model", "=", Request), ("res_id", "=", request.id)])
+        )
+
     def ask_line_change(self, code="4999", user=None):
         answer = self.rpc(
             user or self.manager,
@@ -116,6 +124,13 @@ class TestFourEyes(TrustCase):
         self.assertIn("4000", request.comparison_html)
         self.assertIn("4999", request.comparison_html)
         self.assertIn("change_requested", self.audit_actions(request))
+        # Another manager must act: an entry in the exception inbox says so.
+        entry = self.inbox_entry(request)
+        self.assertEqual((entry.category, entry.state), ("approval", "open"))
+        self.assertEqual(entry.company_id, self.company_a)
+        self.assertIn("Bank renumbered its GL", entry.description)
+        fix = self.assert_ok(self.button(self.manager2, entry, "action_open_fix"))
+        self.assertEqual((fix["res_model"], fix["res_id"]), (Request, request.id))
         # The set's form shows it.
         self.mapping.invalidate_recordset()
         self.assertEqual(self.mapping.fc_pending_change_count, 1)
@@ -150,6 +165,7 @@ class TestFourEyes(TrustCase):
             {"change_requested", "change_approved", "change_applied"},
             self.audit_actions(request),
         )
+        self.assertEqual(self.inbox_entry(request).state, "resolved")
 
     def test_direct_write_over_rpc_cannot_bypass(self):
         # Context keys are forgeable: none of them applies a guarded change.
@@ -344,6 +360,7 @@ class TestFourEyes(TrustCase):
         self.assertEqual(request.decision_note, "No")
         self.assertEqual(self.line.external_code, "4000")
         self.assertIn("change_rejected", self.audit_actions(request))
+        self.assertEqual(self.inbox_entry(request).state, "resolved")
         self.assert_refused(self.button(self.manager2, request, "action_approve"), "pending")
         self.assert_refused(self.rpc(self.admin, Request, "unlink", [request.ids]))
         self.assertTrue(request.exists())
@@ -522,6 +539,16 @@ class TestFourEyes(TrustCase):
         )
         company.invalidate_recordset()
         self.assertTrue(company.fc_four_eyes)
+
+    def test_settings_turning_four_eyes_off_opens_a_request(self):
+        Settings = self.env["res.config.settings"].with_company(self.company_a)
+        with self.assertRaisesRegex(UserError, "Reason for change"):
+            Settings.create({"fc_four_eyes": False}).execute()
+        Settings.create({"fc_four_eyes": False, "fc_four_eyes_reason": "Year-end"}).execute()
+        self.company_a.invalidate_recordset()
+        self.assertTrue(self.company_a.fc_four_eyes)
+        request = self.requests(res_model="res.company", res_id=self.company_a.id)
+        self.assertEqual((request.state, request.reason), ("pending", "Year-end"))
 
     def test_moving_a_connection_to_test_is_guarded(self):
         self.assert_refused(
