@@ -516,9 +516,17 @@ class FinanceConnectConnection(models.Model):
         return frozenset(SECRET_FIELDS)
 
     @api.model
+    def _fc_four_eyes_manager_fields(self):
+        """Guarded fields another manager approves (the others: another
+        administrator). EXTEND with ledger settings of sibling addons."""
+        return frozenset({"mapping_ids"})
+
+    @api.model
     def _fc_four_eyes_approver(self, names=None):
-        """Another manager for the mapping sets alone, else another administrator."""
-        return "manager" if names and set(names) <= {"mapping_ids"} else "administrator"
+        """Another manager for manager fields alone, else another administrator."""
+        if names and set(names) <= self._fc_four_eyes_manager_fields():
+            return "manager"
+        return "administrator"
 
     def _fc_four_eyes_on(self, vals=None):
         """Production connections of companies with four-eyes on."""

@@ -489,7 +489,26 @@ class FinanceConnectMapping(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # A new set attached at once to a guarded connection with account, journal
+        # or bank account lines: attached afterwards, through the four-eyes gate of write.
+        attach = {}
+        if not self._fc_four_eyes_passed(creating=True):
+            Connection = self.env["finance.connect.connection"].sudo()
+            for index, vals in enumerate(vals_list):
+                if not vals.get("connection_ids"):
+                    continue
+                ids = self.new({})._fc_x2many_ids("connection_ids", vals["connection_ids"])
+                if Connection.browse(ids).filtered(
+                    lambda c: c.kind in MONEY_KINDS and c._fc_four_eyes_on()
+                ):
+                    vals_list[index] = dict(vals)
+                    attach[index] = vals_list[index].pop("connection_ids")
         sets = super().create(vals_list)
+        for index, commands in attach.items():
+            reason = vals_list[index].get("fc_change_reason")
+            sets[index].with_context(
+                fc_change_reason=reason or self.env.context.get("fc_change_reason")
+            ).write({"connection_ids": commands})
         self._invalidate_table_cache()
         sets._after_lines_change()
         return sets

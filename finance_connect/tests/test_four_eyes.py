@@ -500,6 +500,30 @@ class TestFourEyes(TrustCase):
             )
         )
 
+    def test_a_new_set_with_account_lines_is_attached_once_approved(self):
+        Mapping = "finance.connect.mapping"
+        vals = {
+            "name": "Second chart",
+            "company_id": self.company_a.id,
+            "connection_ids": [(4, self.prod.id)],
+            "line_ids": [
+                (0, 0, {"mapping_type": "account", "source_value": "1*", "external_code": "X"})
+            ],
+        }
+        self.assert_refused(self.rpc(self.manager, Mapping, "create", [vals]), "Reason for change")
+        self.assertFalse(self.env[Mapping].search([("name", "=", "Second chart")]))
+        answer = self.rpc(
+            self.manager, Mapping, "create", [dict(vals, fc_change_reason="Group chart")]
+        )
+        created = self.env[Mapping].browse(self.assert_ok(answer))
+        self.assertFalse(created.connection_ids, "not attached before approval")
+        self.assertEqual(created.line_ids.external_code, "X")
+        request = self.requests(res_model=Mapping, res_id=created.id)
+        self.assertEqual(request.reason, "Group chart")
+        self.assert_ok(self.button(self.manager2, request, "action_approve"))
+        created.invalidate_recordset()
+        self.assertEqual(created.connection_ids, self.prod)
+
     # ------------------------------------------------------------------
     # The company switch and the environment
     # ------------------------------------------------------------------

@@ -124,6 +124,28 @@ class TestFourEyesBank(BankCase, TrustCase):
         self.profile.invalidate_recordset()
         self.assertEqual(self.profile.amount_column, "U")
 
+    def test_fee_account_of_a_production_bank_waits_for_another_manager(self):
+        self.connection.environment = "production"
+        fee = self.company_data["default_account_expense"]
+        context = {"fc_change_reason": "Fees to 6xx", "allowed_company_ids": [self.company_a.id]}
+        self.assert_ok(
+            self.rpc(
+                self.manager,
+                "finance.connect.connection",
+                "write",
+                [self.connection.ids, {"fc_fee_account_id": fee.id}],
+                {"context": context},
+            )
+        )
+        self.connection.invalidate_recordset()
+        self.assertFalse(self.connection.fc_fee_account_id)
+        request = self.pending(self.connection)
+        self.assertEqual(request.approval_group, "manager")
+        self.assert_refused(self.button(self.manager, request, "action_approve"))
+        self.assert_ok(self.button(self.manager2, request, "action_approve"))
+        self.connection.invalidate_recordset()
+        self.assertEqual(self.connection.fc_fee_account_id, fee)
+
     # ------------------------------------------------------------------
     # Payment batches
     # ------------------------------------------------------------------
