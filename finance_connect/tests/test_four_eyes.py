@@ -114,6 +114,10 @@ class TestFourEyes(TrustCase):
 
     def test_manager_change_is_pending_and_not_in_force(self):
         request = self.ask_line_change()
+        # The form's save is not swallowed: the user is told a request was opened.
+        told = self.env["bus.bus"].sudo().search([("message", "ilike", "Change request opened")])
+        self.assertEqual(len(told), 1)
+        self.assertIn(f'"res.partner",{self.manager.partner_id.id}]', told.channel)
         self.line.invalidate_recordset()
         self.assertEqual(self.line.external_code, "4000", "the value in force stays")
         self.assertEqual(request.requested_by_id, self.manager)
