@@ -131,8 +131,8 @@ class FinanceConnectFourEyesMixin(models.AbstractModel):
         request = self.env[REQUEST_MODEL].sudo().browse(token.request_id).exists()
         if not request or request.state != "approved" or request.res_model != self._name:
             return False
-        if creating:
-            return request.operation == "create"
+        if creating:  # once: the request then names the record it created
+            return request.operation == "create" and not request.res_id
         return set(self.ids) <= {request.res_id}
 
     @api.model

@@ -177,10 +177,14 @@ class TestFourEyesBank(BankCase, TrustCase):
         self.assertEqual(batch.state, "draft")
         self.assertFalse(batch.sent_by_id)
         self.assertFalse(batch.message_out_id)
-        # Nor can the sender be written over RPC.
+        # Nor can the sender be written over RPC, nor the creator be rewritten.
         self.assert_refused(
             self.rpc(self.manager, batch._name, "write", [batch.ids, {"sent_by_id": 1}])
         )
+        self.rpc(self.manager, batch._name, "write", [batch.ids, {"create_uid": self.manager2.id}])
+        batch.invalidate_recordset()
+        self.assertEqual(batch.create_uid, self.manager)
+        self.assert_refused(self.send(self.manager, batch), contains="another Finance Connect")
         self.assert_ok(self.send(self.manager2, batch))
         batch.invalidate_recordset()
         self.assertEqual(batch.state, "sent")
