@@ -95,6 +95,7 @@ class FinanceConnectChangeRequest(models.Model):
         string="Old and new values", compute="_compute_comparison_html", sanitize=False
     )
     can_decide = fields.Boolean(compute="_compute_can_decide")
+    can_cancel = fields.Boolean(compute="_compute_can_decide")
 
     # ------------------------------------------------------------------
     # Display
@@ -138,6 +139,9 @@ class FinanceConnectChangeRequest(models.Model):
                 and self.env.user.has_group(group)
                 and request.requested_by_id != self.env.user
                 and request.company_id in self.env.user.company_ids
+            )
+            request.can_cancel = (
+                request.state == "pending" and request.requested_by_id == self.env.user
             )
 
     @api.model

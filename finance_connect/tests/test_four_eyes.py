@@ -237,6 +237,16 @@ class TestFourEyes(TrustCase):
 
     def test_deciders_other_than_another_of_the_group_and_company_are_refused(self):
         request = self.ask_line_change()
+        # The form offers each the buttons they may use.
+        buttons = ["can_decide", "can_cancel"]
+        for user, expected in (
+            (self.manager, {"can_decide": False, "can_cancel": True}),
+            (self.manager2, {"can_decide": True, "can_cancel": False}),
+            (self.fc_user, {"can_decide": False, "can_cancel": False}),
+        ):
+            with self.subTest(user=user.login):
+                row = self.assert_ok(self.rpc(user, Request, "read", [request.ids, buttons]))[0]
+                self.assertEqual({k: row[k] for k in buttons}, expected)
         # A plain user, a Finance Connect user, the requester and a manager of another
         # company cannot approve or reject a manager-level request.
         for role, user in (
