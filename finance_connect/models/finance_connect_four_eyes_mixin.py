@@ -140,13 +140,19 @@ class FinanceConnectFourEyesMixin(models.AbstractModel):
         reason = (vals or {}).get("fc_change_reason") or self.env.context.get(REASON_KEY)
         return reason.strip() if isinstance(reason, str) else ""
 
+    @api.model
+    def _fc_where_to_give_reason(self):
+        """What the refusal without a reason tells the user to do. EXTEND."""
+        return self.env._("give a Reason for change and save again")
+
     def _fc_refuse_without_reason(self, names=None):
         raise UserError(
             self.env._(
                 "This change of %(what)s needs a second person's approval (four-eyes "
-                "control): give a Reason for change and save again. A change request is "
-                "then opened; the values in force stay until another %(approver)s approves it.",
+                "control): %(todo)s. A change request is then opened; the values in force "
+                "stay until another %(approver)s approves it.",
                 what=self._description,
+                todo=self._fc_where_to_give_reason(),
                 approver=self.env[REQUEST_MODEL]._approver_label(
                     self._fc_four_eyes_approver(names)
                 ),

@@ -590,7 +590,17 @@ class FinanceConnectMappingLine(models.Model):
         )
 
     @api.model
+    def _fc_where_to_give_reason(self):
+        return self.env._(
+            "add, change or remove the line on its mapping set's form and give the Reason "
+            "for change there"
+        )
+
+    @api.model
     def _fc_four_eyes_on_create(self, vals):
+        """A new line with an external code (a draft decides nothing)."""
+        if not vals.get("external_code"):
+            return False
         mapping_type = (
             vals.get("mapping_type") or self.env.context.get("fc_mapping_type") or "account"
         )

@@ -142,7 +142,7 @@ class TestFourEyes(TrustCase):
 
     def test_without_reason_refused_and_says_what_to_do(self):
         answer = self.rpc(self.manager, Line, "write", [self.line.ids, {"external_code": "1"}])
-        self.assert_refused(answer, contains="Reason for change")
+        self.assert_refused(answer, contains="on its mapping set's form and give the Reason")
         self.assertFalse(self.requests(res_model=Line))
         self.line.invalidate_recordset()
         self.assertEqual(self.line.external_code, "4000")
@@ -424,6 +424,11 @@ class TestFourEyes(TrustCase):
                 )
                 line.invalidate_recordset()
                 self.assertEqual(line.external_code, "B")
+        # A draft line (no external code yet) decides nothing: added at once.
+        draft = self.env[Line].create(
+            {"mapping_id": self.mapping.id, "mapping_type": "account", "source_value": "7*"}
+        )
+        self.assertTrue(draft.is_draft)
         self.assertFalse(self.requests())
 
     def test_created_and_deleted_lines_wait_for_approval(self):
