@@ -538,18 +538,17 @@ class FinanceConnectMappingLine(models.Model):
 
     @api.model
     def _fc_guarded_connections(self, mapping_ids):
-        """``{set id: connections}``: the production connections of MONEY_KINDS,
-        of companies with four-eyes on, that use these sets."""
+        """``{set id: connections}`` of these sets used by a guarded connection:
+        bank, PSP or treasury, production, of a company with four-eyes on."""
         sets = self.env["finance.connect.mapping"].sudo().browse(list(mapping_ids)).exists()
-        return {
-            mapping.id: mapping.connection_ids.filtered(lambda c: c._fc_four_eyes_on())
-            for mapping in sets
-            if mapping.connection_ids
-        }
-
-    @api.model
-    def _fc_guarded_connection_filter(self):
-        return lambda c: c.kind in MONEY_KINDS
+        result = {}
+        for mapping in sets:
+            connections = mapping.connection_ids.filtered(
+                lambda c: c.kind in MONEY_KINDS and c._fc_four_eyes_on()
+            )
+            if connections:
+                result[mapping.id] = connections
+        return result
 
     @api.model
     def _fc_money_lines_of(self, mapping_ids):
@@ -564,13 +563,10 @@ class FinanceConnectMappingLine(models.Model):
             )
         )
 
+    @api.model
     def _fc_guarded_sets(self, mapping_ids):
-        guarded = self._fc_guarded_connections(mapping_ids)
-        return {
-            set_id
-            for set_id, conns in guarded.items()
-            if conns.filtered(self._fc_guarded_connection_filter())
-        }
+        """The ids of these sets used by a guarded connection."""
+        return set(self._fc_guarded_connections(mapping_ids))
 
     def _fc_four_eyes_on(self, vals=None):
         """Account, journal and bank account lines of sets used by a guarded
@@ -617,13 +613,10 @@ class FinanceConnectMappingLine(models.Model):
             else self.mapping_id
         )
         connections = self._fc_guarded_connections({mapping.id}).get(mapping.id)
-        connection = (connections or self.env["finance.connect.connection"]).filtered(
-            self._fc_guarded_connection_filter()
-        )[:1]
         return {
             "company_id": mapping.sudo().company_id.id,
             "mapping_id": mapping.id,
-            "connection_id": connection.id,
+            "connection_id": connections[:1].id if connections else False,
         }
 
     def _touched(self):
