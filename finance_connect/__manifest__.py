@@ -34,6 +34,8 @@
         "views/account_payment_views.xml",
         "views/finance_connect_mapping_views.xml",
         "views/finance_connect_mapping_version_views.xml",
+        "views/finance_connect_change_request_views.xml",
+        "views/res_config_settings_views.xml",
         "views/finance_connect_webhook_rejection_views.xml",
         "views/finance_connect_metrics_views.xml",
         "views/finance_connect_legal_hold_views.xml",

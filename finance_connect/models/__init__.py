@@ -4,6 +4,8 @@ from . import finance_connect_audit
 from . import finance_connect_secret
 from . import finance_connect_http
 from . import finance_connect_record_link_mixin
+from . import finance_connect_four_eyes_mixin
+from . import finance_connect_change_request
 from . import finance_connect_message
 from . import finance_connect_message_attempt
 from . import finance_connect_delivery

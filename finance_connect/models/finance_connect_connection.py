@@ -11,6 +11,7 @@ import secrets as pysecrets
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..lib.secretbox import MASK
 from ..lib.webhook_inbound import HARD_LIMIT_BYTES, hash_token
 from .finance_connect_delivery import DRAIN_BATCH
 from .finance_connect_webhook_receiver import WEBHOOK_SETTING_FIELDS
@@ -53,12 +54,42 @@ SECRET_FIELDS = {
     "oauth_client_secret": "oauth_client_secret",
     "webhook_secret": "webhook_secret",
 }
+#: Four-eyes control (``finance.connect.four.eyes.mixin``): on a production
+#: connection of a company with four-eyes on, a change of these waits for
+#: another administrator's approval. Its endpoint and authentication, its
+#: webhook verification and secrets, and what would take it out of the
+#: control (environment, kind, company); for bank, PSP and treasury
+#: connections also which mapping sets with account, journal or bank
+#: account lines they use (approved by another manager).
+FOUR_EYES_FIELDS = frozenset(
+    {
+        "base_url",
+        "outbound_path",
+        "verify_tls",
+        "auth_type",
+        "api_key_header",
+        "basic_username",
+        "oauth_token_url",
+        "oauth_client_id",
+        "oauth_scope",
+        "webhook_verifier",
+        "webhook_public_key",
+        "webhook_tolerance",
+        "environment",
+        "kind",
+        "company_id",
+        "mapping_ids",
+        *SECRET_FIELDS,
+    }
+)
+#: Connection kinds whose mapping lines of MONEY_MAPPING_TYPES are guarded.
+MONEY_KINDS = ("bank", "psp", "treasury")
 
 
 class FinanceConnectConnection(models.Model):
     _name = "finance.connect.connection"
     _description = "Finance Connect connection"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "finance.connect.four.eyes.mixin"]
     _order = "sequence, name"
 
     # ------------------------------------------------------------------
@@ -340,6 +371,11 @@ class FinanceConnectConnection(models.Model):
         self.ensure_one()
         self._check_secret_admin()
         self.check_access("write")
+        self._fc_check_no_four_eyes(
+            self.env._(
+                "a new webhook secret is requested by typing it (whsec_...) into Webhook " "secret."
+            )
+        )
         new_secret = self.env["finance.connect.secret"]._rotate_webhook_secret(self)
         self.invalidate_recordset(["webhook_secret", "has_webhook_secret"])
         return self._notify_once(self.env._("New webhook secret (shown once)"), new_secret)
@@ -488,6 +524,9 @@ class FinanceConnectConnection(models.Model):
         self._check_field_rights(vals)
         self._check_resume_on_copy(vals)
         self._check_outbound_urls(vals)
+        held = self._fc_four_eyes_write(vals)
+        if held is not None:
+            return held
         res = super().write(vals)
         if "mapping_ids" in vals:  # a newly assigned set may map waiting messages
             self.env["finance.connect.mapping"]._invalidate_table_cache()
@@ -526,6 +565,83 @@ class FinanceConnectConnection(models.Model):
             detail = "neutralized copy" if self._is_neutralized_copy() else ""
             self.env["finance.connect.audit"]._log(conn, "connection_resumed_on_copy", detail)
         return True
+
+    # ------------------------------------------------------------------
+    # Four-eyes control (finance.connect.four.eyes.mixin)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_four_eyes_fields(self):
+        return FOUR_EYES_FIELDS
+
+    @api.model
+    def _fc_four_eyes_secret_fields(self):
+        return frozenset(SECRET_FIELDS)
+
+    @api.model
+    def _fc_four_eyes_manager_fields(self):
+        """Guarded fields another manager approves (the others: another
+        administrator). EXTEND with ledger settings of sibling addons."""
+        return frozenset({"mapping_ids"})
+
+    @api.model
+    def _fc_four_eyes_approver(self, names=None):
+        """Another manager for manager fields alone, else another administrator."""
+        if names and set(names) <= self._fc_four_eyes_manager_fields():
+            return "manager"
+        return "administrator"
+
+    def _fc_four_eyes_on(self, vals=None):
+        """Production connections of companies with four-eyes on."""
+        return self.filtered(
+            lambda c: c._origin.id and c.environment == "production" and c.company_id.fc_four_eyes
+        )
+
+    def _fc_four_eyes_scope(self, vals=None):
+        return {"company_id": self.company_id.id, "connection_id": self.id}
+
+    def _fc_has_secret(self, name):
+        return bool(
+            self.env["finance.connect.secret"]
+            .sudo()
+            .search_count([("connection_id", "=", self.id), ("name", "=", SECRET_FIELDS[name])])
+        )
+
+    def _fc_differs(self, name, new):
+        if name in SECRET_FIELDS:
+            if isinstance(new, str) and new.startswith(MASK):
+                return False  # the masked value came back unchanged
+            return bool(new) or self._fc_has_secret(name)
+        if name == "mapping_ids":
+            if self.kind not in MONEY_KINDS:
+                return False
+            changed = set(self.mapping_ids.ids) ^ set(self._fc_x2many_ids(name, new))
+            lines = self.env["finance.connect.mapping.line"]
+            return bool(changed and lines._fc_money_lines_of(changed))
+        return super()._fc_differs(name, new)
+
+    def _fc_check_no_four_eyes(self, what):
+        """Refuse a button that changes a guarded setting at once."""
+        if self._fc_four_eyes_on() and not self._fc_four_eyes_passed():
+            raise UserError(
+                self.env._(
+                    "%(connection)s is under four-eyes control: %(what)s Give a Reason for "
+                    "change and save; another administrator approves the change request.",
+                    connection=self.display_name,
+                    what=what,
+                )
+            )
+
+    def action_view_change_requests(self):
+        """The change requests of this connection (a window action; the list
+        is read with the user's own rights)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finance_connect.finance_connect_change_request_action"
+        )
+        action["domain"] = [("connection_id", "=", self.id)]
+        action["context"] = {"search_default_pending": 1}
+        return action
 
     @api.model
     def _get_outbound_url_fields(self):

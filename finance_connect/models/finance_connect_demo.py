@@ -74,8 +74,9 @@ class FinanceConnectDemo(models.AbstractModel):
     def _get_sandbox_setting(self, key):
         """``(value, demo connection)`` of server configuration ``key`` for the
         sandbox counterparty; the connection is empty when there is nothing to
-        sync: no value, no demo connection, or a demo connection someone pointed
-        at a real system (not a loopback address)."""
+        sync: no value, no demo connection, a demo connection someone pointed
+        at a real system (not a loopback address), or one under four-eyes
+        control (marked production)."""
         value = tools.config.get(key)
         nothing = self.env["finance.connect.connection"]
         connection = self.env.ref(
@@ -84,6 +85,8 @@ class FinanceConnectDemo(models.AbstractModel):
         if not value or not connection:
             return value, nothing
         if connection.base_url and not outbound_guard.is_loopback_url(connection.base_url):
+            return value, nothing
+        if connection._fc_four_eyes_on():  # marked production: changed by request only
             return value, nothing
         return value, connection
 

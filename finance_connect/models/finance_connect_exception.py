@@ -20,6 +20,7 @@ CATEGORIES = [
     ("remote_unavailable", "Remote unavailable"),
     ("duplicate_conflict", "Duplicate conflict"),
     ("balance_mismatch", "Balance mismatch"),
+    ("approval", "Approval needed"),
     ("other", "Other"),
 ]
 MANAGER_GROUP = "finance_connect.group_manager"
@@ -184,6 +185,23 @@ class FinanceConnectException(models.Model):
                     "Import the missing statement first, or ask the bank for a corrected file "
                     "and import it; for a report, deliver the period again. Then Retry or "
                     "Resolve."
+                ),
+            ),
+            "approval": (
+                self.env._(
+                    "A change of what moves money or changes the ledger (a production "
+                    "connection's endpoint or secrets, its account, journal or bank account "
+                    "mappings, a bank CSV profile) waits for a second person's approval; the "
+                    "values in force stay until then."
+                ),
+                self.env._(
+                    "The change request (Fix opens it): old and new values side by side, who "
+                    "asked, when and why; whether you expected this change."
+                ),
+                self.env._(
+                    "If you are another administrator (connection fields) or manager "
+                    "(mappings, profiles) of the company: Approve to put it in force, or "
+                    "Reject with a note. The requester cannot approve their own change."
                 ),
             ),
             "other": (
@@ -534,6 +552,8 @@ class FinanceConnectException(models.Model):
                 "target": "new",
                 "context": self._prepare_fix_context(),
             }
+        if self.category == "approval":  # the change request to approve or reject
+            return self.action_open_record()
         if self.fix_model:
             return self._open_fix_records()
         if self.connection_id:

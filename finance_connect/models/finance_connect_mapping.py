@@ -20,6 +20,7 @@ from odoo.tools.misc import clean_context
 
 from ..exceptions import MappingMissing
 from ..lib import mapping as lib_mapping
+from .finance_connect_mapping_line import MONEY_KINDS
 from .finance_connect_mapping_source import MAPPING_TYPES, TYPE_RECORDS
 
 CACHE_KEY = "finance_connect_mapping_tables"
@@ -41,7 +42,7 @@ TYPE_LABELS_PLURAL = {
 class FinanceConnectMapping(models.Model):
     _name = "finance.connect.mapping"
     _description = "Finance Connect mapping set"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "finance.connect.four.eyes.mixin"]
     _order = "sequence, name, id"
     _check_company_auto = True
 
@@ -523,13 +524,38 @@ class FinanceConnectMapping(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # A new set attached at once to a guarded connection with account, journal
+        # or bank account lines: attached afterwards, through the four-eyes gate of write.
+        attach = {}
+        if not self._fc_four_eyes_passed(creating=True):
+            Connection = self.env["finance.connect.connection"].sudo()
+            for index, vals in enumerate(vals_list):
+                if not vals.get("connection_ids"):
+                    continue
+                ids = self.new({})._fc_x2many_ids("connection_ids", vals["connection_ids"])
+                if Connection.browse(ids).filtered(
+                    lambda c: c.kind in MONEY_KINDS and c._fc_four_eyes_on()
+                ):
+                    vals_list[index] = dict(vals)
+                    attach[index] = vals_list[index].pop("connection_ids")
         sets = super().create(vals_list)
+        for index, commands in attach.items():
+            reason = vals_list[index].get("fc_change_reason")
+            sets[index].with_context(
+                fc_change_reason=reason or self.env.context.get("fc_change_reason")
+            ).write({"connection_ids": commands})
         self._invalidate_table_cache()
         self.env["finance.connect.mapping.version"]._mark_changed(sets)
         sets._after_lines_change()
         return sets
 
     def write(self, vals):
+        reason = vals.get("fc_change_reason")
+        if reason:  # for the lines' four-eyes control (finance.connect.mapping.line)
+            self = self.with_context(fc_change_reason=reason)  # pylint: disable=self-cls-assignment
+        held = self._fc_four_eyes_write(vals)
+        if held is not None:
+            return held
         res = super().write(vals)
         self._invalidate_table_cache()
         if {"connection_ids", "active", "company_id"} & set(vals):
@@ -537,9 +563,83 @@ class FinanceConnectMapping(models.Model):
         return res
 
     def unlink(self):
+        self = self._fc_four_eyes_unlink()  # pylint: disable=self-cls-assignment
+        if not self:
+            return True
         res = super().unlink()
         self._invalidate_table_cache()
         return res
+
+    # ------------------------------------------------------------------
+    # Four-eyes control of the lines (finance.connect.mapping.line)
+    # ------------------------------------------------------------------
+
+    # A set holding account, journal or bank account lines that is used by a
+    # guarded bank, PSP or treasury connection (or would be) is itself
+    # guarded: detaching, attaching, archiving, moving or deleting it would
+    # change those lines' effect at once.
+
+    @api.model
+    def _fc_four_eyes_fields(self):
+        return frozenset({"connection_ids", "active", "company_id"})
+
+    @api.model
+    def _fc_four_eyes_approver(self, names=None):
+        return "manager"
+
+    def _compute_fc_four_eyes_active(self):
+        guarded = self.env["finance.connect.mapping.line"]._fc_guarded_sets(self.ids)
+        for mapping in self:
+            mapping.fc_four_eyes_active = mapping.id in guarded
+
+    def _fc_four_eyes_on(self, vals=None):
+        Line = self.env["finance.connect.mapping.line"]
+        guarded = Line._fc_guarded_sets(self.ids)
+        result = self.browse()
+        for mapping in self.filtered("id"):
+            if not Line._fc_money_lines_of({mapping.id}):
+                continue
+            if mapping.id in guarded:
+                result |= mapping
+            elif vals and "connection_ids" in vals:
+                after = mapping._fc_x2many_ids("connection_ids", vals["connection_ids"])
+                connections = self.env["finance.connect.connection"].sudo().browse(after)
+                if connections.filtered(lambda c: c.kind in MONEY_KINDS and c._fc_four_eyes_on()):
+                    result |= mapping
+        return result
+
+    def _fc_four_eyes_scope(self, vals=None):
+        connections = self.sudo().connection_ids.filtered(
+            lambda c: c.kind in MONEY_KINDS and c._fc_four_eyes_on()
+        )
+        return {
+            "company_id": self.company_id.id,
+            "mapping_id": self.id,
+            "connection_id": connections[:1].id,
+        }
+
+    def _compute_fc_pending_change_count(self):
+        requests = self.env["finance.connect.change.request"].sudo()
+        counts = dict(
+            requests._read_group(
+                [("mapping_id", "in", self.ids), ("state", "=", "pending")],
+                ["mapping_id"],
+                ["__count"],
+            )
+        )
+        for mapping in self:
+            mapping.fc_pending_change_count = counts.get(mapping._origin, 0)
+
+    def action_view_change_requests(self):
+        """The change requests of this set's lines (a window action; the list
+        is read with the user's own rights)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finance_connect.finance_connect_change_request_action"
+        )
+        action["domain"] = [("mapping_id", "=", self.id)]
+        action["context"] = {"search_default_pending": 1}
+        return action
 
     def _after_lines_change(self, touched=None):
         """Replay the messages waiting for a value these sets now map.

@@ -26,6 +26,10 @@ from .finance_connect_mapping_source import (
     TYPE_RECORDS,
 )
 
+#: Four-eyes control: lines of these types decide accounts, journals and bank
+#: accounts, i.e. where money and entries go, on connections of MONEY_KINDS.
+MONEY_MAPPING_TYPES = ("account", "journal", "bank_account")
+MONEY_KINDS = ("bank", "psp", "treasury")
 DIRECTIONS = [("outbound", "Outbound"), ("inbound", "Inbound"), ("both", "Both")]
 # Fields whose changes are posted on the mapping set.
 TRACKED_FIELDS = [
@@ -58,6 +62,7 @@ def _odoo_record(comodel, **kwargs):
 class FinanceConnectMappingLine(models.Model):
     _name = "finance.connect.mapping.line"
     _description = "Finance Connect mapping line"
+    _inherit = ["finance.connect.four.eyes.mixin"]
     _order = "mapping_id, mapping_type, source_kind, source_value, date_from, id"
     _rec_names_search = ["source_value", "external_code", "external_name"]
 
@@ -471,6 +476,9 @@ class FinanceConnectMappingLine(models.Model):
     def create(self, vals_list):
         vals_list = [self._prepare_vals(vals) for vals in vals_list]
         self._check_target_sets(vals_list)
+        vals_list = self._fc_four_eyes_create(vals_list)
+        if not vals_list:
+            return self.browse()
         lines = super().create(vals_list)
         self.env["finance.connect.mapping"]._invalidate_table_cache()
         self.env["finance.connect.mapping.version"]._mark_changed(lines.mapping_id)
@@ -491,6 +499,9 @@ class FinanceConnectMappingLine(models.Model):
     def write(self, vals):
         vals = self._prepare_vals(vals, line=self[:1] if len(self) == 1 else None)
         self._check_target_sets([vals])
+        held = self._fc_four_eyes_write(vals)
+        if held is not None:
+            return held
         if not any(f in vals for f in TRACKED_FIELDS + ["mapping_id"]):
             return super().write(vals)
         before = {line.id: line._snapshot() for line in self}
@@ -504,6 +515,9 @@ class FinanceConnectMappingLine(models.Model):
         return res
 
     def unlink(self):
+        self = self._fc_four_eyes_unlink()  # pylint: disable=self-cls-assignment
+        if not self:
+            return True
         sets = self.mapping_id
         touched = self._touched()
         self._post_on_sets("deleted")
@@ -512,6 +526,101 @@ class FinanceConnectMappingLine(models.Model):
         self.env["finance.connect.mapping.version"]._mark_changed(sets.exists())
         sets.exists()._after_lines_change(touched)
         return res
+
+    # ------------------------------------------------------------------
+    # Four-eyes control (finance.connect.four.eyes.mixin)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_four_eyes_fields(self):
+        return frozenset(TRACKED_FIELDS + ["mapping_id"]) - {"note", "external_name"}
+
+    @api.model
+    def _fc_four_eyes_approver(self, names=None):
+        return "manager"
+
+    @api.model
+    def _fc_guarded_connections(self, mapping_ids):
+        """``{set id: connections}`` of these sets used by a guarded connection:
+        bank, PSP or treasury, production, of a company with four-eyes on."""
+        sets = self.env["finance.connect.mapping"].sudo().browse(list(mapping_ids)).exists()
+        result = {}
+        for mapping in sets:
+            connections = mapping.connection_ids.filtered(
+                lambda c: c.kind in MONEY_KINDS and c._fc_four_eyes_on()
+            )
+            if connections:
+                result[mapping.id] = connections
+        return result
+
+    @api.model
+    def _fc_money_lines_of(self, mapping_ids):
+        """Whether these sets hold account, journal or bank account lines."""
+        return bool(
+            self.sudo().search_count(
+                [
+                    ("mapping_id", "in", list(mapping_ids)),
+                    ("mapping_type", "in", MONEY_MAPPING_TYPES),
+                ],
+                limit=1,
+            )
+        )
+
+    @api.model
+    def _fc_guarded_sets(self, mapping_ids):
+        """The ids of these sets used by a guarded connection."""
+        return set(self._fc_guarded_connections(mapping_ids))
+
+    def _fc_four_eyes_on(self, vals=None):
+        """Account, journal and bank account lines of sets used by a guarded
+        bank, PSP or treasury connection, before or after the change."""
+        vals = vals or {}
+        sets = set(self.mapping_id.ids)
+        if vals.get("mapping_id"):
+            sets.add(vals["mapping_id"])
+        guarded = self._fc_guarded_sets(sets)
+        if not guarded:
+            return self.browse()
+        new_type = vals.get("mapping_type")
+        return self.filtered(
+            lambda ln: ln._origin.id
+            and (ln.mapping_type in MONEY_MAPPING_TYPES or new_type in MONEY_MAPPING_TYPES)
+            and (ln.mapping_id.id in guarded or vals.get("mapping_id") in guarded)
+        )
+
+    @api.model
+    def _fc_where_to_give_reason(self):
+        return self.env._(
+            "add, change or remove the line on its mapping set's form and give the Reason "
+            "for change there"
+        )
+
+    @api.model
+    def _fc_four_eyes_on_create(self, vals):
+        """A new line with an external code (a draft decides nothing)."""
+        if not vals.get("external_code"):
+            return False
+        mapping_type = (
+            vals.get("mapping_type") or self.env.context.get("fc_mapping_type") or "account"
+        )
+        return bool(
+            mapping_type in MONEY_MAPPING_TYPES
+            and vals.get("mapping_id")
+            and self._fc_guarded_sets({vals["mapping_id"]})
+        )
+
+    def _fc_four_eyes_scope(self, vals=None):
+        mapping = (
+            self.env["finance.connect.mapping"].browse(vals["mapping_id"])
+            if vals
+            else self.mapping_id
+        )
+        connections = self._fc_guarded_connections({mapping.id}).get(mapping.id)
+        return {
+            "company_id": mapping.sudo().company_id.id,
+            "mapping_id": mapping.id,
+            "connection_id": connections[:1].id if connections else False,
+        }
 
     def _touched(self):
         """``(type, source, kind)`` of these lines, for the exceptions they may fix."""

@@ -1,7 +1,11 @@
-"""Retention of the message log per message class, per company."""
+"""The company's Finance Connect settings: the four-eyes switch, and the
+retention of the message log per message class."""
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
+
+ADMIN_GROUP = "finance_connect.group_administrator"
+
 
 #: Retention class of a message (``finance.connect.message.retention_class``)
 #: -> the company field holding its retention in days.
@@ -20,7 +24,21 @@ RETENTION_HELP = (
 
 
 class ResCompany(models.Model):
-    _inherit = "res.company"
+    _name = "res.company"
+    _inherit = ["res.company", "finance.connect.four.eyes.mixin"]
+    # An approved request to turn four-eyes off is written as superuser: the
+    # approving Finance Connect administrator need not administer Odoo's companies.
+    _fc_four_eyes_apply_sudo = True
+
+    fc_four_eyes = fields.Boolean(
+        string="Four-eyes control",
+        default=True,
+        help="Changes of production connections' endpoints, authentication and secrets, of "
+        "their account, journal and bank account mappings, and of bank CSV profiles take "
+        "effect once a second person approves them; pain.001 batches are sent by another "
+        "user than the one who created them. Turning it off is itself approved by another "
+        "Finance Connect administrator.",
+    )
 
     fc_retention_statement_days = fields.Integer(
         string="Retention of bank statements (days)", help=RETENTION_HELP
@@ -50,3 +68,27 @@ class ResCompany(models.Model):
                             field=self._fields[name].string,
                         )
                     )
+
+    @api.model
+    def _fc_four_eyes_fields(self):
+        return frozenset({"fc_four_eyes"})
+
+    def _fc_four_eyes_on(self, vals=None):
+        """Turning four-eyes on takes effect at once; turning it off is guarded."""
+        if vals is not None and vals.get("fc_four_eyes"):
+            return self.browse()
+        return self.filtered("fc_four_eyes")
+
+    def _fc_four_eyes_scope(self, vals=None):
+        return {"company_id": self.id}
+
+    def write(self, vals):
+        if "fc_four_eyes" in vals and not self.env.su:
+            if not self.env.user.has_group(ADMIN_GROUP):
+                raise AccessError(
+                    self.env._("Only Finance Connect administrators switch the four-eyes control.")
+                )
+        held = self._fc_four_eyes_write(vals)
+        if held is not None:
+            return held
+        return super().write(vals)

@@ -5,6 +5,8 @@ from . import (
     test_develop_api,
     test_engine_more,
     test_exception_inbox,
+    test_four_eyes,
+    test_four_eyes_ui,
     test_http_statics,
     test_mapping,
     test_mapping_tour,

@@ -35,6 +35,11 @@ class TestDemoSandboxUrl(FinanceConnectCase):
         self.assertFalse(self._sync("http://127.0.0.1:18071"))
         self.assertEqual(self.demo.base_url, "https://bank.example.com/api")
 
+    def test_demo_connection_under_four_eyes_is_left_alone(self):
+        self.demo.environment = "production"
+        self.assertFalse(self._sync("http://127.0.0.1:18071"))
+        self.assertEqual(self.demo.base_url, "http://127.0.0.1:8070")
+
     def test_without_a_configured_sandbox_nothing_changes(self):
         self.assertFalse(self._sync(""))
         self.assertEqual(self.demo.base_url, "http://127.0.0.1:8070")

@@ -84,6 +84,7 @@ PUBLIC_METHODS = {
     "finance.connect.connection.action_test_connection": (
         "checks: manager group, then check_access('write') on the connection"
     ),
+    "finance.connect.connection.action_view_change_requests": ACTION,
     "finance.connect.connection.action_view_exceptions": ACTION,
     "finance.connect.connection.action_view_messages": ACTION,
     "finance.connect.connection.create": (
@@ -93,7 +94,25 @@ PUBLIC_METHODS = {
     "finance.connect.connection.unlink": "crud: administrators (ACL); drops the webhook caches",
     "finance.connect.connection.write": (
         "crud: managers (ACL) in their companies (rule); endpoint, authentication and "
-        "verifier fields administrators only (_get_admin_only_fields)"
+        "verifier fields administrators only (_get_admin_only_fields); on a guarded "
+        "connection those become change requests (four-eyes gate, no context key opens it)"
+    ),
+    "finance.connect.change.request.action_approve": (
+        "checks: _check_decider (approving group, not the requester, the request's company, "
+        "read rule), pending and unchanged record; applies as the approver"
+    ),
+    "finance.connect.change.request.action_cancel": (
+        "checks: the requester only (and the read rule), pending; audited"
+    ),
+    "finance.connect.change.request.action_open_record": ACTION,
+    "finance.connect.change.request.action_reject": (
+        "checks: _check_decider (approving group, not the requester, the request's company, "
+        "read rule), pending; audited"
+    ),
+    "finance.connect.change.request.unlink": "harmless: always refuses (requests are kept)",
+    "finance.connect.change.request.write": (
+        "checks: the decision note only, by the approving group, while pending; everything "
+        "else by the action methods (superuser)"
     ),
     "finance.connect.exception.action_assign_to_me": (
         "checks: Finance Connect user group, then check_access('read') (company rules); a "
@@ -142,18 +161,26 @@ PUBLIC_METHODS = {
     "finance.connect.mapping.action_import_lines": ACTION + " (the import client action)",
     "finance.connect.mapping.action_list_unmapped": "checks: check_access('read') on the set",
     "finance.connect.mapping.action_try_value": ACTION,
+    "finance.connect.mapping.action_view_change_requests": ACTION,
     "finance.connect.mapping.action_view_lines": ACTION,
     "finance.connect.mapping.action_view_versions": ACTION,
     "finance.connect.mapping.create": "crud: managers (ACL) in their companies (rule)",
     "finance.connect.mapping.unlink": "crud: managers (ACL) in their companies (rule)",
-    "finance.connect.mapping.write": "crud: managers (ACL) in their companies (rule)",
+    "finance.connect.mapping.write": (
+        "crud: managers (ACL) in their companies (rule); a Reason for change only goes to "
+        "the lines' four-eyes gate (it opens requests, never applies them)"
+    ),
     "finance.connect.mapping.line.create": (
-        "checks: the target set must be writable by the user (no line into another company)"
+        "checks: the target set must be writable by the user (no line into another company); "
+        "guarded lines become change requests (four-eyes gate)"
     ),
     "finance.connect.mapping.line.get_import_templates": "harmless: a static template list",
-    "finance.connect.mapping.line.unlink": "crud: managers (ACL) in their companies (rule)",
+    "finance.connect.mapping.line.unlink": (
+        "crud: managers (ACL) in their companies (rule); guarded lines become change requests"
+    ),
     "finance.connect.mapping.line.write": (
-        "checks: a new set must be writable by the user (a line never moves company)"
+        "checks: a new set must be writable by the user (a line never moves company); "
+        "guarded lines become change requests (four-eyes gate)"
     ),
     "finance.connect.mapping.try.create": (
         "checks: the set and the connection tried must be readable (rules); own rows only"
@@ -203,6 +230,14 @@ PUBLIC_METHODS = {
     "finance.connect.secret.create": "crud: administrators only (ACL); drops the caches",
     "finance.connect.secret.unlink": "crud: administrators only (ACL); drops the caches",
     "finance.connect.secret.write": "crud: administrators only (ACL); drops the caches",
+    "res.company.write": (
+        "checks: EXTENDS base (Odoo's rights); fc_four_eyes by Finance Connect administrators "
+        "only, turning it off becomes a change request (four-eyes gate)"
+    ),
+    "res.config.settings.set_values": (
+        "crud: EXTENDS base (settings administrators); the four-eyes switch is written "
+        "through res.company.write (checked)"
+    ),
     # bank ------------------------------------------------------------------
     "finance.connect.bank.match.wizard.action_match": (
         "checks: check_access('write') on the bank line and on the chosen item (Odoo's "
@@ -210,6 +245,15 @@ PUBLIC_METHODS = {
     ),
     "finance.connect.bank.match.wizard.create": (
         "crud: transient, its creator's only (ACL Billing); check_access('write') on the line"
+    ),
+    "finance.connect.bank.csv.profile.action_view_change_requests": ACTION,
+    "finance.connect.bank.csv.profile.unlink": (
+        "crud: managers (ACL) in their companies (rule); guarded profiles become change "
+        "requests (four-eyes gate)"
+    ),
+    "finance.connect.bank.csv.profile.write": (
+        "crud: managers (ACL) in their companies (rule); guarded fields become change "
+        "requests (four-eyes gate)"
     ),
     "finance.connect.bank.import.wizard.action_import": (
         "checks: Odoo's statement-line create right; the wizard rows are their creator's (rule)"
@@ -225,7 +269,8 @@ PUBLIC_METHODS = {
         "checks: manager group, then check_access('write'); the file is written as the engine"
     ),
     "finance.connect.payment.batch.action_send": (
-        "checks: manager group, then check_access('write'); builds and validates the file"
+        "checks: manager group, then check_access('write'); under four-eyes not the batch's "
+        "creator; builds and validates the file"
     ),
     "finance.connect.payment.batch.action_view_payments": ACTION,
     "finance.connect.payment.batch.create": (

@@ -19,9 +19,30 @@ COLUMN_FIELDS = (
 )
 
 
+#: Four-eyes control: everything that decides how a file's rows become
+#: statement lines (and of which journal); the name and archiving are free.
+FOUR_EYES_FIELDS = frozenset(
+    {
+        "company_id",
+        "journal_id",
+        "delimiter",
+        "encoding",
+        "quotechar",
+        "header_rows",
+        "date_format",
+        "decimal_separator",
+        "thousands_separator",
+        "default_currency",
+        "sheet",
+        *COLUMN_FIELDS,
+    }
+)
+
+
 class FinanceConnectBankCsvProfile(models.Model):
     _name = "finance.connect.bank.csv.profile"
     _description = "Finance Connect CSV/XLSX column profile"
+    _inherit = ["finance.connect.four.eyes.mixin"]
     _order = "name"
 
     name = fields.Char(required=True)
@@ -53,6 +74,49 @@ class FinanceConnectBankCsvProfile(models.Model):
     partner_name_column = fields.Char()
     partner_iban_column = fields.Char(string="Counterparty IBAN column")
     reference_column = fields.Char(string="Bank reference column")
+
+    # ------------------------------------------------------------------
+    # Four-eyes control (finance.connect.four.eyes.mixin): a new profile is
+    # created at once; changing or deleting one in use is approved by
+    # another manager when its company has four-eyes on.
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_four_eyes_fields(self):
+        return FOUR_EYES_FIELDS
+
+    @api.model
+    def _fc_four_eyes_approver(self, names=None):
+        return "manager"
+
+    def _fc_four_eyes_on(self, vals=None):
+        return self.filtered(
+            lambda p: p._origin.id and (p.company_id or self.env.company).fc_four_eyes
+        )
+
+    def _fc_four_eyes_scope(self, vals=None):
+        return {"company_id": (self.company_id or self.env.company).id}
+
+    def write(self, vals):
+        held = self._fc_four_eyes_write(vals)
+        if held is not None:
+            return held
+        return super().write(vals)
+
+    def unlink(self):
+        self = self._fc_four_eyes_unlink()  # pylint: disable=self-cls-assignment
+        return super().unlink() if self else True
+
+    def action_view_change_requests(self):
+        """The change requests of this profile (a window action; the list is
+        read with the user's own rights)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "finance_connect.finance_connect_change_request_action"
+        )
+        action["domain"] = [("res_model", "=", self._name), ("res_id", "=", self.id)]
+        action["context"] = {"search_default_pending": 1}
+        return action
 
     @api.constrains("amount_column", "debit_column", "credit_column")
     def _check_amount_columns(self):

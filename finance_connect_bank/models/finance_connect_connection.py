@@ -100,6 +100,28 @@ class FinanceConnectConnection(models.Model):
                     self.env._("%(name)s needs a base URL to pull from.", name=conn.display_name)
                 )
 
+    # ------------------------------------------------------------------
+    # Four-eyes control (finance.connect.four.eyes.mixin)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _fc_four_eyes_fields(self):
+        """EXTENDS finance_connect: where statements are pulled from (approved
+        by another administrator) and the accounts and journal fees and
+        disputes are booked to (another manager)."""
+        return super()._fc_four_eyes_fields() | {
+            "fc_pull_path",
+            *self._fc_bank_ledger_fields(),
+        }
+
+    @api.model
+    def _fc_four_eyes_manager_fields(self):
+        return super()._fc_four_eyes_manager_fields() | self._fc_bank_ledger_fields()
+
+    @api.model
+    def _fc_bank_ledger_fields(self):
+        return frozenset({"fc_fee_account_id", "fc_fee_journal_id", "fc_dispute_account_id"})
+
     @api.model
     def _bank_upload_connection(self, company=None):
         """The company's "Manual upload" bank connection, created when missing.

@@ -33,7 +33,17 @@ STATES = [
 #: goes to the bank, the states, the lines and the message. A person changes a
 #: batch through its buttons, never by writing these.
 ENGINE_FIELDS = frozenset(
-    {"name", "state", "xml_file", "xml_filename", "message_out_id", "line_ids", "status_ids"}
+    {
+        "name",
+        "state",
+        "xml_file",
+        "xml_filename",
+        "message_out_id",
+        "line_ids",
+        "status_ids",
+        "sent_by_id",
+        "sent_at",
+    }
 )
 #: What a manager may still set on a draft batch (the form).
 DRAFT_FIELDS = frozenset(
@@ -87,6 +97,9 @@ class FinanceConnectPaymentBatch(models.Model):
     xml_filename = fields.Char(readonly=True)
     message_out_id = fields.Many2one("finance.connect.message", string="Message", readonly=True)
     status_ids = fields.One2many("finance.connect.bank.status", "batch_id", readonly=True)
+    # Four-eyes control: who sent the batch to the bank (create_uid created it).
+    sent_by_id = fields.Many2one("res.users", string="Sent by", readonly=True, copy=False)
+    sent_at = fields.Datetime(readonly=True, copy=False)
 
     @api.depends("line_ids.payment_id")
     def _compute_payment_ids(self):
@@ -331,6 +344,7 @@ class FinanceConnectPaymentBatch(models.Model):
                 continue
             if not batch.connection_id:
                 raise UserError(self.env._("Choose the bank connection the batch goes to."))
+            batch._check_four_eyes_sender()
             xml = batch._build_file().decode("utf-8")
             payload = {
                 "event_id": f"payment_batch.created:{batch.id}:{batch.name}",
@@ -356,9 +370,32 @@ class FinanceConnectPaymentBatch(models.Model):
                 record=batch,
                 idempotency_key=payload["event_id"],
             )
-            batch.sudo().write({"message_out_id": message.id, "state": "sent"})
+            batch.sudo().write(
+                {
+                    "message_out_id": message.id,
+                    "state": "sent",
+                    "sent_by_id": self.env.uid,
+                    "sent_at": fields.Datetime.now(),
+                }
+            )
             batch.line_ids.payment_id._fc_set_bank_status("sent")
         return True
+
+    def _check_four_eyes_sender(self):
+        """Four-eyes control: the batch goes to a production connection of a
+        company with four-eyes on only when someone else than its creator
+        sends it."""
+        self.ensure_one()
+        if self.connection_id._fc_four_eyes_on() and self.create_uid == self.env.user:
+            raise UserError(
+                self.env._(
+                    "You created batch %(batch)s: another Finance Connect manager must send "
+                    "it to %(connection)s (four-eyes control). Ask a colleague to check the "
+                    "payments and press Send to the bank.",
+                    batch=self.name,
+                    connection=self.connection_id.display_name,
+                )
+            )
 
     def _update_state(self):
         """The batch state from its lines (after a status report)."""

@@ -14,7 +14,7 @@ from . import (
     test_bank_refusal_fix,
     test_bank_retention,
 )
-from . import test_trust_batches
+from . import test_four_eyes_bank, test_trust_batches
 
 # ORM-free tests of lib/ (the bank file formats)
 from . import (
