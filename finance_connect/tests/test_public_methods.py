@@ -239,6 +239,14 @@ PUBLIC_METHODS = {
         "through res.company.write (checked)"
     ),
     # bank ------------------------------------------------------------------
+    "finance.connect.payment.batch.action_add_payments": (
+        "checks: manager group, then check_access('write') (company rules); draft batches "
+        "only; creates the caller's own wizard"
+    ),
+    "finance.connect.payment.batch.add.action_add": (
+        "checks: the batch's _check_act (manager group, write access), draft, then the "
+        "payments' eligibility (_check_payments); lines written by the engine after"
+    ),
     "finance.connect.bank.match.wizard.action_match": (
         "checks: check_access('write') on the bank line and on the chosen item (Odoo's "
         "accounting rights and rules), same company, item still open; reconciles as the user"

@@ -166,8 +166,10 @@ class FinanceConnectPaymentBatch(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _create_from_payments(self, payments, connection=None, version=None):
-        """A draft batch holding ``payments`` (posted outbound vendor payments)."""
+    def _check_payments(self, payments, journal=None):
+        """Refuse, naming them and saying what to do, the payments that cannot go
+        to the bank in a batch: not posted outbound vendor payments, already in
+        another batch, from another journal, or without the vendor's bank account."""
         wrong = payments.filtered(
             lambda p: p.payment_type != "outbound"
             or p.partner_type != "supplier"
@@ -195,8 +197,34 @@ class FinanceConnectPaymentBatch(models.Model):
                     batch=", ".join(busy.batch_id.mapped("name")),
                 )
             )
-        if len(payments.journal_id) != 1:
+        journals = payments.journal_id | (journal or payments.journal_id)
+        if len(journals) != 1:
             raise UserError(self.env._("The payments of a batch come from one bank journal."))
+        if not journals.bank_account_id:
+            raise UserError(
+                self.env._(
+                    "Journal %(journal)s has no bank account: set it on the journal (the "
+                    "account the payments leave from), then create the batch.",
+                    journal=journals.display_name,
+                )
+            )
+        no_account = payments.filtered(lambda p: not p.partner_bank_id)
+        if no_account:
+            raise UserError(
+                self.env._(
+                    "%(n)s payment(s) have no recipient bank account, so the bank would not "
+                    "know where to pay: %(names)s. Add the vendor's bank account (IBAN) on "
+                    "the vendor and choose it as the payment's Recipient Bank Account, or "
+                    "leave these payments out.",
+                    n=len(no_account),
+                    names=", ".join(no_account.mapped("display_name")[:10]),
+                )
+            )
+
+    @api.model
+    def _create_from_payments(self, payments, connection=None, version=None):
+        """A draft batch holding ``payments`` (posted outbound vendor payments)."""
+        self._check_payments(payments)
         connection = connection or self.env["finance.connect.connection"].search(
             [
                 ("kind", "in", ("bank", "treasury")),
@@ -215,15 +243,37 @@ class FinanceConnectPaymentBatch(models.Model):
                 "pain001_version": version or connection.fc_pain001_version or "001.001.09",
             }
         )
-        payments.check_access("read")
-        engine = batch.sudo()
-        engine.line_ids = [
-            fields.Command.create({"payment_id": payment.id}) for payment in payments
-        ]
-        for line in engine.line_ids:
-            line.end_to_end_id = f"FC-{batch.id}-{line.payment_id.id}"
-            line.payment_id.fc_end_to_end_id = line.end_to_end_id
+        batch._add_payments(payments)
         return batch
+
+    def _add_payments(self, payments):
+        """The engine adds ``payments`` (checked by the caller) to this draft batch."""
+        self.ensure_one()
+        payments.check_access("read")
+        engine = self.sudo()
+        new = engine.line_ids.browse()
+        for payment in payments:
+            new |= engine.line_ids.create({"batch_id": self.id, "payment_id": payment.id})
+        for line in new:
+            line.end_to_end_id = f"FC-{self.id}-{line.payment_id.id}"
+            line.payment_id.fc_end_to_end_id = line.end_to_end_id
+        return new
+
+    def action_add_payments(self):
+        """Open the choice of payments to add to this draft batch (managers)."""
+        self.ensure_one()
+        self._check_act()
+        if self.state != "draft":
+            raise UserError(self.env._("Batch %(name)s was sent already.", name=self.name))
+        wizard = self.env["finance.connect.payment.batch.add"].create({"batch_id": self.id})
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Add payments to %(name)s", name=self.name),
+            "res_model": wizard._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
 
     def _prepare_pain001_batch(self):
         """The :class:`~..lib.pain001.PaymentBatch` of this batch."""

@@ -1,6 +1,7 @@
 from . import (
     test_bank_equivalence,
     test_bank_import,
+    test_bank_batch_ux,
     test_bank_exception_tour,
     test_bank_import_tour,
     test_bank_journal_turns,
