@@ -5,6 +5,7 @@ from . import (
     test_develop_api,
     test_engine_more,
     test_exception_inbox,
+    test_log_chain,
     test_http_statics,
     test_mapping,
     test_mapping_tour,
