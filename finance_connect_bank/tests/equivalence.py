@@ -35,6 +35,10 @@ VOLATILE = {
         "payload_sha256",
         "done_at",
     },
+    # the tamper-evident log: an entry's digest covers its row's random
+    # reference and moments, and its place in the chain (seq, links) depends
+    # on what was sealed before; which rows got entries is compared
+    "finance_connect_log_chain": {"digest", "seq", "prev_hash", "hash"},
     # a queued job's random uuid and the moment it was queued
     "queue_job": {"uuid", "date_created"},
     # the transaction that posted an entry (the reporting feed's watermark): the
