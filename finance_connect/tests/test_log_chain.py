@@ -6,11 +6,13 @@ verifiable."""
 import base64
 import hashlib
 
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
 from ..models.finance_connect_log_chain import GENESIS, chain_hash
 from .trust_common import TrustCase
+from .webhook_common import WebhookCase, signing_json
 
 
 @tagged("post_install", "-at_install")
@@ -278,3 +280,67 @@ class TestLogChain(TrustCase):
         answer = self.rpc(self.admin, model, "action_verify_log")
         result = self.assert_ok(answer)
         self.assertIn(self.message.reference, result["params"]["message"])
+
+
+@tagged("post_install", "-at_install")
+class TestLogChainEngine(WebhookCase):
+    """The engine's own writers (delivery with retries, webhooks over HTTP,
+    inbound processing, replay, cancel, the audit trail) leave the log
+    verifiable: verification does not cry wolf."""
+
+    def verify(self):
+        return self.env["finance.connect.log.chain"]._verify()
+
+    def test_engine_writes_keep_log_verifiable(self):
+        self.assertFalse(self.verify()["findings"], "the log starts verifiable")
+        # Outbound: two failed attempts, then delivered.
+        self.sandbox.add_fault(status=503, times=2)
+        with self.run_jobs():
+            invoice = self.post_invoice(75.0)
+        outbound = self.messages_of(invoice)
+        self.assertEqual(outbound.state, "done")
+        self.assertEqual(len(outbound.attempt_ids), 3)
+        # Inbound: a webhook over real HTTP, stored then processed by its job.
+        body = signing_json({"type": "payment.settled", "id": "pay_chain", "amount": "3.00"})
+        with trap_jobs() as trap:
+            response = self.post_raw(
+                self.webhook_url(self.connection),
+                body,
+                self.standard_headers(body, msg_id="msg_chain_1"),
+            )
+            self.assertEqual(response.status_code, 202, response.text)
+            self.perform_trapped(trap)
+        inbound = self.inbound_messages().filtered(lambda m: m.webhook_id == "msg_chain_1")
+        self.assertEqual(inbound.state, "done")
+        # A manager cancels a queued message (state change and audit line).
+        queued, _created = self.env["finance.connect.message"]._create_idempotent(
+            {
+                "direction": "in",
+                "connection_id": self.connection.id,
+                "event_type": "payment_status",
+                "idempotency_key": "chain-engine-cancel",
+                "payload": "{}",
+                "state": "queued",
+            }
+        )
+        queued.with_user(self.manager).action_cancel()
+        self.assertEqual(queued.state, "cancelled")
+        result = self.verify()
+        self.assertFalse(result["findings"], result["summary"])
+        self.assertIn("chain intact", result["summary"])
+        entries = self.env["finance.connect.log.chain"].search_count(
+            [("res_model", "=", "finance.connect.message"), ("res_id", "=", outbound.id)]
+        )
+        self.assertGreaterEqual(entries, 2, "its creation, then its later changes")
+        # And what the engine did is still checked: a retry rewritten as a success.
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE finance_connect_message_attempt SET http_status = 200, outcome = 'done'"
+                " WHERE id = %s",
+                outbound.attempt_ids[0].id,
+            )
+        )
+        self.env.invalidate_all()
+        result = self.verify()
+        self.assertIn(f"attempt of {outbound.reference}", result["summary"])
