@@ -25,6 +25,7 @@ rule are documented in ``readme/DEVELOP.md``.
 
 import hashlib
 import logging
+import threading
 import time
 
 import psycopg2
@@ -170,6 +171,16 @@ class FinanceConnectLogChain(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
+    def _in_test(self):
+        """Whether this runs in a test, whose transaction is never committed:
+        sealing and verification then use the test's own cursor."""
+        return bool(
+            odoo_module.current_test
+            or getattr(threading.current_thread(), "testing", False)
+            or self.pool.in_test_mode()
+        )
+
+    @api.model
     def _cron_seal_log(self):
         return self._seal()
 
@@ -177,7 +188,7 @@ class FinanceConnectLogChain(models.Model):
     def _seal(self):
         """Seal every committed unsealed entry; returns how many were sealed."""
         self._write_pending()
-        if odoo_module.current_test:
+        if self._in_test():
             # Tests: everything happens in the test's own transaction.
             return self._seal_locked(self.env.cr)
         with self.pool.cursor() as cr:
@@ -293,7 +304,7 @@ class FinanceConnectLogChain(models.Model):
         Runs in a cursor of its own (committed: the exceptions it opens),
         whose snapshot follows the sealing; tests run it in theirs."""
         self._seal()
-        if odoo_module.current_test:
+        if self._in_test():
             return self._verify_now(company_ids)
         with self.pool.cursor() as cr:
             return self.with_env(self.env(cr=cr))._verify_now(company_ids)

@@ -102,7 +102,7 @@ class TestLogChain(TrustCase):
     def test_clean_log_verifies(self):
         text = self.verify()
         self.assertIn("chain intact", text)
-        self.assertRegex(text, r"Log verified: [0-9,]+ rows")
+        self.assertRegex(text, r"Log verified: [1-9][0-9,]* rows", "the entries were walked")
         entries = self.env["finance.connect.log.chain"].search(
             [("res_model", "=", "finance.connect.message"), ("res_id", "=", self.message.id)]
         )

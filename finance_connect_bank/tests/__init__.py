@@ -3,6 +3,7 @@ from . import (
     test_bank_import,
     test_bank_import_tour,
     test_bank_journal_turns,
+    test_bank_log_chain,
     test_bank_matching,
     test_bank_payments,
     test_bank_psp,
