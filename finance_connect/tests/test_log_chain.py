@@ -265,6 +265,30 @@ class TestLogChain(TrustCase):
         again = self.assert_found(self.message.reference)
         self.assertEqual(first, again, "no second exception while one is open")
 
+    def test_administrator_verifies_the_companies_they_work_in(self):
+        connection_b = self._create_connection("Chain B", self.company_b)
+        message_b, _created = self.env["finance.connect.message"]._create_idempotent(
+            {
+                "direction": "in",
+                "connection_id": connection_b.id,
+                "event_type": "payment_status",
+                "idempotency_key": "chain-b-1",
+                "payload": "{}",
+            }
+        )
+        self.verify()
+        self.sql("UPDATE finance_connect_message SET state = 'done' WHERE id = %s", message_b.id)
+        Chain = self.env["finance.connect.log.chain"]
+        text = Chain.with_user(self.admin).action_verify_log()["params"]["message"]
+        self.assertIn("chain intact", text, "company B is none of the administrator's business")
+        Exc = self.env["finance.connect.exception"]
+        self.assertFalse(Exc.search([("category", "=", "log_integrity")]))
+        # The daily cron verifies every company.
+        Chain._cron_verify_log()
+        exc = Exc.search([("category", "=", "log_integrity")])
+        self.assertEqual(exc.company_id, self.company_b)
+        self.assertIn(message_b.reference, exc.description)
+
     # ------------------------------------------------------------------
     # Who may verify
     # ------------------------------------------------------------------
