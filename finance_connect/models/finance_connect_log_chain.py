@@ -73,7 +73,7 @@ class FinanceConnectLogChain(models.Model):
     # An id, not a Many2one: a foreign key check on res_company, inside the
     # savepoint of every webhook, more than doubled the cost of an entry (see
     # setup/bench-log-chain); entries are never joined to their company.
-    company_id = fields.Integer(string="Company", readonly=True)
+    company_id = fields.Integer(readonly=True)
     res_model = fields.Char(readonly=True, required=True)
     res_id = fields.Integer(readonly=True, required=True)
     digest = fields.Char(readonly=True, required=True, help="SHA-256 of the row's content.")
