@@ -283,8 +283,9 @@ class FinanceConnectLogChain(models.Model):
             )
         companies = self.env.user.company_ids
         result = self._verify(company_ids=companies.ids)
+        # One audit line for the whole verification (several companies).
         self.env["finance.connect.audit"].sudo()._log(
-            self.browse(), "verify_log", result["summary"]
+            self.browse(), "verify_log", result["summary"], company=False
         )
         return {
             "type": "ir.actions.client",

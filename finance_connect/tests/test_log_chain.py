@@ -301,9 +301,14 @@ class TestLogChain(TrustCase):
                 answer = self.rpc(user, model, "action_verify_log")
                 self.assert_refused(answer, "administrators")
         self.assertFalse(self.integrity_exceptions(), "nothing was verified")
+        Audit = self.env["finance.connect.audit"]
+        self.assertFalse(Audit.search([("action", "=", "verify_log")]), "nobody verified")
         answer = self.rpc(self.admin, model, "action_verify_log")
         result = self.assert_ok(answer)
         self.assertIn(self.message.reference, result["params"]["message"])
+        audit = Audit.search([("action", "=", "verify_log")])
+        self.assertEqual(audit.user_id, self.admin, "the verification is in the audit trail")
+        self.assertIn(self.message.reference, audit.detail)
 
 
 @tagged("post_install", "-at_install")
