@@ -527,6 +527,30 @@ class FinanceConnectLogChain(models.Model):
         return sorted(first.items())
 
     @api.model
+    def _runbook(self):
+        """(what it means, what to check, what to press) of a ``log_integrity``
+        exception, written for an accountant: the entry of this category in the
+        exception inbox's runbooks (``finance.connect.exception._runbooks`` on
+        main)."""
+        return (
+            self.env._(
+                "Verify log found a row of the message log, its attempts or the audit trail "
+                "that was changed, deleted or inserted directly in the database, not by Finance "
+                "Connect: what the log shows may not be what happened."
+            ),
+            self.env._(
+                "The row named in the description (model, id, reference) and what kind of "
+                "change it is; who has direct database access; the database's own logs and "
+                "the last backup that still verifies."
+            ),
+            self.env._(
+                "Do not replay or resolve the messages involved until you know what happened. "
+                "Ask the administrator to restore the row from a backup (or explain the "
+                "change), run Verify log again until it answers chain intact, then Resolve."
+            ),
+        )
+
+    @api.model
     def _finding(self, kind, res_model, res_id, seq=None, entry=None):
         """``{"kind", "res_model", "res_id", "short", "text"}`` of one finding."""
         name = self._describe_row(res_model, res_id)
