@@ -24,6 +24,7 @@
         "data/ir_actions_server_data.xml",
         "data/finance_connect_webhook_data.xml",
         "data/finance_connect_metrics_data.xml",
+        "data/finance_connect_log_chain_data.xml",
         "views/finance_connect_connection_views.xml",
         "views/finance_connect_message_views.xml",
         "views/finance_connect_exception_views.xml",

@@ -1,3 +1,4 @@
+from . import finance_connect_log_chained_mixin
 from . import finance_connect_audit
 from . import finance_connect_secret
 from . import finance_connect_http
@@ -32,3 +33,4 @@ from . import finance_connect_metrics
 from . import finance_connect_metrics_rollup
 from . import finance_connect_metrics_token
 from . import finance_connect_delivery_report
+from . import finance_connect_log_chain

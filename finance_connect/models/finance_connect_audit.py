@@ -6,8 +6,21 @@ from odoo.exceptions import UserError
 
 class FinanceConnectAudit(models.Model):
     _name = "finance.connect.audit"
+    _inherit = ["finance.connect.log.chained.mixin"]
     _description = "Finance Connect audit trail"
     _order = "id desc"
+    # The canonical content of the tamper-evident log (readme/DEVELOP.md).
+    _log_chain_fields = (
+        "id",
+        "company_id",
+        "user_id",
+        "res_model",
+        "res_id",
+        "action",
+        "detail",
+        "create_date",
+        "create_uid",
+    )
 
     create_date = fields.Datetime(string="When", readonly=True, index=True)
     user_id = fields.Many2one("res.users", string="Who", readonly=True, index=True)

@@ -21,6 +21,7 @@ CATEGORIES = [
     ("duplicate_conflict", "Duplicate conflict"),
     ("balance_mismatch", "Balance mismatch"),
     ("approval", "Approval needed"),
+    ("log_integrity", "Log integrity"),
     ("other", "Other"),
 ]
 MANAGER_GROUP = "finance_connect.group_manager"
@@ -204,6 +205,7 @@ class FinanceConnectException(models.Model):
                     "Reject with a note. The requester cannot approve their own change."
                 ),
             ),
+            "log_integrity": self.env["finance.connect.log.chain"]._runbook(),
             "other": (
                 self.env._("A problem of no other kind: the description says what happened."),
                 self.env._("The description and the related message or record."),

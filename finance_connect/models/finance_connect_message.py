@@ -52,10 +52,45 @@ ADMIN_GROUP = "finance_connect.group_administrator"
 
 class FinanceConnectMessage(models.Model):
     _name = "finance.connect.message"
-    _inherit = ["finance.connect.record.link.mixin"]
+    _inherit = ["finance.connect.record.link.mixin", "finance.connect.log.chained.mixin"]
     _description = "Finance Connect integration message"
     _order = "id desc"
     _rec_name = "reference"
+    # The canonical content of the tamper-evident log (readme/DEVELOP.md).
+    # The payload is covered by its SHA-256; ``job_uuid`` (a pointer to the
+    # queue job) and ``active`` (archiving) are not content.
+    _log_chain_fields = (
+        "id",
+        "company_id",
+        "reference",
+        "direction",
+        "connection_id",
+        "subscription_id",
+        "event_type",
+        "schema_version",
+        "external_id",
+        "idempotency_key",
+        "webhook_id",
+        "correlation_id",
+        "content_type",
+        "payload_encoding",
+        "payload_sha256",
+        "res_model",
+        "res_id",
+        "res_name",
+        "attempt_count",
+        "state",
+        "error",
+        "next_retry_at",
+        "done_at",
+        "response_status",
+        "response_excerpt",
+        "batch_id",
+        "state_log",
+        "waiting_for",
+        "create_date",
+        "create_uid",
+    )
 
     reference = fields.Char(required=True, readonly=True, index=True, copy=False)
     active = fields.Boolean(default=True, help="Archived by the retention cron.")

@@ -5,8 +5,23 @@ from odoo import fields, models
 
 class FinanceConnectMessageAttempt(models.Model):
     _name = "finance.connect.message.attempt"
+    _inherit = ["finance.connect.log.chained.mixin"]
     _description = "Finance Connect message attempt"
     _order = "id"
+    # The canonical content of the tamper-evident log (readme/DEVELOP.md).
+    _log_chain_fields = (
+        "id",
+        "company_id",
+        "message_id",
+        "at",
+        "http_status",
+        "latency_ms",
+        "outcome",
+        "error",
+        "retry_in",
+        "create_date",
+        "create_uid",
+    )
 
     message_id = fields.Many2one(
         "finance.connect.message", required=True, ondelete="cascade", index=True

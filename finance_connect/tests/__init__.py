@@ -7,6 +7,7 @@ from . import (
     test_exception_inbox,
     test_four_eyes,
     test_four_eyes_ui,
+    test_log_chain,
     test_http_statics,
     test_mapping,
     test_mapping_tour,

@@ -155,6 +155,10 @@ PUBLIC_METHODS = {
         "checks: check_access('write') on the records"
     ),
     "finance.connect.integration.mixin.action_fc_view_messages": ACTION,
+    "finance.connect.log.chain.action_verify_log": (
+        "checks: administrators only (group checked first); verifies the chains of the "
+        "user's companies as superuser and opens at most one exception per company"
+    ),
     "finance.connect.mapping.action_create_unmapped_lines": (
         "checks: check_access('write') on the set; lines created as the user (ACL, rules)"
     ),

@@ -6,6 +6,7 @@ from . import (
     test_bank_import_tour,
     test_bank_journal_turns,
     test_bank_match_by_hand,
+    test_bank_log_chain,
     test_bank_matching,
     test_bank_neutralize,
     test_bank_payments,
