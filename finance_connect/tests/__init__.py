@@ -21,6 +21,7 @@ from . import (
     test_record_link,
     test_retention,
     test_security,
+    test_settings_checklist,
     test_token_lookup,
     test_public_methods,
     test_trust_connection,
