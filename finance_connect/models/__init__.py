@@ -27,3 +27,4 @@ from . import finance_connect_metrics
 from . import finance_connect_metrics_rollup
 from . import finance_connect_metrics_token
 from . import finance_connect_delivery_report
+from . import finance_connect_sla_rule

@@ -18,6 +18,7 @@ CATEGORIES = [
     ("remote_unavailable", "Remote unavailable"),
     ("duplicate_conflict", "Duplicate conflict"),
     ("balance_mismatch", "Balance mismatch"),
+    ("sla", "SLA breached"),
     ("other", "Other"),
 ]
 MANAGER_GROUP = "finance_connect.group_manager"

@@ -16,6 +16,7 @@ from . import (
     test_payment_state,
     test_record_link,
     test_security,
+    test_sla,
     test_token_lookup,
     test_public_methods,
     test_trust_connection,

@@ -117,6 +117,11 @@ PUBLIC_METHODS = {
     "finance.connect.exception.create": (
         "crud: nobody but the engine (no create in the ACL); pings the systray after"
     ),
+    "finance.connect.sla.rule.action_evaluate_now": (
+        "checks: manager group, then check_access('write') on the rules (company rule); "
+        "the evaluation then runs as superuser"
+    ),
+    "finance.connect.sla.rule.action_view_breach": ACTION,
     "finance.connect.send.confirm.action_send_again": (
         "checks: the model must carry the integration mixin; action_fc_send_now then checks "
         "write access on the records"
