@@ -11,6 +11,7 @@ from . import (
     test_bank_pull,
     test_bank_real_files,
     test_bank_refusal_fix,
+    test_bank_sla,
 )
 from . import test_trust_batches
 

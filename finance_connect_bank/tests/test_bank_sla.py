@@ -1,0 +1,154 @@
+"""Business SLAs of the bank: the statement by 09:00 on working days, the bank
+status of a payment batch within N hours. Time moves by passing ``now``."""
+
+from datetime import date, datetime, timedelta
+
+import pytz
+
+from odoo import fields
+from odoo.addons.finance_connect.tests.test_sla import SlaMixin
+from odoo.tests import tagged
+
+from .common import BankCase, generate_camt053
+
+IBAN = "GB33BUKB20201555555555"
+MONDAY = date(2026, 11, 30)
+
+
+@tagged("post_install", "-at_install")
+class TestBankSla(SlaMixin, BankCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.journal = cls.bank_journal("SLA", IBAN)
+
+    def at(self, rule, day, hour, minute=0):
+        """``day`` at ``hour``:``minute`` on the rule's calendar clock, as UTC."""
+        tz = rule._get_tz()
+        local = tz.localize(
+            datetime.combine(day, datetime.min.time()).replace(hour=hour, minute=minute)
+        )
+        return local.astimezone(pytz.utc).replace(tzinfo=None)
+
+    def line(self, day):
+        return self.Line.create(
+            {"journal_id": self.journal.id, "date": day, "amount": 10, "payment_ref": "SLA"}
+        )
+
+    def statement_rule(self):
+        return self._rule(
+            name="Main account by 09:00",
+            kind="statement",
+            journal_id=self.journal.id,
+            deadline=9.0,
+        )
+
+    def test_statement_not_arrived_by_nine_on_a_working_day(self):
+        rule = self.statement_rule()
+        self.line(MONDAY - timedelta(days=4))  # Thursday's statement, in on Friday
+        # Friday 08:55: Thursday's deadline has passed (Wednesday's statement due), kept.
+        rule._apply_evaluation(self.at(rule, MONDAY - timedelta(days=3), 8, 55))
+        self.assertFalse(self._breaches(rule))
+        # Saturday 09:05: not a working day; Friday's deadline wanted Thursday's statement.
+        rule._apply_evaluation(self.at(rule, MONDAY - timedelta(days=2), 9, 5))
+        self.assertFalse(self._breaches(rule), "no breach on a Saturday")
+        # Monday 08:55: still before the deadline.
+        rule._apply_evaluation(self.at(rule, MONDAY, 8, 55))
+        self.assertFalse(self._breaches(rule))
+        # Monday 09:05: Friday's statement has not arrived.
+        rule._apply_evaluation(self.at(rule, MONDAY, 9, 5))
+        breach = self._breaches(rule)
+        self.assertEqual(len(breach), 1)
+        self.assertIn(
+            "The statement of Bank SLA for 2026-11-27 has not arrived by 2026-11-30 09:00",
+            breach.description,
+        )
+        self.assertEqual(breach.activity_ids.user_id, self.manager)
+        rule._apply_evaluation(self.at(rule, MONDAY, 9, 20))
+        self.assertEqual(self._breaches(rule), breach, "one exception per rule, not per run")
+
+        # The statement arrives (imported): the breach resolves at once.
+        data, _opening, _closing = generate_camt053(
+            1,
+            iban=IBAN,
+            currency=self.company.currency_id.name,
+            start=fields.Date.today(),
+            stmt_id="SLA-1",
+        )
+        result = self.Import._import_file(data, "sla.xml")
+        self.assertEqual(result["new"], 1, result["summary"])
+        self.assertEqual(breach.state, "resolved")
+        self.assertFalse(breach.activity_ids)
+
+    def test_holiday_is_not_a_working_day(self):
+        rule = self.statement_rule()
+        self.line(MONDAY - timedelta(days=4))
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Bank holiday",
+                "calendar_id": rule.calendar_id.id,
+                "date_from": self.at(rule, MONDAY, 0),
+                "date_to": self.at(rule, MONDAY, 23, 59),
+            }
+        )
+        rule._apply_evaluation(self.at(rule, MONDAY, 9, 5))
+        self.assertFalse(
+            self._breaches(rule), "Monday is a holiday: Friday's statement is due Tuesday"
+        )
+        rule._apply_evaluation(self.at(rule, MONDAY + timedelta(days=1), 9, 5))
+        self.assertIn("for 2026-11-27", self._breaches(rule).description)
+
+    def test_statement_rule_needs_a_journal(self):
+        with self.assertRaisesRegex(Exception, "needs Bank journal"):
+            self._rule(name="No journal", kind="statement")
+
+    def _sent_batch(self):
+        message = (
+            self.env["finance.connect.message"]
+            .sudo()
+            .create(
+                {
+                    "reference": "PAIN001-SLA",
+                    "direction": "out",
+                    "connection_id": self.connection.id,
+                    "company_id": self.company.id,
+                    "event_type": "payment_batch",
+                    "idempotency_key": "sla-batch",
+                }
+            )
+        )
+        return (
+            self.env["finance.connect.payment.batch"]
+            .sudo()
+            .create(
+                {
+                    "journal_id": self.journal.id,
+                    "company_id": self.company.id,
+                    "state": "sent",
+                    "message_out_id": message.id,
+                }
+            )
+        )
+
+    def test_payment_batch_without_status_after_n_hours(self):
+        batch = self._sent_batch()
+        rule = self._rule(name="pain.002 within 4 h", kind="payment_status", hours=4)
+        now = fields.Datetime.now()
+        rule._apply_evaluation(now + timedelta(hours=3))
+        self.assertFalse(self._breaches(rule))
+        rule._apply_evaluation(now + timedelta(hours=5))
+        breach = self._breaches(rule)
+        self.assertIn("1 payment batch(es) sent more than 4 hours ago", breach.description)
+        self.assertIn(batch.name, breach.description)
+        # The bank's status report arrives: the breach resolves when it is applied.
+        self.env["finance.connect.bank.status"].sudo().create(
+            {
+                "key": "sla-status",
+                "company_id": self.company.id,
+                "batch_id": batch.id,
+                "source": "pain002",
+                "status": "ACCP",
+            }
+        )
+        self.env["finance.connect.sla.rule"]._fc_on_bank_status(batch)
+        self.assertEqual(breach.state, "resolved")
