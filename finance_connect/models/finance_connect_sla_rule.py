@@ -351,7 +351,7 @@ class FinanceConnectSlaRule(models.Model):
             "them: this breach resolves itself once none is left.",
             n=len(late),
             scope=scope.lower(),
-            hours=f"{self.hours:g}",
+            hours=format(self.hours, "g"),
             oldest=late[0].name,
             since=fields.Datetime.to_string(late[0].create_date),
         )
@@ -380,6 +380,6 @@ class FinanceConnectSlaRule(models.Model):
             conn=self.connection_id.display_name,
             failed=failed,
             total=total,
-            rate=f"{rate:.0f}",
-            limit=f"{self.percentage:g}",
+            rate=format(rate, ".0f"),
+            limit=format(self.percentage, "g"),
         )

@@ -7,6 +7,7 @@ from odoo import fields
 from odoo.tests import tagged
 
 from .common import FinanceConnectCase
+from .metrics_common import MetricsCase
 from .trust_common import TrustCase
 
 
@@ -219,3 +220,27 @@ class TestSlaTrust(SlaMixin, TrustCase):
         self.assertFalse(self._breaches(rule_b))
         self.assert_ok(self.button(self.manager, rule_a, "action_evaluate_now"))
         self.assertEqual(len(self._breaches(rule_a)), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestSlaMetrics(SlaMixin, MetricsCase):
+    def test_breaches_on_the_metrics_endpoint(self):
+        token = self.issue_token()
+        rule = self._rule(
+            name="Failures under 10 %",
+            kind="failure_rate",
+            connection_id=self.conn.id,
+            percentage=10,
+            company_id=self.company_a.id,
+        )
+        message = self.make_message(self.conn, "retrying")
+        now = fields.Datetime.now()
+        self.make_attempt(message, 503, 120, "retry")
+        rule._apply_evaluation(now)
+        self.assertEqual(len(self._breaches(rule)), 1)
+        samples = self.samples(self.scrape(token))
+        name = "finance_connect_sla_breaches_open"
+        self.assertEqual(self.value(samples, name, connection_id=self.conn.id), 1)
+        rule._apply_evaluation(now + timedelta(hours=2))
+        samples = self.samples(self.scrape(token))
+        self.assertEqual(self.value(samples, name, connection_id=self.conn.id), 0)
