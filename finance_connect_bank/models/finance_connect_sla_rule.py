@@ -109,7 +109,7 @@ class FinanceConnectSlaRule(models.Model):
             "the bank (pain.002): %(names)s. Ask the bank whether the file arrived, or send it "
             "again; this breach resolves itself when a status arrives.",
             n=len(late),
-            hours=f"{self.hours:g}",
+            hours=format(self.hours, "g"),
             names=", ".join(late[:10].mapped("name")),
         )
 
