@@ -134,6 +134,37 @@ class FinanceConnectSlaRule(models.Model):
                     )
                 )
 
+    @api.constrains("user_id", "company_id")
+    def _check_owner(self):
+        for rule in self:
+            owner = rule.user_id
+            if not owner.has_group("finance_connect.group_user") or (
+                rule.company_id not in owner.company_ids
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The owner of the SLA rule %(rule)s must be a Finance Connect user of "
+                        "%(company)s, or they could not see the breach: choose another owner "
+                        "or give %(user)s the Finance Connect User group and the company.",
+                        rule=rule.name,
+                        company=rule.company_id.name,
+                        user=owner.name,
+                    )
+                )
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("active") is False:
+            # An archived rule is checked no more: its breach must not stay open forever.
+            for rule in self:
+                rule._clear_breach(self.env._("The SLA rule was archived."), "sla rule archived")
+        return result
+
+    def unlink(self):
+        for rule in self:
+            rule._clear_breach(self.env._("The SLA rule was deleted."), "sla rule deleted")
+        return super().unlink()
+
     def _get_missing_fields(self):
         """Labels of the fields this rule's kind needs and lacks. EXTEND per kind."""
         self.ensure_one()
@@ -254,7 +285,7 @@ class FinanceConnectSlaRule(models.Model):
         )
         return exc
 
-    def _clear_breach(self):
+    def _clear_breach(self, note=None, detail="sla cleared"):
         self.ensure_one()
         open_breach = (
             self.env["finance.connect.exception"]
@@ -265,13 +296,11 @@ class FinanceConnectSlaRule(models.Model):
         )
         if not open_breach:
             return
-        open_breach.activity_ids.action_feedback(
-            feedback=self.env._("The SLA is kept again: resolved by itself.")
+        note = note or self.env._(
+            "The SLA %(rule)s is kept again: resolved by itself.", rule=self.name
         )
-        open_breach._resolve(
-            self.env._("The SLA %(rule)s is kept again: resolved by itself.", rule=self.name),
-            "sla cleared",
-        )
+        open_breach.activity_ids.sudo().action_feedback(feedback=note)
+        open_breach._resolve(note, detail)
 
     # ------------------------------------------------------------------
     # Calendar helpers (for the kinds with a daily deadline)

@@ -4,7 +4,8 @@ failure rate. Time moves by passing ``now`` to the evaluation."""
 from datetime import timedelta
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.exceptions import ValidationError
+from odoo.tests import new_test_user, tagged
 
 from .common import FinanceConnectCase
 from .metrics_common import MetricsCase
@@ -27,12 +28,12 @@ class SlaMixin:
             [("fingerprint", "=", f"sla:{rule.id}"), ("state", "in", states)]
         )
 
-    def _problem(self, name="Mapping missing"):
+    def _problem(self, name="Mapping missing", company=None):
         return self.env["finance.connect.exception"]._open(
             "other",
             name,
             "Something to act on.",
-            company=self.company_data["company"],
+            company=company or self.company_data["company"],
             fingerprint=f"test:{name}",
         )
 
@@ -80,6 +81,23 @@ class TestSlaCore(SlaMixin, FinanceConnectCase):
         self.assertIn("resolved by itself", breach.message_ids[0].body)
         rule.invalidate_recordset(["breach_id", "breach_count"])
         self.assertFalse(rule.breach_id)
+
+    def test_archived_or_deleted_rule_leaves_no_breach_open(self):
+        self._problem()
+        archived = self._rule(name="Archived later", kind="exception_open", hours=0)
+        deleted = self._rule(name="Deleted later", kind="exception_open", hours=0)
+        (archived | deleted)._apply_evaluation()
+        breaches = self._breaches(archived) | self._breaches(deleted)
+        self.assertEqual(len(breaches), 2)
+        archived.with_user(self.manager).active = False
+        deleted.with_user(self.manager).unlink()
+        self.assertEqual(set(breaches.mapped("state")), {"resolved"})
+        self.assertFalse(breaches.activity_ids)
+
+    def test_owner_must_see_the_breach(self):
+        outsider = new_test_user(self.env, login="sla_outsider", groups="base.group_user")
+        with self.assertRaisesRegex(ValidationError, "must be a Finance Connect user"):
+            self._rule(name="Owner", kind="exception_open", hours=1, user_id=outsider.id)
 
     def test_exception_assigned_too_long(self):
         problem = self._problem("Balance differs")
@@ -195,7 +213,11 @@ class TestSlaTrust(SlaMixin, TrustCase):
         self.assertTrue(Rule.browse(created).exists())
 
         rule_b = self._rule(
-            name="Company B", kind="exception_open", hours=1, company_id=self.company_b.id
+            name="Company B",
+            kind="exception_open",
+            hours=1,
+            company_id=self.company_b.id,
+            user_id=self.manager_ab.id,
         )
         self.assert_refused(self.rpc(self.manager, Rule._name, "read", [rule_b.ids, ["name"]]))
         self.assert_refused(
@@ -209,8 +231,15 @@ class TestSlaTrust(SlaMixin, TrustCase):
 
     def test_check_now_is_for_managers_of_the_company(self):
         self._problem()
+        self._problem("In B", company=self.company_b)
         rule_a = self._rule(name="A", kind="exception_open", hours=0)
-        rule_b = self._rule(name="B", kind="exception_open", hours=0, company_id=self.company_b.id)
+        rule_b = self._rule(
+            name="B",
+            kind="exception_open",
+            hours=0,
+            company_id=self.company_b.id,
+            user_id=self.manager_ab.id,
+        )
         for role in ("internal", "fc_user"):
             self.assert_refused(self.button(self.roles[role], rule_a, "action_evaluate_now"))
         self.assertFalse(self._breaches(rule_a), "nothing was evaluated by a refused call")
@@ -220,6 +249,9 @@ class TestSlaTrust(SlaMixin, TrustCase):
         self.assertFalse(self._breaches(rule_b))
         self.assert_ok(self.button(self.manager, rule_a, "action_evaluate_now"))
         self.assertEqual(len(self._breaches(rule_a)), 1)
+        # The manager of both companies may check B's rule: B's exception is late.
+        self.assert_ok(self.rpc(self.manager_ab, rule_b._name, "action_evaluate_now", [rule_b.ids]))
+        self.assertIn("In B", self._breaches(rule_b).description)
 
 
 @tagged("post_install", "-at_install")
