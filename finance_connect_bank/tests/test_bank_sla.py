@@ -10,6 +10,7 @@ from odoo.addons.finance_connect.tests.test_sla import SlaMixin
 from odoo.tests import tagged
 
 from .common import BankCase, generate_camt053
+from .test_bank_payments import PAIN002, TX
 
 IBAN = "GB33BUKB20201555555555"
 MONDAY = date(2026, 11, 30)
@@ -102,53 +103,55 @@ class TestBankSla(SlaMixin, BankCase):
         with self.assertRaisesRegex(Exception, "needs Bank journal"):
             self._rule(name="No journal", kind="statement")
 
-    def _sent_batch(self):
-        message = (
-            self.env["finance.connect.message"]
-            .sudo()
-            .create(
-                {
-                    "reference": "PAIN001-SLA",
-                    "direction": "out",
-                    "connection_id": self.connection.id,
-                    "company_id": self.company.id,
-                    "event_type": "payment_batch",
-                    "idempotency_key": "sla-batch",
-                }
-            )
-        )
-        return (
-            self.env["finance.connect.payment.batch"]
-            .sudo()
-            .create(
-                {
-                    "journal_id": self.journal.id,
-                    "company_id": self.company.id,
-                    "state": "sent",
-                    "message_out_id": message.id,
-                }
-            )
-        )
+
+@tagged("post_install", "-at_install")
+class TestBankSlaPayments(SlaMixin, BankCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_sepa_payments()
 
     def test_payment_batch_without_status_after_n_hours(self):
-        batch = self._sent_batch()
+        bill = self.init_invoice("in_invoice", partner=self.partner_a, amounts=[500], post=True)
+        payment = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=bill.ids)
+            .create({"journal_id": self.journal.id, "partner_bank_id": self.vendor_bank.id})
+            ._create_payments()
+        )
+        batch = self.env["finance.connect.payment.batch"]._create_from_payments(
+            payment, connection=self.connection
+        )
+        batch.action_generate()
+        with self.run_jobs():
+            batch.action_send()
+        self.assertEqual(batch.state, "sent")
         rule = self._rule(name="pain.002 within 4 h", kind="payment_status", hours=4)
         now = fields.Datetime.now()
         rule._apply_evaluation(now + timedelta(hours=3))
-        self.assertFalse(self._breaches(rule))
+        self.assertFalse(self._breaches(rule), "3 hours is within the SLA")
         rule._apply_evaluation(now + timedelta(hours=5))
         breach = self._breaches(rule)
         self.assertIn("1 payment batch(es) sent more than 4 hours ago", breach.description)
         self.assertIn(batch.name, breach.description)
-        # The bank's status report arrives: the breach resolves when it is applied.
-        self.env["finance.connect.bank.status"].sudo().create(
+        self.assertEqual(breach.activity_ids.user_id, self.manager)
+        # The bank's pain.002 arrives: applying it clears the breach at once.
+        xml = PAIN002.format(
+            msg="STS-SLA",
+            orig=batch.name,
+            transactions=TX.format(e2e=payment.fc_end_to_end_id, status="ACCP", reason=""),
+        )
+        message, _created = self.env["finance.connect.message"]._create_idempotent(
             {
-                "key": "sla-status",
-                "company_id": self.company.id,
-                "batch_id": batch.id,
-                "source": "pain002",
-                "status": "ACCP",
+                "direction": "in",
+                "connection_id": self.connection.id,
+                "event_type": "payment_status",
+                "idempotency_key": "sts-sla",
+                "payload": xml,
+                "content_type": "application/xml",
             }
         )
-        self.env["finance.connect.sla.rule"]._fc_on_bank_status(batch)
+        message._job_process()
+        self.assertEqual(message.state, "done")
+        self.assertEqual(batch.state, "accepted")
         self.assertEqual(breach.state, "resolved")
