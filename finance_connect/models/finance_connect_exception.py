@@ -325,12 +325,14 @@ class FinanceConnectException(models.Model):
         self.sudo().write({"user_id": self.env.uid, "state": "in_progress"})
         for exc in self:
             self.env["finance.connect.audit"]._log(exc, "assign", self.env.user.login)
+        self._sla_recheck()
 
     def action_resolve(self):
         self._check_act()
         self.sudo().write({"state": "resolved", "resolved_at": fields.Datetime.now()})
         for exc in self:
             self.env["finance.connect.audit"]._log(exc, "resolve")
+        self._sla_recheck()
 
     def _resolve(self, note, detail):
         """Resolve what the system saw go away (no manager check: nobody clicked),
@@ -364,6 +366,15 @@ class FinanceConnectException(models.Model):
         for exc in self:
             exc.sudo().write({"state": "ignored", "ignore_reason": reason})
             self.env["finance.connect.audit"]._log(exc, "ignore", reason)
+        self._sla_recheck()
+
+    def _sla_recheck(self):
+        """A person took, resolved or ignored exceptions: the "exception open too
+        long" SLA rules of their companies are checked now (a breach clears at
+        once). SLA breaches themselves count for no such rule."""
+        others = self.filtered(lambda exc: exc.category != "sla")
+        if others:
+            self.env["finance.connect.sla.rule"]._fc_on_exceptions_changed(others.company_id)
 
     def action_open_message(self):
         self.ensure_one()

@@ -385,6 +385,14 @@ class FinanceConnectSlaRule(models.Model):
             since=fields.Datetime.to_string(late[0].create_date),
         )
 
+    @api.model
+    def _fc_on_exceptions_changed(self, companies):
+        """Re-check the "exception open too long" rules of ``companies`` now."""
+        rules = self.sudo().search(
+            [("kind", "=", "exception_open"), ("company_id", "in", companies.ids)]
+        )
+        rules._apply_evaluation()
+
     def _evaluate_failure_rate(self, now):
         """The share of failed delivery attempts of the connection over the
         hour before ``now``, above P %."""

@@ -99,6 +99,18 @@ class TestSlaCore(SlaMixin, FinanceConnectCase):
         with self.assertRaisesRegex(ValidationError, "must be a Finance Connect user"):
             self._rule(name="Owner", kind="exception_open", hours=1, user_id=outsider.id)
 
+    def test_taking_the_exceptions_clears_the_breach_at_once(self):
+        first, second = self._problem("First"), self._problem("Second")
+        rule = self._rule(name="Taken at once", kind="exception_open", hours=0)
+        rule._apply_evaluation()
+        breach = self._breaches(rule)
+        self.assertIn("2 exception(s)", breach.description)
+        first.with_user(self.manager).action_assign_to_me()
+        self.assertEqual(breach.state, "open", "the second one is still unassigned")
+        self.assertEqual(breach.occurrences, 2, "checked again when the first was taken")
+        second.with_user(self.manager).action_assign_to_me()
+        self.assertEqual(breach.state, "resolved", "no cron needed")
+
     def test_exception_assigned_too_long(self):
         problem = self._problem("Balance differs")
         rule = self._rule(
