@@ -83,6 +83,13 @@ class FinanceConnectSlaRule(models.Model):
     )
     breach_count = fields.Integer(compute="_compute_breach")
     last_evaluated = fields.Datetime(readonly=True)
+    in_breach = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="The condition was breached at the last check. A breach episode opens one "
+        "exception; if a person closes it while the condition still holds, no new one is "
+        "opened until the condition clears and is breached again.",
+    )
 
     _sql_constraints = [
         ("hours_positive", "CHECK(hours >= 0)", "The hours of an SLA rule cannot be negative."),
@@ -158,6 +165,8 @@ class FinanceConnectSlaRule(models.Model):
             # An archived rule is checked no more: its breach must not stay open forever.
             for rule in self:
                 rule._clear_breach(self.env._("The SLA rule was archived."), "sla rule archived")
+            # Unarchived later, the rule starts a new episode.
+            super().write({"in_breach": False})
         return result
 
     def unlink(self):
@@ -238,13 +247,15 @@ class FinanceConnectSlaRule(models.Model):
         now = now or fields.Datetime.now()
         for rule in self:
             sentence = rule._evaluate(now)
-            rule.last_evaluated = now
             if sentence:
-                rule._open_breach(sentence)
+                rule._open_breach(sentence, new_episode=not rule.in_breach)
             else:
                 rule._clear_breach()
+            rule.write({"last_evaluated": now, "in_breach": bool(sentence)})
 
-    def _open_breach(self, sentence):
+    def _open_breach(self, sentence, new_episode=True):
+        """Count one more occurrence of the open breach; open one only for a new
+        episode (a breach a person closed while it held is not reopened)."""
         self.ensure_one()
         Exc = self.env["finance.connect.exception"].sudo()
         fingerprint = f"sla:{self.id}"
@@ -258,6 +269,8 @@ class FinanceConnectSlaRule(models.Model):
                 {"occurrences": existing.occurrences + 1, "last_seen": fields.Datetime.now()}
             )
             return existing
+        if not new_episode:
+            return Exc
         exc = Exc._open(
             "sla",
             self.env._("SLA breached: %(rule)s", rule=self.name),

@@ -111,6 +111,25 @@ class TestSlaCore(SlaMixin, FinanceConnectCase):
         second.with_user(self.manager).action_assign_to_me()
         self.assertEqual(breach.state, "resolved", "no cron needed")
 
+    def test_a_breach_closed_by_hand_is_not_reopened_while_it_holds(self):
+        problem = self._problem()
+        rule = self._rule(name="Closed by hand", kind="exception_open", hours=0)
+        rule._apply_evaluation()
+        first = self._breaches(rule)
+        first.with_user(self.manager)._ignore("Known: the bank is down today")
+        rule._apply_evaluation()
+        rule._apply_evaluation()
+        self.assertFalse(self._breaches(rule), "no new exception every 15 minutes")
+        # The condition clears, then is breached again: a new episode, a new exception.
+        problem.with_user(self.manager).action_assign_to_me()
+        rule._apply_evaluation()
+        self._problem("Again")
+        rule._apply_evaluation()
+        second = self._breaches(rule)
+        self.assertEqual(len(second), 1)
+        self.assertNotEqual(second, first)
+        self.assertIn("Again", second.description)
+
     def test_exception_assigned_too_long(self):
         problem = self._problem("Balance differs")
         rule = self._rule(
