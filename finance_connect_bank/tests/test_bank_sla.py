@@ -7,7 +7,7 @@ import pytz
 
 from odoo import fields
 from odoo.addons.finance_connect.tests.test_sla import SlaMixin
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import BankCase, generate_camt053
 from .test_bank_payments import PAIN002, TX
@@ -98,6 +98,29 @@ class TestBankSla(SlaMixin, BankCase):
         )
         rule._apply_evaluation(self.at(rule, MONDAY + timedelta(days=1), 9, 5))
         self.assertIn("for 2026-11-27", self._breaches(rule).description)
+
+    def test_deadline_is_on_the_calendar_clock(self):
+        rule = self.statement_rule()
+        rule.calendar_id.tz = "America/New_York"  # 09:00 there is 14:00 UTC in November
+        self.line(MONDAY - timedelta(days=4))
+        rule._apply_evaluation(datetime(2026, 11, 30, 13, 55))
+        self.assertFalse(self._breaches(rule), "08:55 in New York")
+        rule._apply_evaluation(datetime(2026, 11, 30, 14, 5))
+        self.assertIn("by 2026-11-30 09:00 (America/New_York)", self._breaches(rule).description)
+
+    def test_form_asks_for_the_fields_of_the_kind(self):
+        form = Form(self.env["finance.connect.sla.rule"])
+        form.name = "Statement by 09:00"
+        form.kind = "statement"
+        form.user_id = self.manager
+        with self.assertRaisesRegex(AssertionError, "journal_id"):
+            form.save()
+        form.journal_id = self.journal
+        form.deadline = 9.5
+        rule = form.save()
+        self.assertEqual(
+            (rule.kind, rule.journal_id, rule.deadline), ("statement", self.journal, 9.5)
+        )
 
     def test_statement_rule_needs_a_journal(self):
         with self.assertRaisesRegex(Exception, "needs Bank journal"):
