@@ -8,7 +8,7 @@
     "website": "https://github.com/finance-connect/finance_connect",
     "author": "finance_connect",
     "license": "LGPL-3",
-    "depends": ["account", "mail", "queue_job", "base_automation"],
+    "depends": ["account", "mail", "resource", "queue_job", "base_automation"],
     "external_dependencies": {
         "python": ["requests", "cryptography", "jsonschema", "prometheus_client"]
     },
@@ -41,6 +41,7 @@
         "views/finance_connect_metrics_views.xml",
         "views/finance_connect_legal_hold_views.xml",
         "views/res_config_settings_views.xml",
+        "views/finance_connect_sla_rule_views.xml",
         "views/finance_connect_menus.xml",
     ],
     "demo": ["demo/finance_connect_demo.xml"],

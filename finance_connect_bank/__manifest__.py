@@ -27,6 +27,7 @@
         "views/account_bank_statement_line_views.xml",
         "views/account_payment_views.xml",
         "views/finance_connect_payment_batch_views.xml",
+        "views/finance_connect_sla_rule_views.xml",
         "views/finance_connect_bank_menus.xml",
     ],
     "assets": {

@@ -15,6 +15,7 @@
         "security/finance_connect_reporting_security.xml",
         "data/ir_cron_data.xml",
         "views/finance_connect_feed_views.xml",
+        "views/finance_connect_sla_rule_views.xml",
         "views/finance_connect_reporting_menus.xml",
     ],
     "demo": ["demo/finance_connect_reporting_demo.xml"],

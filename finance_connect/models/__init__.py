@@ -34,3 +34,4 @@ from . import finance_connect_metrics_rollup
 from . import finance_connect_metrics_token
 from . import finance_connect_delivery_report
 from . import finance_connect_log_chain
+from . import finance_connect_sla_rule

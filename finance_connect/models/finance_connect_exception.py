@@ -22,6 +22,7 @@ CATEGORIES = [
     ("balance_mismatch", "Balance mismatch"),
     ("approval", "Approval needed"),
     ("log_integrity", "Log integrity"),
+    ("sla", "SLA breached"),
     ("other", "Other"),
 ]
 MANAGER_GROUP = "finance_connect.group_manager"
@@ -206,6 +207,23 @@ class FinanceConnectException(models.Model):
                 ),
             ),
             "log_integrity": self.env["finance.connect.log.chain"]._runbook(),
+            "sla": (
+                self.env._(
+                    "Something the team expects by a deadline has not happened: a statement "
+                    "not arrived, a payment batch without the bank's answer, a report period "
+                    "not acknowledged, an exception left open, or a connection failing too "
+                    "often. The rule (Fix opens it) says which."
+                ),
+                self.env._(
+                    "The sentence of the breach; the connection's health and messages; whether "
+                    "the bank or the other system is late or Odoo did not receive it."
+                ),
+                self.env._(
+                    "Chase what is late (ask the bank for the statement, pull now, take the "
+                    "open exceptions); the breach resolves itself once the condition clears. "
+                    "Adjust the rule if the deadline is wrong."
+                ),
+            ),
             "other": (
                 self.env._("A problem of no other kind: the description says what happened."),
                 self.env._("The description and the related message or record."),
@@ -481,12 +499,14 @@ class FinanceConnectException(models.Model):
         self.sudo().write({"user_id": self.env.uid, "state": "in_progress"})
         for exc in self:
             self.env["finance.connect.audit"]._log(exc, "assign", self.env.user.login)
+        self._sla_recheck()
 
     def action_resolve(self):
         self._check_act()
         self.sudo().write({"state": "resolved", "resolved_at": fields.Datetime.now()})
         for exc in self:
             self.env["finance.connect.audit"]._log(exc, "resolve")
+        self._sla_recheck()
 
     def _resolve(self, note, detail):
         """Resolve what the system saw go away (no manager check: nobody clicked),
@@ -520,6 +540,15 @@ class FinanceConnectException(models.Model):
         for exc in self:
             exc.sudo().write({"state": "ignored", "ignore_reason": reason})
             self.env["finance.connect.audit"]._log(exc, "ignore", reason)
+        self._sla_recheck()
+
+    def _sla_recheck(self):
+        """A person took, resolved or ignored exceptions: the "exception open too
+        long" SLA rules of their companies are checked now (a breach clears at
+        once). SLA breaches themselves count for no such rule."""
+        others = self.filtered(lambda exc: exc.category != "sla")
+        if others:
+            self.env["finance.connect.sla.rule"]._fc_on_exceptions_changed(others.company_id)
 
     def action_open_message(self):
         self.ensure_one()

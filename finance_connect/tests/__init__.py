@@ -22,6 +22,7 @@ from . import (
     test_retention,
     test_security,
     test_settings_checklist,
+    test_sla,
     test_token_lookup,
     test_public_methods,
     test_trust_connection,

@@ -179,8 +179,10 @@ class TestMetricsValues(MetricsCase):
             self.value(samples, "finance_connect_messages", state="done", **out),
             3,
         )
-        # There is no SLA category: no SLA series (see readme/USAGE.md).
-        self.assertFalse([key for key in samples if "sla" in key[0]])
+        # No SLA rule is breached: the SLA series of the connection says 0.
+        self.assertEqual(
+            self.value(samples, "finance_connect_sla_breaches_open", connection_id=conn), 0
+        )
         # Labels carry the connection's name too.
         self.assertEqual(
             {dict(key[1])["connection"] for key in self.series_of(samples, self.conn)},

@@ -140,6 +140,17 @@ PUBLIC_METHODS = {
     "finance.connect.exception.create": (
         "crud: nobody but the engine (no create in the ACL); pings the systray after"
     ),
+    "finance.connect.sla.rule.action_evaluate_now": (
+        "checks: manager group, then check_access('write') on the rules (company rule); "
+        "the evaluation then runs as superuser"
+    ),
+    "finance.connect.sla.rule.action_view_breach": ACTION,
+    "finance.connect.sla.rule.unlink": (
+        "crud: managers (ACL) in their companies (rule); resolves the rule's open breach"
+    ),
+    "finance.connect.sla.rule.write": (
+        "crud: managers (ACL) in their companies (rule); archiving resolves the open breach"
+    ),
     "finance.connect.send.confirm.action_send_again": (
         "checks: the model must carry the integration mixin; action_fc_send_now then checks "
         "write access on the records"

@@ -19,4 +19,5 @@ from . import (
     finance_connect_psp_event,
     finance_connect_psp_payout,
     finance_connect_psp_refund,
+    finance_connect_sla_rule,
 )

@@ -474,6 +474,12 @@ class FinanceConnectBankImport(models.AbstractModel):
                 self.env["finance.connect.bank.matcher"]._match_lines(lines)
         except Exception:
             _logger.exception("finance_connect_bank: matching failed after %s", label)
+        try:
+            with self.env.cr.savepoint():
+                # The statement arrived: its SLA rules clear now, not at the next cron.
+                self.env["finance.connect.sla.rule"]._fc_on_statement_arrived(journal)
+        except Exception:
+            _logger.exception("finance_connect_bank: SLA check failed after %s", label)
         text = self.env._(
             "%(label)s: %(new)s new, %(dup)s already imported",
             label=label,

@@ -162,6 +162,8 @@ class FinanceConnectBankStatus(models.Model):
                     status.original_end_to_end_id,
                 )
         batches._update_state()
+        # A status arrived: the batches' SLA rules clear now, not at the next cron.
+        self.env["finance.connect.sla.rule"]._fc_on_bank_status(batches)
         text = self.env._(
             "pain.002 %(id)s for %(orig)s: %(n)s payment status(es) applied",
             id=report.message_id or "?",

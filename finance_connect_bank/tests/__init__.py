@@ -15,6 +15,7 @@ from . import (
     test_bank_real_files,
     test_bank_refusal_fix,
     test_bank_retention,
+    test_bank_sla,
 )
 from . import test_four_eyes_bank, test_trust_batches
 

@@ -8,4 +8,5 @@ from . import (
     finance_connect_handler,
     finance_connect_message,
     finance_connect_metrics,
+    finance_connect_sla_rule,
 )

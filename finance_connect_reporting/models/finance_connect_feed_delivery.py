@@ -271,6 +271,8 @@ class FinanceConnectFeedDelivery(models.Model):
             "state": "mismatch" if problems else "acknowledged",
         }
         self.sudo().write(vals)
+        # The consumer answered: the feed's SLA rules are checked now, not at the next cron.
+        self.env["finance.connect.sla.rule"]._fc_on_feed_ack(self.feed_id)
         if not problems:
             return f"{self.name}: acknowledged, control totals match"
         feed = self.feed_id

@@ -3,6 +3,7 @@ from . import test_feed_text, test_feed_token_trust, test_feed_tour
 from . import test_trust_feeds
 from . import test_feed_metrics
 from . import test_feed_neutralize, test_feed_retention
+from . import test_feed_sla
 
 # ORM-free tests of lib/
 from . import test_reporting_lib
