@@ -4,6 +4,7 @@ from . import finance_connect_http
 from . import finance_connect_record_link_mixin
 from . import finance_connect_message
 from . import finance_connect_message_attempt
+from . import finance_connect_tier
 from . import finance_connect_delivery
 from . import finance_connect_handler
 from . import finance_connect_webhook_rejection

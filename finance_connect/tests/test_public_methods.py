@@ -75,6 +75,13 @@ PUBLIC_METHODS = {
     "finance.connect.connection.action_regenerate_webhook_token": (
         "checks: administrators who may write the connection (_check_admin_may_change)"
     ),
+    "finance.connect.connection.action_pause": (
+        "checks: manager group, then check_access('write') on the connections; audited"
+    ),
+    "finance.connect.connection.action_resume": (
+        "checks: manager group, then check_access('write') on the connections; audited, "
+        "wakes their queues"
+    ),
     "finance.connect.connection.action_reset_circuit": (
         "checks: manager group, then check_access('write') on the connections"
     ),
@@ -90,6 +97,16 @@ PUBLIC_METHODS = {
     "finance.connect.connection.write": (
         "crud: managers (ACL) in their companies (rule); endpoint, authentication and "
         "verifier fields administrators only (_get_admin_only_fields)"
+    ),
+    "finance.connect.tier.action_pause": (
+        "checks: manager group, then check_access('write') on the tiers; audited"
+    ),
+    "finance.connect.tier.action_resume": (
+        "checks: manager group, then check_access('write') on the tiers; audited, wakes "
+        "the queues of their connections"
+    ),
+    "finance.connect.tier.write": (
+        "checks: manager group (and ACL); paused only through action_pause / action_resume"
     ),
     "finance.connect.exception.action_assign_to_me": (
         "checks: Finance Connect user group, then check_access('read') (company rules); a "
