@@ -248,7 +248,8 @@ class Bench:
         )
         if push:
             print(
-                f"    push: {bi_done}/{bi_total} messages (all pushes so far) delivered; run took {total:.1f} s "
+                f"    push: {bi_done}/{bi_total} messages (all pushes so far) delivered; "
+                f"run took {total:.1f} s "
                 f"(webhooks done after {webhooks_done:.1f} s); bulk jobs run "
                 f"{bulk_jobs['run']}, put back by the gate {bulk_jobs['postponed']}, "
                 f"at most {bulk_jobs['max_parallel']} at once"
