@@ -229,11 +229,12 @@ class FinanceConnectDelivery(models.AbstractModel):
                 age_seconds,
             )
         )
+        rows = cr.fetchall()
         woken = 0
         paused_tiers = set(
             self.env["finance.connect.tier"].sudo().search([("paused", "=", True)]).mapped("code")
         )
-        for connection_id, direction in cr.fetchall():
+        for connection_id, direction in rows:
             conn = self.env["finance.connect.connection"].sudo().browse(connection_id)
             if conn.paused or conn.tier in paused_tiers:
                 continue  # resumed by a button, which wakes its queues
