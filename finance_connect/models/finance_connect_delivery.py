@@ -70,7 +70,15 @@ class FinanceConnectDelivery(models.AbstractModel):
         """
         connection.ensure_one()
         conn = connection.sudo()
-        wait = self._gate_wait(conn)
+        wait = self._gate_wait(
+            conn,
+            retry=lambda: conn.with_delay(
+                channel=conn._get_channel(),
+                eta=GATE_RETRY_SECONDS,
+                max_retries=0,
+                identity_key=f"finance_connect-drain-{conn.id}-{shard}",
+            )._job_drain(shard),
+        )
         if wait:
             return wait
         if conn.circuit_state == "open" and not self._circuit_allows_send(conn):
