@@ -20,7 +20,9 @@ the queue" (its thread sleeps briefly). Three runs:
 A webhook's latency runs from the moment it is stored (committed, as the
 webhook route does before answering 202) to the commit of the job that
 processed it. The push is ``--rows`` reporting rows in messages of
-``--rows-per-message`` rows each, POSTed to the sandbox counterparty.
+``--rows-per-message`` rows each, POSTed to the sandbox counterparty; during a
+push run webhooks arrive at ``--rate`` until the push is over, and only those
+stored while it ran are counted.
 """
 
 import argparse
@@ -146,10 +148,13 @@ class Bench:
         lock = threading.Lock()
         bulk_jobs = {"run": 0, "postponed": 0, "max_parallel": 0, "now": 0}
         errors = []
+        push_end = [0.0]
 
         def producer():
             interval = 1.0 / self.args.rate
             for _ in range(self.args.webhooks):
+                if push and push_end[0] and len(stored) >= 20:
+                    break  # the push is over: the rest would be a quiet run
                 t = time.perf_counter()
                 with self.env() as env:
                     mid = self.store_webhook(env)
@@ -191,6 +196,8 @@ class Bench:
                             (self.bi_id,),
                         )
                         if not env.cr.fetchone()[0]:
+                            with lock:
+                                push_end[0] = max(push_end[0], time.perf_counter())
                             return
                         outcome = env["finance.connect.delivery"]._drain(
                             conn, shard, limit=self.args.messages_per_job
@@ -233,6 +240,12 @@ class Bench:
             th.join()
         total = time.perf_counter() - t0
         latencies = [(processed[m] - stored[m]) * 1000 for m in stored if m in processed]
+        if push:  # only the webhooks stored while the push was being delivered
+            latencies = [
+                (processed[m] - stored[m]) * 1000
+                for m in stored
+                if m in processed and stored[m] < push_end[0]
+            ]
         with self.env() as env:
             env.cr.execute(
                 "SELECT count(*) FILTER (WHERE state = 'done'), count(*)"
@@ -243,13 +256,14 @@ class Bench:
             env.cr.execute("DELETE FROM queue_job")
         p50, p95 = pct(latencies, 0.5), pct(latencies, 0.95)
         print(
-            f"  {label}: {len(latencies)}/{self.args.webhooks} webhooks processed, "
+            f"  {label}: {len(latencies)}/{self.args.webhooks} webhooks "
+            f"{'stored while the push ran' if push else 'processed'}, "
             f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, mean {statistics.fmean(latencies):.1f} ms"
         )
         if push:
             print(
                 f"    push: {bi_done}/{bi_total} messages (all pushes so far) delivered; "
-                f"run took {total:.1f} s "
+                f"push took {push_end[0] - t0:.1f} s, run {total:.1f} s "
                 f"(webhooks done after {webhooks_done:.1f} s); bulk jobs run "
                 f"{bulk_jobs['run']}, put back by the gate {bulk_jobs['postponed']}, "
                 f"at most {bulk_jobs['max_parallel']} at once"
@@ -265,10 +279,12 @@ def main():
     parser.add_argument("--db", required=True)
     parser.add_argument("--sandbox-url", required=True)
     parser.add_argument("--rows", type=int, default=200000)
-    parser.add_argument("--rows-per-message", type=int, default=1000)
-    parser.add_argument("--messages-per-job", type=int, default=5)
-    parser.add_argument("--webhooks", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=20.0, help="webhooks per second")
+    parser.add_argument("--rows-per-message", type=int, default=500)
+    parser.add_argument("--messages-per-job", type=int, default=4)
+    parser.add_argument(
+        "--webhooks", type=int, default=300, help="at most; a push run stops with the push"
+    )
+    parser.add_argument("--rate", type=float, default=50.0, help="webhooks per second")
     parser.add_argument("--warmup", type=float, default=1.0)
     args = parser.parse_args()
     print("command:", " ".join(sys.argv))
