@@ -123,6 +123,11 @@ class FinanceConnectTier(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
+    def _gate_retry_seconds(self):
+        """Seconds after which a job that found its tier busy tries again."""
+        return GATE_RETRY_SECONDS
+
+    @api.model
     def _get_tier(self, code):
         return self.sudo().search([("code", "=", code)], limit=1)
 
