@@ -375,7 +375,7 @@ finance_connect_sandbox_url = http://127.0.0.1:${FC_SANDBOX_PORT:-8070}
 finance_connect_sandbox_secret = $(cat "$FC_STATE/sandbox.secret")
 
 [queue_job]
-channels = root:2,root.finance_connect:2
+channels = ${FC_JOB_CHANNELS:-root:4,root.finance_connect:4,root.finance_connect.critical:2,root.finance_connect.standard:1,root.finance_connect.bulk:1}
 EOF
     umask 022
 }

@@ -9,6 +9,7 @@ from . import res_company
 from . import res_config_settings
 from . import finance_connect_message
 from . import finance_connect_message_attempt
+from . import finance_connect_tier
 from . import finance_connect_delivery
 from . import finance_connect_handler
 from . import finance_connect_webhook_rejection

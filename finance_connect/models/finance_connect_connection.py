@@ -14,6 +14,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from ..lib.secretbox import MASK
 from ..lib.webhook_inbound import HARD_LIMIT_BYTES, hash_token
 from .finance_connect_delivery import DRAIN_BATCH
+from .finance_connect_tier import TIER_OF_KIND, TIERS
 from .finance_connect_webhook_receiver import WEBHOOK_SETTING_FIELDS
 
 ADMIN_GROUP = "finance_connect.group_administrator"
@@ -131,6 +132,40 @@ class FinanceConnectConnection(models.Model):
         "Odoo.sh staging or a duplicate): connections were paused and tokens replaced.",
     )
     fc_copy_banner = fields.Char(string="Copy banner", compute="_compute_fc_neutralized_copy")
+    tier = fields.Selection(
+        TIERS,
+        string="Service tier",
+        compute="_compute_tier",
+        store=True,
+        readonly=False,
+        required=True,
+        precompute=True,
+        tracking=True,
+        help="Critical work (bank and PSP payment flows) never waits behind bulk work "
+        "(reporting, planning): each tier has its own job capacity, set on the tier.",
+    )
+    deliver_in_order = fields.Boolean(
+        help="Deliver the messages one after the other in the order their events "
+        "happened: a message that fails holds back the later ones until it goes through.",
+    )
+    degrade_after_minutes = fields.Integer(
+        string="Switch to batch after (min)",
+        default=0,
+        help="When deliveries have been paused after failures for this many minutes, "
+        "real-time subscriptions collect their events in batches until the system is "
+        "back. 0: never.",
+    )
+    degraded = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="The system has been unreachable too long: real-time events are sent in "
+        "batches until it is back.",
+    )
+    degraded_since = fields.Datetime(readonly=True, copy=False)
+    degraded_text = fields.Char(compute="_compute_degraded_text", string="Degraded mode")
+    circuit_opened_at = fields.Datetime(
+        readonly=True, copy=False, help="Since when deliveries have been paused after failures."
+    )
     base_url = fields.Char(
         string="Base URL", tracking=True, help="Where outbound messages are sent."
     )
@@ -291,6 +326,25 @@ class FinanceConnectConnection(models.Model):
     # ------------------------------------------------------------------
     # Secrets (encrypted in finance.connect.secret, administrators only)
     # ------------------------------------------------------------------
+
+    @api.depends("kind")
+    def _compute_tier(self):
+        for conn in self:
+            conn.tier = TIER_OF_KIND.get(conn.kind, "standard")
+
+    @api.depends("degraded", "degraded_since")
+    def _compute_degraded_text(self):
+        for conn in self:
+            conn.degraded_text = (
+                self.env._(
+                    "Degraded: sending in batches since %(since)s",
+                    since=fields.Datetime.context_timestamp(conn, conn.degraded_since).strftime(
+                        "%Y-%m-%d %H:%M"
+                    ),
+                )
+                if conn.degraded and conn.degraded_since
+                else False
+            )
 
     def _compute_secrets(self):
         Secret = self.env["finance.connect.secret"]
@@ -674,6 +728,24 @@ class FinanceConnectConnection(models.Model):
         for conn in self:
             self.env["finance.connect.delivery"]._circuit_record_success(conn)
 
+    def action_pause(self):
+        """Hold this connection's work (managers): its messages stay queued,
+        nothing is sent, nothing fails. Audited."""
+        self._check_manager_may_act()
+        for conn in self.filtered(lambda c: not c.paused):
+            conn.sudo().paused = True
+            self.env["finance.connect.audit"]._log(conn, "connection_paused")
+        return True
+
+    def action_resume(self):
+        """Send this connection's held work again, oldest first (managers). Audited."""
+        self._check_manager_may_act()
+        for conn in self.filtered("paused"):
+            conn.sudo().paused = False
+            self.env["finance.connect.audit"]._log(conn, "connection_resumed")
+        self.env["finance.connect.delivery"]._wake_connections(self)
+        return True
+
     def action_test_connection(self):
         """Call the counterparty once (GET base URL) and say how it went.
 
@@ -750,10 +822,17 @@ class FinanceConnectConnection(models.Model):
         job (``finance.connect.delivery._wake_queues``)."""
         return self.env["finance.connect.delivery"]._wake_queues(age_seconds)
 
+    @api.model
+    def _cron_check_degraded(self):
+        """Switch to batch the connections whose circuit stayed open too long
+        (``finance.connect.delivery._degrade_check``)."""
+        return self.env["finance.connect.delivery"]._degrade_check()
+
     def _get_channel(self):
-        """The queue_job channel of this connection: one slow system blocks no other."""
+        """The queue_job channel of this connection, under its tier's channel:
+        one slow system blocks no other, bulk work never takes critical capacity."""
         self.ensure_one()
-        return f"root.finance_connect.connection_{self.id}"
+        return f"root.finance_connect.{self.tier or 'standard'}.connection_{self.id}"
 
     def _get_outbound_url(self, path=None):
         self.ensure_one()

@@ -28,8 +28,11 @@ from ..lib import payloads as lib_payloads
 from ..lib import retry as lib_retry
 from ..lib import signing
 from .finance_connect_message import FINAL_STATES
+from .finance_connect_tier import GATE_RETRY_SECONDS
 
 DRAIN_BATCH = 100
+#: First key of the advisory lock that lets one ordered drain per connection run.
+ORDER_LOCK_KEY = 0x46430100
 
 
 class FinanceConnectDelivery(models.AbstractModel):
@@ -45,7 +48,9 @@ class FinanceConnectDelivery(models.AbstractModel):
         """Queue one drain job of ``connection`` per shard (deduplicated while
         one is pending)."""
         connection.ensure_one()
-        for shard in sorted(shards):
+        if connection.sudo().deliver_in_order:
+            shards = [0]  # one line per connection (_drain_in_order)
+        for shard in sorted(set(shards)):
             connection.with_delay(
                 channel=connection._get_channel(),
                 identity_key=f"finance_connect-drain-{connection.id}-{shard}",
@@ -65,8 +70,17 @@ class FinanceConnectDelivery(models.AbstractModel):
         """
         connection.ensure_one()
         conn = connection.sudo()
-        if not conn.active or conn.paused:
-            return "connection paused: the queued messages wait"
+        wait = self._gate_wait(
+            conn,
+            retry=lambda: conn.with_delay(
+                channel=conn._get_channel(),
+                eta=GATE_RETRY_SECONDS,
+                max_retries=0,
+                identity_key=f"finance_connect-drain-{conn.id}-{shard}",
+            )._job_drain(shard),
+        )
+        if wait:
+            return wait
         if conn.circuit_state == "open" and not self._circuit_allows_send(conn):
             wait = self._circuit_seconds_left(conn)
             conn.with_delay(
@@ -76,6 +90,8 @@ class FinanceConnectDelivery(models.AbstractModel):
                 identity_key=f"finance_connect-drain-{conn.id}-{shard}",
             )._job_drain(shard)
             return f"circuit open: drain postponed {wait}s"
+        if conn.deliver_in_order:
+            return self._drain_in_order(conn, limit)
         Message = self.env["finance.connect.message"]
         Message.flush_model()
         self.env.cr.execute(
@@ -98,12 +114,104 @@ class FinanceConnectDelivery(models.AbstractModel):
         ids = [row[0] for row in self.env.cr.fetchall()]
         outcomes = {}
         for message in Message.sudo().browse(ids):
-            outcome = message._job_send(1)
+            outcome = self._send(message, 1, in_drain=True)
             key = outcome.split(":")[0]
             outcomes[key] = outcomes.get(key, 0) + 1
         if len(ids) == limit:
             self._schedule_drain(conn, [shard])
         return f"{len(ids)} message(s): {outcomes}"
+
+    @api.model
+    def _drain_in_order(self, conn, limit=DRAIN_BATCH):
+        """Deliver the waiting messages of ``conn`` strictly in the order of their
+        events (message id), for a connection that asks for ordering.
+
+        One line per connection (shard 0 only): the oldest message waiting
+        (queued, or retrying after a failure) goes first, and the drain stops at
+        the first one that does not go through, so no later event overtakes it.
+        The retry of that message is sent by this drain, at its time.
+        """
+        self.env.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", ORDER_LOCK_KEY, conn.id)
+        )
+        if not self.env.cr.fetchone()[0]:
+            # Another drain of this connection is sending: go after it.
+            conn.with_delay(
+                channel=conn._get_channel(), eta=GATE_RETRY_SECONDS, max_retries=0
+            )._job_drain(0)
+            return "another drain of this connection is sending: postponed"
+        Message = self.env["finance.connect.message"]
+        Message.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM finance_connect_message
+                 WHERE connection_id = %s AND direction = 'out'
+                   AND state IN ('queued', 'retrying') AND batch_id IS NULL
+                 ORDER BY id
+                 LIMIT %s
+                """,
+                conn.id,
+                limit,
+            )
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        sent = 0
+        due = fields.Datetime.now() + timedelta(seconds=2)
+        for message in Message.sudo().browse(ids):
+            if message.state == "retrying" and (message.next_retry_at or due) > due:
+                # Its retry job wakes this drain when the backoff is over.
+                return f"{sent} message(s) in order; {message.reference} waits for its retry"
+            # After the cool-down the head of the line is the probe (half-open).
+            probe = conn.circuit_state == "half_open" and not sent
+            self._send(message, message.attempt_count + 1, in_drain=True, probe=probe)
+            if message.state != "done":
+                return f"{sent} message(s) in order; stopped at {message.reference}"
+            sent += 1
+        if len(ids) == limit:
+            self._schedule_drain(conn, [0])
+        return f"{sent} message(s) in order"
+
+    @api.model
+    def _gate_wait(self, conn, retry=None):
+        """``None`` when a job of ``conn`` may work now (it holds a slot of its
+        tier, ``finance.connect.tier._gate_try_enter``), else why not. A job
+        that found its tier busy is queued again, by ``retry`` or as a drain of
+        every shard, a few seconds later; paused work waits to be resumed
+        (``_wake_connections``)."""
+        Tier = self.env["finance.connect.tier"]
+        reason = Tier._gate_try_enter(conn)
+        if reason and "busy" in reason:
+            if retry:
+                retry()
+            else:
+                for shard in self._get_shards(conn):
+                    conn.with_delay(
+                        channel=conn._get_channel(),
+                        eta=GATE_RETRY_SECONDS,
+                        max_retries=0,
+                        identity_key=f"finance_connect-drain-{conn.id}-{shard}",
+                    )._job_drain(shard)
+            return f"{reason}: postponed {GATE_RETRY_SECONDS}s"
+        if reason:
+            return f"{reason}: the queued messages wait"
+        return None
+
+    @api.model
+    def _get_shards(self, conn):
+        """The drain shards of ``conn``: one when it delivers in order."""
+        return range(1 if conn.deliver_in_order else max(1, conn.parallel_deliveries))
+
+    @api.model
+    def _wake_connections(self, connections):
+        """Queue the drains of ``connections`` now (after a resume), outbound and
+        inbound; paused ones and those of paused tiers stay asleep."""
+        Tier = self.env["finance.connect.tier"]
+        for conn in connections.sudo():
+            if not conn.active or conn.paused or Tier._get_tier(conn.tier).paused:
+                continue
+            self._schedule_drain(conn, self._get_shards(conn))
+            self.env["finance.connect.handler"]._schedule_drain(conn)
 
     @api.model
     def _wake_queues(self, age_seconds=60):
@@ -129,13 +237,19 @@ class FinanceConnectDelivery(models.AbstractModel):
                 age_seconds,
             )
         )
+        rows = cr.fetchall()
         woken = 0
-        for connection_id, direction in cr.fetchall():
+        paused_tiers = set(
+            self.env["finance.connect.tier"].sudo().search([("paused", "=", True)]).mapped("code")
+        )
+        for connection_id, direction in rows:
             conn = self.env["finance.connect.connection"].sudo().browse(connection_id)
+            if conn.paused or conn.tier in paused_tiers:
+                continue  # resumed by a button, which wakes its queues
             if direction == "in":
                 self.env["finance.connect.handler"]._schedule_drain(conn)
             else:
-                self._schedule_drain(conn, range(max(1, conn.parallel_deliveries)))
+                self._schedule_drain(conn, self._get_shards(conn))
             woken += 1
         return woken
 
@@ -144,7 +258,7 @@ class FinanceConnectDelivery(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _send(self, message, attempt=1):
+    def _send(self, message, attempt=1, in_drain=False, probe=False):
         """Deliver ``message`` once (attempt number ``attempt``); idempotent.
 
         Re-reads the state and does nothing when the message is already
@@ -163,7 +277,20 @@ class FinanceConnectDelivery(models.AbstractModel):
         if not conn.active or conn.paused:
             msg._enqueue_send(attempt, eta=300)
             return "connection paused: postponed 5 minutes"
-        if not self._circuit_allows_send(conn):
+        # A drain holds a slot of the tier already and keeps the order itself.
+        if not in_drain and conn.deliver_in_order:
+            # Ordered connections send their retries from the drain, in line.
+            self._schedule_drain(conn, [0])
+            return "delivered in order by the connection's drain"
+        if not in_drain:
+            wait = self._gate_wait(
+                conn, retry=lambda: msg._enqueue_send(attempt, eta=GATE_RETRY_SECONDS)
+            )
+            if wait:
+                if "paused" in wait:
+                    msg._enqueue_send(attempt, eta=60)
+                return wait
+        if not probe and not self._circuit_allows_send(conn):
             wait = self._circuit_seconds_left(conn)
             msg._enqueue_send(attempt, eta=max(wait, 1))
             return f"circuit open: postponed {wait}s"
@@ -353,10 +480,13 @@ class FinanceConnectDelivery(models.AbstractModel):
                     "circuit_state": "closed",
                     "consecutive_failures": 0,
                     "circuit_changed_at": fields.Datetime.now(),
+                    "circuit_opened_at": False,
                 }
             )
             if was_open:
                 self.env["finance.connect.audit"]._log(connection, "circuit_closed")
+        if connection.sudo().degraded:
+            self._degrade_end(connection)
 
     @api.model
     def _circuit_record_failure(self, connection):
@@ -369,10 +499,72 @@ class FinanceConnectDelivery(models.AbstractModel):
             connection.circuit_state == "closed" and failures >= connection.circuit_threshold
         ):
             vals.update(circuit_state="open", circuit_changed_at=fields.Datetime.now())
+            if not connection.circuit_opened_at:
+                vals["circuit_opened_at"] = vals["circuit_changed_at"]
             self.env["finance.connect.audit"]._log(
                 connection, "circuit_opened", f"{failures} consecutive failures"
             )
         connection.sudo().write(vals)
+        if connection.circuit_opened_at and connection.degrade_after_minutes:
+            self._degrade_check(connection)
+
+    # ------------------------------------------------------------------
+    # Degraded mode: real time becomes batch while a system stays down
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _degrade_check(self, connections=None):
+        """Put into degraded mode the connections (all, by default) whose circuit
+        has been open for longer than their ``degrade_after_minutes``: their
+        real-time subscriptions collect events into batches
+        (``finance.connect.subscription._get_effective_mode``). Returns them."""
+        Connection = self.env["finance.connect.connection"].sudo()
+        if connections is None:
+            connections = Connection.search(
+                [
+                    ("degraded", "=", False),
+                    ("degrade_after_minutes", ">", 0),
+                    ("circuit_opened_at", "!=", False),
+                ]
+            )
+        now = fields.Datetime.now()
+        degraded = Connection.browse()
+        for conn in connections.sudo():
+            if conn.degraded or not conn.degrade_after_minutes or not conn.circuit_opened_at:
+                continue
+            if conn.circuit_state == "closed":
+                continue
+            if now - conn.circuit_opened_at < timedelta(minutes=conn.degrade_after_minutes):
+                continue
+            conn.write({"degraded": True, "degraded_since": now})
+            self.env["finance.connect.audit"]._log(
+                conn, "degraded_on", f"circuit open since {conn.circuit_opened_at}"
+            )
+            degraded |= conn
+        return degraded
+
+    @api.model
+    def _degrade_end(self, connection):
+        """The system is back: the events collected while degraded go out first
+        (one batch per subscription, after every message queued before them),
+        then real time resumes."""
+        conn = connection.sudo()
+        Message = self.env["finance.connect.message"].sudo()
+        for sub in conn.subscription_ids.filtered(lambda s: s.mode == "realtime"):
+            items = Message.search(
+                [
+                    ("subscription_id", "=", sub.id),
+                    ("state", "=", "new"),
+                    ("direction", "=", "out"),
+                    ("batch_id", "=", False),
+                    ("waiting_for", "=", False),
+                ],
+                order="id",
+            )
+            if items:
+                sub._send_batch(items)
+        conn.write({"degraded": False, "degraded_since": False})
+        self.env["finance.connect.audit"]._log(conn, "degraded_off")
 
     # ------------------------------------------------------------------
     # Figures of the connection dashboard

@@ -23,6 +23,7 @@ from odoo.tools import SQL
 
 from ..exceptions import HandlerError, HandlerRetry
 from .finance_connect_delivery import DRAIN_BATCH
+from .finance_connect_tier import GATE_RETRY_SECONDS
 
 _logger = logging.getLogger(__name__)
 
@@ -71,6 +72,18 @@ class FinanceConnectHandler(models.AbstractModel):
         queued when more wait.
         """
         connection.ensure_one()
+        conn = connection.sudo()
+        wait = self.env["finance.connect.delivery"]._gate_wait(
+            conn,
+            retry=lambda: conn.with_delay(
+                channel=conn._get_channel(),
+                eta=GATE_RETRY_SECONDS,
+                identity_key=f"finance_connect-inbound-{conn.id}",
+                max_retries=0,
+            )._job_drain_inbound(),
+        )
+        if wait:
+            return wait
         Message = self.env["finance.connect.message"].sudo()
         Message.flush_model()
         self.env.cr.execute(

@@ -211,7 +211,7 @@ class FinanceConnectIntegrationMixin(models.AbstractModel):
                         "idempotency_key": key,
                         "subscription": sub,
                         "res_name": name,
-                        "batch_item": sub.mode == "batch",
+                        "batch_item": sub._get_effective_mode() == "batch",
                     }
                 )
         for start in range(0, len(items), 500):

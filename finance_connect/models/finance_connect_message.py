@@ -585,7 +585,7 @@ class FinanceConnectMessage(models.Model):
             self.direction == "out"
             and self.event_type != "batch"
             and not self.batch_id
-            and self.subscription_id.mode == "batch"
+            and self.subscription_id._get_effective_mode() == "batch"
         )
 
     def _requeue_outbound(self, note):

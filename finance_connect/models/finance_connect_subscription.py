@@ -94,6 +94,15 @@ class FinanceConnectSubscription(models.Model):
         domain = safe_eval(self.domain or "[]")
         return not domain or bool(record.filtered_domain(domain))
 
+    def _get_effective_mode(self):
+        """The mode events of this subscription are sent in now: its own, or
+        batch while its connection is degraded (the system has been down too
+        long; ``finance.connect.delivery._degrade_check``)."""
+        self.ensure_one()
+        if self.mode == "realtime" and self.sudo().connection_id.degraded:
+            return "batch"
+        return self.mode
+
     @api.model
     def _cron_send_batches(self):
         """Collect waiting batch events into one message per subscription.
@@ -102,7 +111,10 @@ class FinanceConnectSubscription(models.Model):
         later batch once the mapping is created and they are replayed.
         """
         Message = self.env["finance.connect.message"].sudo()
-        for sub in self.sudo().search([("mode", "=", "batch")]):
+        subs = self.sudo().search(
+            ["|", ("mode", "=", "batch"), ("connection_id.degraded", "=", True)]
+        )
+        for sub in subs:
             items = Message.search(
                 [
                     ("subscription_id", "=", sub.id),

@@ -27,6 +27,9 @@ from . import (
     test_public_methods,
     test_trust_connection,
     test_trust_data,
+    test_tiers,
+    test_trust_tiers,
+    test_degraded,
     test_ui,
     test_webhook,
 )

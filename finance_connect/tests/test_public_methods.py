@@ -78,6 +78,13 @@ PUBLIC_METHODS = {
     "finance.connect.connection.action_resume_on_copy": (
         "checks: administrators who may write the connection (_check_admin_may_change); " "audited"
     ),
+    "finance.connect.connection.action_pause": (
+        "checks: manager group, then check_access('write') on the connections; audited"
+    ),
+    "finance.connect.connection.action_resume": (
+        "checks: manager group, then check_access('write') on the connections; audited, "
+        "wakes their queues"
+    ),
     "finance.connect.connection.action_reset_circuit": (
         "checks: manager group, then check_access('write') on the connections"
     ),
@@ -113,6 +120,16 @@ PUBLIC_METHODS = {
     "finance.connect.change.request.write": (
         "checks: the decision note only, by the approving group, while pending; everything "
         "else by the action methods (superuser)"
+    ),
+    "finance.connect.tier.action_pause": (
+        "checks: manager group, then check_access('write') on the tiers; audited"
+    ),
+    "finance.connect.tier.action_resume": (
+        "checks: manager group, then check_access('write') on the tiers; audited, wakes "
+        "the queues of their connections"
+    ),
+    "finance.connect.tier.write": (
+        "checks: manager group (and ACL); paused only through action_pause / action_resume"
     ),
     "finance.connect.exception.action_assign_to_me": (
         "checks: Finance Connect user group, then check_access('read') (company rules); a "

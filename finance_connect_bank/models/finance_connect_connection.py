@@ -173,11 +173,12 @@ class FinanceConnectConnection(models.Model):
             conn._schedule_pull()
         return f"{len(due)} statement pull(s) queued"
 
-    def _schedule_pull(self):
+    def _schedule_pull(self, eta=None):
         """Queue the pull job (one pending per connection)."""
         for conn in self:
             conn.with_delay(
                 channel=conn._get_channel(),
+                eta=eta,
                 identity_key=f"finance_connect_bank-pull-{conn.id}",
                 description=f"Pull bank statements of {conn.name}",
             )._job_fc_pull_statements()
@@ -192,6 +193,12 @@ class FinanceConnectConnection(models.Model):
         if not conn.fc_pull_enabled or not conn.active or conn.paused:
             return "pull disabled or connection paused: nothing to do"
         Delivery = conn.env["finance.connect.delivery"]
+        # A slot of the connection's service tier (critical for a bank); a
+        # paused tier's pulls wait for the next due time (the cron queues them).
+        seconds = conn.env["finance.connect.tier"]._gate_retry_seconds()
+        wait = Delivery._gate_wait(conn, retry=lambda: conn._schedule_pull(eta=seconds))
+        if wait:
+            return wait
         if not Delivery._circuit_allows_send(conn):
             return f"circuit open: pull postponed ({Delivery._circuit_seconds_left(conn)}s left)"
         outcome = conn.env["finance.connect.bank.pull"]._pull_page(conn)

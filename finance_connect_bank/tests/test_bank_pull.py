@@ -189,6 +189,21 @@ class TestBankPull(BankCase):
         self.assertEqual(self.pull_conn.fc_pull_cursor, "c2")
         self.assertEqual([r["query"] for r in self.pulls()], ["", "cursor=c1"])
 
+    def test_a_paused_tier_pulls_nothing_until_resumed(self):
+        self.sandbox.set_pull("/statements", files_answer(("d1", "day1.xml", self.day1)))
+        critical = self.env.ref("finance_connect.tier_critical")
+        self.assertEqual(self.pull_conn.tier, "critical")
+        critical.with_user(self.manager).action_pause()
+        with self.run_jobs():
+            self.assertIn("paused", self.pull_conn._job_fc_pull_statements())
+        self.assertEqual(self.pulls(), [])
+        self.assertFalse(self.lines_of(self.journal))
+        critical.with_user(self.manager).action_resume()
+        with self.run_jobs():
+            self.pull_conn._job_fc_pull_statements()
+        self.assertEqual(len(self.pulls()), 1)
+        self.assertEqual(len(self.lines_of(self.journal)), 5)
+
     def test_date_mode_asks_since_the_date_it_pulled_up_to(self):
         self.pull_conn.fc_pull_mode = "date"
         self.sandbox.set_pull(

@@ -492,14 +492,32 @@ class FinanceConnectFeed(models.Model):
             ]
         )
         for feed in feeds:
-            feed.with_delay(
-                channel=feed.connection_id._get_channel(),
-                identity_key=f"finance_connect_reporting-increment-{feed.id}",
-                description=f"Feed {feed.name}: incremental delivery",
-            )._job_deliver_increment()
+            feed._enqueue_increment()
+
+    def _enqueue_increment(self, eta=None):
+        self.ensure_one()
+        self.with_delay(
+            channel=self.connection_id._get_channel(),
+            eta=eta,
+            identity_key=f"finance_connect_reporting-increment-{self.id}",
+            description=f"Feed {self.name}: incremental delivery",
+        )._job_deliver_increment()
 
     def _job_deliver_increment(self):
-        """Queued job body; idempotent (the watermark moves only after a delivery)."""
+        """Queued job body; idempotent (the watermark moves only after a delivery).
+
+        It first takes a slot of its connection's service tier (bulk, for a
+        reporting connection: ``finance.connect.tier._gate_try_enter``); when
+        the tier is busy or paused it comes back later, nothing lost."""
+        conn = self.sudo().connection_id
+        seconds = self.env["finance.connect.tier"]._gate_retry_seconds()
+        wait = self.env["finance.connect.delivery"]._gate_wait(
+            conn, retry=lambda: self._enqueue_increment(eta=seconds)
+        )
+        if wait:
+            if "busy" not in wait:
+                self._enqueue_increment(eta=60)  # paused: look again in a minute
+            return wait
         delivery = self._deliver_increment()
         return f"delivered {delivery.name}" if delivery else "nothing new"
 

@@ -4,6 +4,7 @@ from . import test_trust_feeds
 from . import test_feed_metrics
 from . import test_feed_neutralize, test_feed_retention
 from . import test_feed_sla
+from . import test_feed_tier
 
 # ORM-free tests of lib/
 from . import test_reporting_lib
