@@ -107,7 +107,9 @@ class FinanceConnectMessage(models.Model):
     subscription_id = fields.Many2one("finance.connect.subscription", readonly=True)
     event_type = fields.Char(required=True, readonly=True)
     schema_version = fields.Integer(
-        readonly=True, help="The version of the event's JSON Schema the payload follows."
+        string="Payload version",
+        readonly=True,
+        help="The version of the event's JSON Schema the payload follows (0: none).",
     )
     mapping_version_ids = fields.Many2many(
         "finance.connect.mapping.version",
