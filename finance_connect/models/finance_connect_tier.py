@@ -16,7 +16,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
-MANAGER_GROUP = "finance_connect.group_manager"
+SYSTEM_GROUP = "base.group_system"
 
 TIERS = [
     ("critical", "Critical (bank and PSP payment flows)"),
@@ -79,13 +79,19 @@ class FinanceConnectTier(models.Model):
             tier.connection_count = counts.get(tier.code, 0)
 
     # ------------------------------------------------------------------
-    # Rights: managers set capacities and pause / resume
+    # Rights: a tier holds the work of every company's connections, so only
+    # the database's administrators (Settings) size, pause and resume it; a
+    # manager of one company pauses that company's connections instead.
     # ------------------------------------------------------------------
 
     def _check_manager(self):
-        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+        if not (self.env.su or self.env.user.has_group(SYSTEM_GROUP)):
             raise AccessError(
-                self.env._("Only Finance Connect managers may change or pause a service tier.")
+                self.env._(
+                    "A service tier holds the work of every company: only Settings "
+                    "administrators change or pause it. Pause your company's connections "
+                    "instead (Pause on the connection)."
+                )
             )
 
     def write(self, vals):
@@ -97,7 +103,7 @@ class FinanceConnectTier(models.Model):
         return super().write(vals)
 
     def action_pause(self):
-        """Hold the work of every connection of these tiers (managers)."""
+        """Hold the work of every connection of these tiers (Settings administrators)."""
         self._check_manager()
         self.check_access("write")
         for tier in self.filtered(lambda t: not t.paused):
@@ -106,7 +112,7 @@ class FinanceConnectTier(models.Model):
         return True
 
     def action_resume(self):
-        """Let the held work of these tiers go, oldest first (managers)."""
+        """Let the held work of these tiers go, oldest first (Settings administrators)."""
         self._check_manager()
         self.check_access("write")
         for tier in self.filtered("paused"):

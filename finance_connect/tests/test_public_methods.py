@@ -122,14 +122,16 @@ PUBLIC_METHODS = {
         "else by the action methods (superuser)"
     ),
     "finance.connect.tier.action_pause": (
-        "checks: manager group, then check_access('write') on the tiers; audited"
+        "checks: Settings administrators (base.group_system: a tier holds every company's "
+        "work), then check_access('write'); audited"
     ),
     "finance.connect.tier.action_resume": (
-        "checks: manager group, then check_access('write') on the tiers; audited, wakes "
-        "the queues of their connections"
+        "checks: Settings administrators (base.group_system), then check_access('write'); "
+        "audited, wakes the queues of their connections"
     ),
     "finance.connect.tier.write": (
-        "checks: manager group (and ACL); paused only through action_pause / action_resume"
+        "checks: Settings administrators (and ACL); paused only through action_pause / "
+        "action_resume"
     ),
     "finance.connect.exception.action_assign_to_me": (
         "checks: Finance Connect user group, then check_access('read') (company rules); a "

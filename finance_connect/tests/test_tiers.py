@@ -7,7 +7,7 @@ user would see: which messages reach the counterparty, which wait, and that
 nothing failed or went twice.
 """
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
 from ..models.finance_connect_tier import GATE_LOCK_BASE
@@ -22,6 +22,12 @@ class TestTiers(FinanceConnectCase):
         cls.Tier = cls.env["finance.connect.tier"]
         cls.critical = cls.env.ref("finance_connect.tier_critical")
         cls.bulk = cls.env.ref("finance_connect.tier_bulk")
+        # Tiers hold every company's work: Settings administrators size and pause them.
+        cls.sysadmin = new_test_user(
+            cls.env,
+            login="fc_tier_sysadmin",
+            groups="base.group_system,finance_connect.group_manager",
+        )
         cls.reporting = cls._create_connection(
             "Test BI", cls.company_data["company"], kind="reporting"
         )
@@ -89,14 +95,14 @@ class TestTiers(FinanceConnectCase):
             trap.perform_enqueued_jobs()
             msg = self.out_messages(self.connection, invoice)
             self.assertEqual((msg.state, msg.attempt_count), ("queued", 0))
-            # A manager raises the capacity: no restart, the next try goes through.
-            self.critical.with_user(self.manager).capacity = 3
+            # An administrator raises the capacity: no restart, the next try goes through.
+            self.critical.with_user(self.sysadmin).capacity = 3
             trap.perform_enqueued_jobs()
         self.assertEqual(msg.state, "done")
         other_session.rollback()
 
     def test_pause_and_resume_a_tier(self):
-        self.critical.with_user(self.manager).action_pause()
+        self.critical.with_user(self.sysadmin).action_pause()
         self.assertTrue(self.critical.paused)
         with self.run_jobs():
             first = self.post_invoice(40.0)
@@ -120,7 +126,7 @@ class TestTiers(FinanceConnectCase):
             self.env["finance.connect.delivery"]._wake_queues(age_seconds=-60)
             self.assertFalse([j for j in trap.enqueued_jobs if j.recordset == self.connection])
         with self.run_jobs():
-            self.critical.with_user(self.manager).action_resume()
+            self.critical.with_user(self.sysadmin).action_resume()
         self.assertEqual(set(msgs.mapped("state")), {"done"})
         order = [
             r["webhook_id"]
@@ -132,7 +138,7 @@ class TestTiers(FinanceConnectCase):
             [("res_model", "=", "finance.connect.tier"), ("res_id", "=", self.critical.id)]
         )
         self.assertEqual(sorted(audit.mapped("action")), ["tier_paused", "tier_resumed"])
-        self.assertEqual(set(audit.mapped("user_id")), {self.manager})
+        self.assertEqual(set(audit.mapped("user_id")), {self.sysadmin})
 
     def test_pause_and_resume_a_connection(self):
         self.connection.with_user(self.manager).action_pause()
@@ -158,4 +164,4 @@ class TestTiers(FinanceConnectCase):
         from odoo.exceptions import ValidationError
 
         with self.assertRaises(ValidationError):
-            self.bulk.with_user(self.manager).capacity = 0
+            self.bulk.with_user(self.sysadmin).capacity = 0

@@ -1,11 +1,12 @@
 """Pausing and sizing service tiers and connections, attacked over real HTTP.
 
-Only Finance Connect managers pause, resume and size; a plain internal user and
-a Finance Connect user are refused, and a manager of one company cannot pause
-another company's connection. The database is read back to see nothing changed.
+A tier holds every company's work: only Settings administrators pause, resume
+and size it; a plain internal user, a Finance Connect user and a Finance
+Connect manager are refused. A manager pauses their own company's connections,
+not another company's. The database is read back to see nothing changed.
 """
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .trust_common import TrustCase
 
@@ -17,10 +18,16 @@ class TestTrustTiers(TrustCase):
         super().setUpClass()
         cls.critical = cls.env.ref("finance_connect.tier_critical")
         cls.conn_b = cls._create_connection("Bank of B", cls.company_b)
+        cls.sysadmin = new_test_user(
+            cls.env,
+            login="fc_tier_sysadmin",
+            groups="base.group_system,finance_connect.group_manager",
+            company_id=cls.company_a.id,
+        )
 
     def test_plain_and_finance_users_cannot_pause_or_size(self):
         capacity = self.critical.capacity
-        for role in ("internal", "fc_user"):
+        for role in ("internal", "fc_user", "manager"):
             user = self.roles[role]
             with self.subTest(role=role):
                 self.assert_refused(self.button(user, self.critical, "action_pause"))
@@ -29,7 +36,8 @@ class TestTrustTiers(TrustCase):
                         user, "finance.connect.tier", "write", [self.critical.ids, {"capacity": 64}]
                     )
                 )
-                self.assert_refused(self.button(user, self.connection, "action_pause"))
+                if role != "manager":
+                    self.assert_refused(self.button(user, self.connection, "action_pause"))
         self.critical.invalidate_recordset()
         self.connection.invalidate_recordset()
         self.assertFalse(self.critical.paused)
@@ -46,14 +54,14 @@ class TestTrustTiers(TrustCase):
 
     def test_paused_flag_only_through_the_buttons(self):
         answer = self.rpc(
-            self.manager, "finance.connect.tier", "write", [self.critical.ids, {"paused": True}]
+            self.sysadmin, "finance.connect.tier", "write", [self.critical.ids, {"paused": True}]
         )
         self.assert_refused(answer, "Pause")
         self.critical.invalidate_recordset()
         self.assertFalse(self.critical.paused)
-        self.assert_ok(self.button(self.manager, self.critical, "action_pause"))
+        self.assert_ok(self.button(self.sysadmin, self.critical, "action_pause"))
         self.critical.invalidate_recordset()
         self.assertTrue(self.critical.paused)
-        self.assert_ok(self.button(self.manager, self.critical, "action_resume"))
+        self.assert_ok(self.button(self.sysadmin, self.critical, "action_resume"))
         self.critical.invalidate_recordset()
         self.assertFalse(self.critical.paused)
