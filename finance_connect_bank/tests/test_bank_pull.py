@@ -11,7 +11,7 @@ from odoo.addons.finance_connect_bank.models.finance_connect_bank_pull import (
     FinanceConnectBankPull,
 )
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import BankCase, generate_camt053
 
@@ -193,12 +193,18 @@ class TestBankPull(BankCase):
         self.sandbox.set_pull("/statements", files_answer(("d1", "day1.xml", self.day1)))
         critical = self.env.ref("finance_connect.tier_critical")
         self.assertEqual(self.pull_conn.tier, "critical")
-        critical.with_user(self.manager).action_pause()
+        # A tier holds every company's work: a Settings administrator pauses it.
+        admin = new_test_user(
+            self.env,
+            login="fc_pull_sysadmin",
+            groups="base.group_system,finance_connect.group_manager",
+        )
+        critical.with_user(admin).action_pause()
         with self.run_jobs():
             self.assertIn("paused", self.pull_conn._job_fc_pull_statements())
         self.assertEqual(self.pulls(), [])
         self.assertFalse(self.lines_of(self.journal))
-        critical.with_user(self.manager).action_resume()
+        critical.with_user(admin).action_resume()
         with self.run_jobs():
             self.pull_conn._job_fc_pull_statements()
         self.assertEqual(len(self.pulls()), 1)
