@@ -614,10 +614,8 @@ class FinanceConnectConnection(models.Model):
         on connections they may write; audited. The button asks for confirmation
         (the connection still holds production's endpoint and credentials)."""
         self._check_admin_may_change()
-        for conn in self.filtered("paused"):
-            conn.sudo().paused = False
-            detail = "neutralized copy" if self._is_neutralized_copy() else ""
-            self.env["finance.connect.audit"]._log(conn, "connection_resumed_on_copy", detail)
+        detail = "neutralized copy" if self._is_neutralized_copy() else ""
+        self._resume("connection_resumed_on_copy", detail)
         return True
 
     # ------------------------------------------------------------------
@@ -738,13 +736,20 @@ class FinanceConnectConnection(models.Model):
         return True
 
     def action_resume(self):
-        """Send this connection's held work again, oldest first (managers). Audited."""
+        """Send this connection's held work again, oldest first (managers). Audited.
+        On a neutralized copy only "Resume on this copy" resumes a connection."""
         self._check_manager_may_act()
+        self._check_resume_on_copy({"paused": False})
+        self._resume("connection_resumed")
+        return True
+
+    def _resume(self, audit_action, detail=""):
+        """Unpause these connections (the caller checked the rights), audit each,
+        and wake their queued work."""
         for conn in self.filtered("paused"):
             conn.sudo().paused = False
-            self.env["finance.connect.audit"]._log(conn, "connection_resumed")
+            self.env["finance.connect.audit"]._log(conn, audit_action, detail)
         self.env["finance.connect.delivery"]._wake_connections(self)
-        return True
 
     def action_test_connection(self):
         """Call the counterparty once (GET base URL) and say how it went.

@@ -148,6 +148,12 @@ class TestNeutralizedCopy(WebhookCase, TrustCase):
                 contains="neutralized copy",
             )
             self.assertIn("Resume on this copy", message)
+        # nor does the connection's own Resume button (a manager's) resume it
+        for user in (self.manager, self.fc_admin):
+            self.assert_refused(
+                self.button(user, self.connection, "action_resume"), contains="neutralized copy"
+            )
+        self.assertTrue(self.connection.paused)
         # the explicit action: refused below administrators
         for role, user in self.roles.items():
             with self.subTest(role=role):

@@ -82,8 +82,8 @@ PUBLIC_METHODS = {
         "checks: manager group, then check_access('write') on the connections; audited"
     ),
     "finance.connect.connection.action_resume": (
-        "checks: manager group, then check_access('write') on the connections; audited, "
-        "wakes their queues"
+        "checks: manager group, then check_access('write') on the connections; refused on "
+        "a neutralized copy (action_resume_on_copy there); audited, wakes their queues"
     ),
     "finance.connect.connection.action_reset_circuit": (
         "checks: manager group, then check_access('write') on the connections"
