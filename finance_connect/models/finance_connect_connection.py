@@ -57,32 +57,19 @@ SECRET_FIELDS = {
 }
 #: Four-eyes control (``finance.connect.four.eyes.mixin``): on a production
 #: connection of a company with four-eyes on, a change of these waits for
-#: another administrator's approval. Its endpoint and authentication, its
-#: webhook verification and secrets, and what would take it out of the
-#: control (environment, kind, company); for bank, PSP and treasury
-#: connections also which mapping sets with account, journal or bank
-#: account lines they use (approved by another manager).
-FOUR_EYES_FIELDS = frozenset(
-    {
-        "base_url",
-        "outbound_path",
-        "verify_tls",
-        "auth_type",
-        "api_key_header",
-        "basic_username",
-        "oauth_token_url",
-        "oauth_client_id",
-        "oauth_scope",
-        "webhook_verifier",
-        "webhook_public_key",
-        "webhook_tolerance",
-        "environment",
-        "kind",
-        "company_id",
-        "mapping_ids",
-        *SECRET_FIELDS,
-    }
-)
+#: another administrator's approval: the administrator-only fields (its
+#: endpoint, authentication, webhook verification and company) but the
+#: secret-rotation timing, plus its outbound path and secrets, what would take
+#: it out of the control (environment, kind); for bank, PSP and treasury
+#: connections also which mapping sets with account, journal or bank account
+#: lines they use (approved by another manager).
+FOUR_EYES_FIELDS = (ADMIN_ONLY_FIELDS - {"webhook_previous_expiry", "rotation_grace_hours"}) | {
+    "outbound_path",
+    "environment",
+    "kind",
+    "mapping_ids",
+    *SECRET_FIELDS,
+}
 #: Connection kinds whose mapping lines of MONEY_MAPPING_TYPES are guarded.
 MONEY_KINDS = ("bank", "psp", "treasury")
 
