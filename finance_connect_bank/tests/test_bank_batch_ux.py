@@ -5,18 +5,13 @@ form, sent; who may not gets a refusal over HTTP; and the flow in a browser."""
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from . import test_trust_batches
+from .test_trust_batches import BatchCase
 
 WIZARD = "finance.connect.payment.batch.add"
 
 
 @tagged("post_install", "-at_install")
-class TestBankBatchUx(test_trust_batches.TestTrustBatches):
-    # Only the tests below, not the inherited ones again (the module, not the
-    # class, is imported: pytest would collect the class a second time here).
-    _inherited = [n for n in dir(test_trust_batches.TestTrustBatches) if n.startswith("test_")]
-    locals().update(dict.fromkeys(_inherited, None))
-
+class TestBankBatchUx(BatchCase):
     def test_a_payment_without_vendor_bank_account_is_named_at_creation(self):
         paid = self.pay_bill(100.0)
         bare = self.init_invoice("in_invoice", partner=self.partner_b, amounts=[70.0], post=True)

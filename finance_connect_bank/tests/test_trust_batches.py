@@ -20,7 +20,9 @@ EVIL_IBAN = "GB33BUKB20201555555555"
 
 
 @tagged("post_install", "-at_install")
-class TestTrustBatches(BankCase, TrustCase):
+class BatchCase(BankCase, TrustCase):
+    """SEPA-ready payments and batches, with the trust users (no tests of its own)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -53,6 +55,9 @@ class TestTrustBatches(BankCase, TrustCase):
             [(line.payment_id.id, line.state, line.end_to_end_id) for line in batch.line_ids],
         )
 
+
+@tagged("post_install", "-at_install")
+class TestTrustBatches(BatchCase):
     def test_item5_nobody_writes_the_file_the_states_or_the_lines(self):
         batch, payment = self.draft_batch()
         before = self.snapshot(batch)
