@@ -183,12 +183,7 @@ class FinanceConnectPaymentBatch(models.Model):
                     names=", ".join(wrong.mapped("display_name")),
                 )
             )
-        busy = self.env["finance.connect.payment.batch.line"].search(
-            [
-                ("payment_id", "in", payments.ids),
-                ("state", "!=", "rejected"),
-            ]
-        )
+        busy = self._open_batch_lines(payments)
         if busy:
             raise UserError(
                 self.env._(
@@ -220,6 +215,14 @@ class FinanceConnectPaymentBatch(models.Model):
                     names=", ".join(no_account.mapped("display_name")[:10]),
                 )
             )
+
+    @api.model
+    def _open_batch_lines(self, payments):
+        """The lines holding ``payments`` in batches not rejected: a payment is in
+        one batch at a time (a partial unique index on the lines enforces it)."""
+        return self.env["finance.connect.payment.batch.line"].search(
+            [("payment_id", "in", payments.ids), ("state", "!=", "rejected")]
+        )
 
     @api.model
     def _create_from_payments(self, payments, connection=None, version=None):

@@ -24,7 +24,7 @@ class FinanceConnectPaymentBatchAdd(models.TransientModel):
 
     @api.depends("batch_id")
     def _compute_candidate_ids(self):
-        Line = self.env["finance.connect.payment.batch.line"].sudo()
+        Batch = self.env["finance.connect.payment.batch"].sudo()
         for wizard in self:
             payments = self.env["account.payment"].search(
                 [
@@ -34,10 +34,7 @@ class FinanceConnectPaymentBatchAdd(models.TransientModel):
                     ("state", "in", ("in_process", "paid")),
                 ]
             )
-            busy = Line.search(
-                [("payment_id", "in", payments.ids), ("state", "!=", "rejected")]
-            ).payment_id
-            wizard.candidate_ids = payments - busy
+            wizard.candidate_ids = payments - Batch._open_batch_lines(payments).payment_id
 
     def action_add(self):
         """Add the chosen payments (checked: vendor payments, bank accounts, one batch)."""
